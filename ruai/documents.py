@@ -1,0 +1,52 @@
+"""The data model: a Document (one source file) and its Chunks, with stable ids."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# A fixed namespace so that ids are the same on every machine and every run.
+RUAI_NAMESPACE = uuid.UUID("6f1b7a52-3c1e-5d1a-9a55-2a3f0c7e4b10")
+
+
+def doc_id_for(source: str, tenant: str) -> str:
+    """Stable document id derived from the source URI, per tenant (two tenants never share ids)."""
+    return str(uuid.uuid5(RUAI_NAMESPACE, f"{tenant}\x00{source}"))
+
+
+def chunk_id_for(doc_id: str, index: int) -> str:
+    """Stable chunk id: ``uuid5(doc_id, index)``; it is the Qdrant point id."""
+    return str(uuid.uuid5(uuid.UUID(doc_id), str(index)))
+
+
+def content_hash_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(slots=True)
+class Document:
+    source: str
+    text: str
+    title: str = ""
+    content_hash: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Chunk:
+    doc_id: str
+    index: int
+    text: str
+    char_start: int
+    char_end: int
+    lemmas: list[str] = field(default_factory=list)
+    entities: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def chunk_id(self) -> str:
+        return chunk_id_for(self.doc_id, self.index)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"chunk_id": self.chunk_id}

@@ -1,0 +1,107 @@
+"""The one Settings object: environment variables ``RUAI_*`` over an optional YAML profile."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+
+
+class _YamlProfileSource(PydanticBaseSettingsSource):
+    """Reads ``ruai/profiles/<RUAI_PROFILE>.yaml`` or the file named by ``RUAI_PROFILE_FILE``."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - required by the ABC
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("RUAI_PROFILE_FILE")
+        if not path:
+            profile = os.environ.get("RUAI_PROFILE", "local")
+            path = str(PROFILES_DIR / f"{profile}.yaml")
+            if not Path(path).exists():
+                known = sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
+                raise ValueError(f"unknown RUAI_PROFILE={profile!r}; known profiles: {known}")
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"profile {path} must be a mapping of setting: value")
+        return data
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform: env ``RUAI_<NAME>`` over the YAML profile over the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="RUAI_", extra="forbid", frozen=True)
+
+    profile: str = "local"
+
+    # store
+    store_backend: Literal["edge", "client"] = "edge"
+    qdrant_path: Path = Path("./data/qdrant")
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    qdrant_prefer_grpc: bool = True
+    collection: str = "ruai"
+    tenant: str = "default"
+    write_batch_size: int = Field(512, ge=1)
+
+    # text
+    chunk_max_tokens: int = Field(200, ge=16)
+    chunk_overlap_sentences: int = Field(1, ge=0)
+    max_file_bytes: int = Field(32 * 1024 * 1024, ge=1)
+    lemma_cache_size: int = Field(200_000, ge=0)
+    extract_entities: bool = True
+
+    # encoders
+    dense_model: str = "navec"
+    dense_query_prefix: str | None = None
+    dense_passage_prefix: str | None = None
+    dense_batch_size: int = Field(256, ge=1)
+    dense_device: str | None = None
+    bm25_k1: float = Field(1.2, gt=0)
+    bm25_b: float = Field(0.75, ge=0, le=1)
+    bm25_avg_doc_tokens: float = Field(60.0, gt=0)
+
+    # ray data ingestion
+    ingest_concurrency: int = Field(2, ge=1)
+    ingest_files_per_batch: int = Field(8, ge=1)
+    embed_concurrency: int = Field(1, ge=1)
+    embed_num_gpus: float = Field(0.0, ge=0)
+    embed_num_cpus: float = Field(1.0, gt=0)
+    # "fused": one actor pool parses, chunks and embeds (cheapest on CPU); "separate": CPU actors
+    # chunk, a second (GPU) actor pool embeds; "auto": separate when embed_num_gpus > 0
+    embed_stage: Literal["auto", "fused", "separate"] = "auto"
+    # fault drill: the first embedding call exits its actor once (creating this file) to prove
+    # that Ray restarts it and no chunk is lost
+    embed_crash_marker: Path | None = None
+
+    # retrieval
+    fusion: Literal["rrf", "dbsf"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0)
+    sparse_weight: float = Field(1.0, ge=0)
+    prefetch_limit: int = Field(50, ge=1)
+    top_k: int = Field(5, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.store_backend == "client" and not self.qdrant_url and not str(self.qdrant_path):
+            raise ValueError("store_backend=client needs RUAI_QDRANT_URL or RUAI_QDRANT_PATH")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return (init_settings, env_settings, _YamlProfileSource(settings_cls), file_secret_settings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The main job end to end on one machine: set up .venv, write the sample corpus (48 XQuAD-ru
+# articles), start a local Ray cluster if none runs, submit the ingestion with `ray job submit`,
+# then run a hybrid search and print the hits. The cluster is left running (`ray stop` ends it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH" RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1
+export RUAI_QDRANT_PATH="${RUAI_QDRANT_PATH:-$PWD/data/qdrant}"
+COLLECTION="${RUAI_COLLECTION:-xquad_ru}"
+DATASET="${RUAI_SAMPLE_DATASET:-$PWD/../shared/data/xquad-ru/xquad.ru.dev.json}"
+QUERY="${1:-В каком году умер Никола Тесла?}"
+DASHBOARD=http://127.0.0.1:8265
+
+python -m jobs.prepare_sample --dataset "$DATASET" --out data/sample/xquad-ru
+if ! ray status >/dev/null 2>&1; then
+  echo ">> starting a local Ray cluster (ray start --head)"
+  ray start --head --dashboard-host 127.0.0.1 --disable-usage-stats >/dev/null
+fi
+echo ">> ray job submit: ingest data/sample/xquad-ru/articles → $COLLECTION"
+ray job submit --address "$DASHBOARD" --working-dir . \
+  --runtime-env-json "{\"env_vars\": {\"RUAI_QDRANT_PATH\": \"$RUAI_QDRANT_PATH\", \"HF_HUB_OFFLINE\": \"1\"}}" \
+  -- python -m jobs.ingest "$PWD/data/sample/xquad-ru/articles" --collection "$COLLECTION" \
+     --report "$PWD/data/reports/ingest.json"
+echo ">> search: $QUERY"
+python -m jobs.search "$QUERY" --collection "$COLLECTION" --top-k 3
