@@ -1,0 +1,86 @@
+"""HTML: visible text with its paragraph structure; scripts, styles, navigation and footers
+dropped. Decoded with the declared charset when there is one."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from bs4 import BeautifulSoup, NavigableString
+
+from ruai.loaders.parsed import ParsedText
+from ruai.text.decoding import decode_bytes
+
+_DECLARED_CHARSET = re.compile(
+    rb"""<meta\s[^>]*charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)"""
+    rb"""|<\?xml\s[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)""",
+    re.IGNORECASE,
+)
+_DROPPED = ("script", "style", "nav", "footer", "noscript", "template", "head", "svg", "iframe")
+_LINE_BREAKS = ("br", "li", "tr", "dt", "dd")
+_CELLS = ("td", "th")
+_BLOCKS = (
+    "address", "article", "aside", "blockquote", "caption", "details", "div", "dl",
+    "fieldset", "figcaption", "figure", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hr", "main", "ol", "p", "pre", "section", "summary", "table", "ul",
+)  # fmt: skip
+_PREFORMATTED = ("pre", "textarea")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def parse(data: bytes) -> ParsedText:
+    text, encoding = _decode(data)
+    soup = BeautifulSoup(text, "lxml")
+    title = _title(soup)
+    for element in soup.find_all(_DROPPED):
+        element.decompose()
+    _collapse_source_whitespace(soup)
+    for element in soup.find_all(_BLOCKS):
+        element.insert_before("\n\n")
+        element.insert_after("\n\n")
+    for element in soup.find_all(_LINE_BREAKS):
+        element.insert_after("\n")
+    for element in soup.find_all(_CELLS):
+        element.insert_after(" ")
+    return ParsedText(soup.get_text(), title, encoding)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """The charset the page declares wins, unless a BOM says otherwise or it does not decode."""
+    declared = _declared_charset(data[:4096])
+    if declared and not data.startswith(
+        (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ):
+        try:
+            return data.decode(declared), declared
+        except UnicodeDecodeError:
+            pass
+    return decode_bytes(data)
+
+
+def _declared_charset(head: bytes) -> str | None:
+    match = _DECLARED_CHARSET.search(head)
+    if match is None:
+        return None
+    name = (match.group(1) or match.group(2)).decode("ascii")
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return None
+    # a page that reached a byte-oriented parser is not UTF-16/32, whatever it says (so do browsers)
+    return None if codec.startswith(("utf-16", "utf-32")) else codec
+
+
+def _title(soup: BeautifulSoup) -> str:
+    for tag in ("title", "h1"):
+        element = soup.find(tag)
+        if element is not None and (text := element.get_text(" ", strip=True)):
+            return _WHITESPACE.sub(" ", text)
+    return ""
+
+
+def _collapse_source_whitespace(soup: BeautifulSoup) -> None:
+    """Newlines in HTML source are plain spaces, except inside preformatted blocks."""
+    for string in soup.find_all(string=True):
+        if type(string) is NavigableString and string.find_parent(_PREFORMATTED) is None:
+            string.replace_with(_WHITESPACE.sub(" ", string))

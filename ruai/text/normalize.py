@@ -1,0 +1,46 @@
+"""Text clean-up before chunking: one Unicode form, no invisible characters, lines re-flowed into
+paragraphs separated by exactly one blank line."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u00ad\u200b\u200c\u200d\u2060\u180e"))
+_YO = str.maketrans("ёЁ", "еЕ")
+
+# A hyphen at a line end followed by a lower-case letter is a word broken by typesetting
+# ("инфор-\nмация"); a real hyphenated word ("кто-\nто", "кое-\nкто") keeps its hyphen.
+_HYPHEN_AT_LINE_END = r"-[ \t]*\n[ \t]*"
+_KEEP_HYPHEN = re.compile(
+    rf"(?i)(?:(?<=\w){_HYPHEN_AT_LINE_END}(?=(?:то|либо|нибудь|ка|таки)(?!\w))"
+    rf"|(?<=\bко[ей]){_HYPHEN_AT_LINE_END})"
+)
+_BROKEN_WORD = re.compile(rf"(?<=[^\W\d_]){_HYPHEN_AT_LINE_END}(?=[a-zа-яё])")
+_SOFT_HYPHEN_BREAK = re.compile(r"\u00ad[ \t]*\n[ \t]*")
+_LINE_BREAKS = re.compile(r"\r\n?|[\v\u0085\u2028]")
+_PARAGRAPH_BREAKS = re.compile(r"[\f\u2029]")
+_BLANK_LINE = re.compile(r"\n(?:[ \t]*\n)+")
+_HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
+
+
+def normalize_text(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    text = _LINE_BREAKS.sub("\n", text)
+    text = _PARAGRAPH_BREAKS.sub("\n\n", text)
+    text = _SOFT_HYPHEN_BREAK.sub("", text)
+    text = text.translate(_INVISIBLE)
+    text = _KEEP_HYPHEN.sub("-", text)
+    text = _BROKEN_WORD.sub("", text)
+    text = _HORIZONTAL_SPACE.sub(" ", text)
+    paragraphs = (_reflow(block) for block in _BLANK_LINE.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _reflow(paragraph: str) -> str:
+    return " ".join(line.strip() for line in paragraph.split("\n") if line.strip())
+
+
+def fold_yo(text: str) -> str:
+    """ё -> е, Ё -> Е: the spelling most Russian text and queries use."""
+    return text.translate(_YO)
