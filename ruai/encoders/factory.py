@@ -1,0 +1,37 @@
+"""Build the configured encoders from Settings; callers hold them (nothing is cached here)."""
+
+from __future__ import annotations
+
+from ruai.encoders.base import DenseEncoder
+from ruai.encoders.bm25 import BM25Encoder
+from ruai.settings import Settings
+from ruai.text.lemmas import Lemmatizer
+
+
+def build_dense_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None) -> DenseEncoder:
+    """``dense_model="navec"``: the offline navec encoder; anything else: sentence-transformers.
+
+    Pass ``lemmatizer`` to share one lemma cache with the sparse encoder.
+    """
+    if settings.dense_model == "navec":
+        from ruai.encoders.navec import NavecEncoder
+
+        return NavecEncoder(lemmatizer or Lemmatizer(cache_size=settings.lemma_cache_size))
+    from ruai.encoders.sentence_transformer import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(
+        settings.dense_model,
+        query_prefix=settings.dense_query_prefix,
+        passage_prefix=settings.dense_passage_prefix,
+        batch_size=settings.dense_batch_size,
+        device=settings.dense_device,
+    )
+
+
+def build_sparse_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None) -> BM25Encoder:
+    return BM25Encoder(
+        lemmatizer or Lemmatizer(cache_size=settings.lemma_cache_size),
+        k1=settings.bm25_k1,
+        b=settings.bm25_b,
+        avg_doc_tokens=settings.bm25_avg_doc_tokens,
+    )

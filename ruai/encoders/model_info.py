@@ -1,0 +1,75 @@
+"""What the ingest driver and the chunking actors need to know of the dense model without loading
+its weights: the embedding size, and a token counter bounded by the model's context."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from ruai.settings import Settings
+
+TokenCounter = Callable[[str], int]
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _st_dim(path: Path) -> int:
+    """The output size: the last Dense module's out_features, else the pooling dimension."""
+    dim = None
+    for module in _read_json(path / "modules.json") or []:
+        config = _read_json(path / module.get("path", "") / "config.json")
+        if module.get("type", "").endswith("Dense"):
+            dim = config.get("out_features", dim)
+        elif module.get("type", "").endswith("Pooling"):
+            dim = config.get("word_embedding_dimension", dim)
+    if dim is None:
+        dim = _read_json(path / "config.json").get("hidden_size")
+    if dim is None:
+        raise ValueError(f"cannot tell the embedding size of the model at {path}")
+    return int(dim)
+
+
+def dense_dim(settings: Settings) -> int:
+    if settings.dense_model == "navec":
+        from ruai.encoders.navec import NavecEncoder
+
+        return NavecEncoder().dim
+    from ruai.encoders.sentence_transformer import resolve_local_model
+
+    return _st_dim(resolve_local_model(settings.dense_model))
+
+
+def build_token_counter(settings: Settings) -> tuple[TokenCounter, int]:
+    """(count_tokens, max_tokens) as the dense model counts passages, prefix and specials in."""
+    if settings.dense_model == "navec":
+        from ruai.encoders.navec import NavecEncoder
+        from ruai.text.chunking import count_words
+
+        return count_words, NavecEncoder.max_tokens
+    from transformers import AutoTokenizer
+
+    from ruai.encoders.sentence_transformer import (
+        _pick_prefix,
+        family_prefixes,
+        resolve_local_model,
+    )
+
+    path = resolve_local_model(settings.dense_model)
+    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    prompts = _read_json(path / "config_sentence_transformers.json").get("prompts", {})
+    prefix = _pick_prefix(
+        settings.dense_passage_prefix,
+        prompts.get("document"),
+        prompts.get("passage"),
+        family_prefixes(settings.dense_model)[1],
+    )
+    max_tokens = _read_json(path / "sentence_bert_config.json").get("max_seq_length")
+    max_tokens = int(max_tokens or tokenizer.model_max_length)
+
+    def count_tokens(text: str) -> int:
+        return len(tokenizer(prefix + text, add_special_tokens=True, verbose=False)["input_ids"])
+
+    return count_tokens, max_tokens

@@ -1,0 +1,133 @@
+"""Offline Russian dense encoder: SIF-weighted mean of navec word vectors shipped in natasha.
+
+A text's vector sums the vectors of its surface words and of their lemmas (both are in navec's
+lower-cased vocabulary; stop words dropped), each weighted by the smooth inverse frequency
+``a / (a + p(w))`` with ``p(w)`` from the corpus counts navec ships. The frequency-weighted mean
+of the whole vocabulary (the component every text shares) is projected out, and the result is
+L2-normalised.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from ruai.encoders.base import ModelNotFoundError
+from ruai.text.lemmas import Lemmatizer
+from ruai.text.normalize import fold_yo
+from ruai.text.stop_words import stop_words
+
+_NATASHA_EMBEDDING = Path("data") / "emb" / "navec_news_v1_1B_250K_300d_100q.tar"
+_TEXTS_PER_CHUNK = 64
+
+
+def natasha_navec_path() -> Path:
+    """The navec news embedding bundled inside the installed natasha package."""
+    spec = importlib.util.find_spec("natasha")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            "RUAI_DENSE_MODEL=navec needs the natasha package (it ships the navec vectors); "
+            "install natasha, or set RUAI_DENSE_MODEL to a local sentence-transformers model"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / _NATASHA_EMBEDDING
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"natasha is installed but its navec vectors are missing ({path}); reinstall "
+            "natasha, or set RUAI_DENSE_MODEL to a local sentence-transformers model"
+        )
+    return path
+
+
+class NavecEncoder:
+    name = "navec"
+    max_tokens = 512  # navec has no context limit; this only bounds chunk size
+
+    def __init__(
+        self,
+        lemmatizer: Lemmatizer | None = None,
+        *,
+        path: str | Path | None = None,
+        sif_a: float = 1e-4,
+        remove_common_component: bool = True,
+    ) -> None:
+        from navec import Navec
+
+        navec_path = Path(path) if path is not None else natasha_navec_path()
+        if not navec_path.is_file():
+            raise ModelNotFoundError(f"navec vectors not found at {navec_path}")
+        vectors = Navec.load(str(navec_path))
+        self.lemmatizer = lemmatizer or Lemmatizer()
+        self.dim = int(vectors.pq.dim)
+        self._word_ids: dict[str, int] = vectors.vocab.word_ids
+        # Product-quantised storage (25 MB) instead of the 300 MB dense matrix: a word's vector is
+        # the concatenation of codes[q, indexes[word, q]] over the subspaces q.
+        self._indexes: np.ndarray = vectors.pq.indexes
+        self._codes: np.ndarray = vectors.pq.codes  # (subspaces, centroids, subdim)
+        subspaces, centroids, subdim = self._codes.shape
+        self._flat_codes = self._codes.reshape(subspaces * centroids, subdim)
+        self._subspace_offsets = np.arange(subspaces, dtype=np.intp) * centroids
+
+        counts = np.asarray(vectors.vocab.counts, dtype=np.float64)
+        frequency = counts / counts.sum()
+        self._weights = (sif_a / (sif_a + frequency)).astype(np.float32)
+        self._common: np.ndarray | None = (
+            self._frequency_weighted_mean(frequency) if remove_common_component else None
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.lemmatizer.words(text))
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Chunks keep the per-token gather small enough to stay in cache.
+        for start in range(0, len(texts), _TEXTS_PER_CHUNK):
+            chunk = texts[start : start + _TEXTS_PER_CHUNK]
+            out[start : start + len(chunk)] = self._weighted_sums(chunk)
+        if self._common is not None:
+            out -= np.outer(out @ self._common, self._common)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+    def _weighted_sums(self, texts: list[str]) -> np.ndarray:
+        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+        row_ids = [self._vocab_ids(text) for text in texts]
+        lengths = np.fromiter(map(len, row_ids), dtype=np.int64, count=len(texts))
+        rows = np.flatnonzero(lengths)
+        if rows.size:
+            ids = np.concatenate([np.asarray(row_ids[r], dtype=np.int64) for r in rows])
+            unique, inverse = np.unique(ids, return_inverse=True)
+            weighted = self._decode(unique) * self._weights[unique, None]
+            starts = np.concatenate(([0], np.cumsum(lengths[rows])[:-1]))
+            sums[rows] = np.add.reduceat(weighted[inverse], starts, axis=0)
+        return sums
+
+    def _vocab_ids(self, text: str) -> list[int]:
+        stops = stop_words()
+        words = [w for w in self.lemmatizer.words(text) if fold_yo(w) not in stops]
+        tokens = words + self.lemmatizer.lemmas(text)
+        return [i for i in map(self._word_ids.get, tokens) if i is not None]
+
+    def _decode(self, ids: np.ndarray) -> np.ndarray:
+        rows = self._indexes[ids].astype(np.intp) + self._subspace_offsets  # (n, subspaces)
+        return np.take(self._flat_codes, rows, axis=0).reshape(len(ids), self.dim)
+
+    def _frequency_weighted_mean(self, frequency: np.ndarray) -> np.ndarray:
+        # Summed per subspace: the mass of each centroid times the centroid, no full decode.
+        subspaces, centroids, _ = self._codes.shape
+        mass = np.stack(
+            [
+                np.bincount(self._indexes[:, q], weights=frequency, minlength=centroids)
+                for q in range(subspaces)
+            ]
+        )
+        mean = np.einsum("qk,qkd->qd", mass, self._codes).reshape(self.dim).astype(np.float32)
+        return mean / np.linalg.norm(mean)
