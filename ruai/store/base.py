@@ -1,0 +1,108 @@
+"""The VectorStore protocol every Qdrant backend implements, and the records it exchanges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from ruai.encoders.base import SparseVector
+
+DENSE = "dense"
+SPARSE = "bm25"
+# payload fields with an index; tenant is the multitenancy key
+INDEXED_FIELDS = ("tenant", "doc_id", "source")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be reached or refused an operation."""
+
+
+class CollectionNotFoundError(StoreError):
+    pass
+
+
+@dataclass(slots=True)
+class PointRecord:
+    """One Qdrant point: id = chunk_id, named vectors ``dense`` and ``bm25``, payload."""
+
+    id: str
+    dense: list[float]
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Hit:
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class DocState:
+    """What the store knows of one document: enough to skip, replace or prune it.
+
+    ``content_hash`` is "" when the doc's points carry more than one version (a replace cut
+    off between upsert and delete_doc): it matches no file, so the doc gets re-ingested."""
+
+    doc_id: str
+    source: str
+    content_hash: str
+    points: int = 0
+
+
+@dataclass(slots=True)
+class FusionConfig:
+    method: Literal["rrf", "dbsf"] = "rrf"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    prefetch_limit: int = 50
+
+
+@dataclass(slots=True)
+class SearchRequest:
+    dense: list[float] | None = None
+    sparse: SparseVector | None = None
+    tenant: str | None = None
+    limit: int = 10
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    doc_ids: list[str] | None = None
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    def ensure_collection(self, collection: str, dense_dim: int) -> None:
+        """Create the collection (dense cosine + sparse bm25 with IDF, payload indexes) if absent;
+        raise StoreError if it exists with another dense size."""
+
+    def collection_exists(self, collection: str) -> bool: ...
+
+    def drop_collection(self, collection: str) -> None: ...
+
+    def upsert(self, collection: str, points: list[PointRecord]) -> int:
+        """Write points (replacing same ids); return how many were written."""
+
+    def delete_doc(
+        self, collection: str, doc_id: str, keep_content_hash: str | None = None
+    ) -> None:
+        """Delete the doc's points; with keep_content_hash, only those of other versions."""
+
+    def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
+        """Every document in the collection (optionally one tenant's), by doc_id."""
+
+    def search(self, collection: str, request: SearchRequest) -> list[Hit]:
+        """Dense-only, sparse-only or hybrid (both given: prefetch each, fuse), tenant-filtered."""
+
+    def count(self, collection: str, tenant: str | None = None) -> int: ...
+
+    def optimize(self, collection: str) -> None:
+        """Make the collection fast to query after a bulk write; call it when an ingest ends.
+        Edge merges segments and builds its indexes (blocking); a no-op where the engine
+        optimizes by itself (Qdrant server) or has nothing to optimize (client local mode)."""
+
+    def snapshot(self, collection: str, target_dir: Path) -> Path:
+        """Write a snapshot of the collection under target_dir and return its path."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,34 @@
+"""Fold scrolled point payloads into one DocState per document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ruai.store.base import DocState
+
+# the only payload fields doc_states reads: scroll with a selector limited to these
+DOC_STATE_FIELDS = ("doc_id", "source", "content_hash")
+# content_hash of a doc whose points carry more than one version (a replace that was cut off
+# between the upsert of the new chunks and the delete of the old ones): it matches no real
+# hash, so the ingest pipeline re-ingests the doc and its delete_doc(keep_content_hash=...)
+# removes the stale chunks
+MIXED_VERSIONS = ""
+
+
+class DocStateTally:
+    def __init__(self) -> None:
+        self.states: dict[str, DocState] = {}
+
+    def add(self, payload: Mapping[str, Any] | None) -> None:
+        if not payload or "doc_id" not in payload:
+            return
+        doc_id = str(payload["doc_id"])
+        content_hash = str(payload.get("content_hash", ""))
+        state = self.states.get(doc_id)
+        if state is None:
+            state = DocState(doc_id, str(payload.get("source", "")), content_hash)
+            self.states[doc_id] = state
+        elif state.content_hash != content_hash:
+            state.content_hash = MIXED_VERSIONS
+        state.points += 1

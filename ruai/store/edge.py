@@ -1,0 +1,320 @@
+"""Qdrant Edge backend: Qdrant's own engine in-process, one shard directory per collection.
+
+A shard lives in exactly one process (an exclusive ``flock`` guards ``root/<collection>/``);
+in a Ray cluster one owner actor holds the store and every other task calls it. Shards stay
+open for the store's lifetime; ``close()`` flushes and closes them all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import qdrant_edge as qe
+
+from ruai.store.base import (
+    DENSE,
+    INDEXED_FIELDS,
+    SPARSE,
+    CollectionNotFoundError,
+    DocState,
+    FusionConfig,
+    Hit,
+    PointRecord,
+    SearchRequest,
+    StoreError,
+)
+from ruai.store.dir_archive import archive_directory
+from ruai.store.doc_state_tally import DOC_STATE_FIELDS, DocStateTally
+from ruai.store.search_plan import SearchMode, search_mode
+from ruai.store.shard_lock import LOCK_FILE_NAME, ShardLock
+
+# written by EdgeShard.create next to the segments; documented as the shard's persisted config
+EDGE_CONFIG_FILE = "edge_config.json"
+_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
+_SCROLL_PAGE = 4096
+
+
+@contextmanager
+def _engine_errors(action: str) -> Iterator[None]:
+    """The Edge bindings raise bare ``Exception`` for engine failures; give them our type."""
+    try:
+        yield
+    except Exception as exc:
+        if type(exc) is not Exception:
+            raise
+        raise StoreError(f"Qdrant Edge could not {action}: {exc}") from exc
+
+
+@dataclass(slots=True)
+class _OpenShard:
+    shard: qe.EdgeShard
+    lock: ShardLock
+
+
+class EdgeStore:
+    """VectorStore on Qdrant Edge shards under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._open: dict[str, _OpenShard] = {}
+        # serialises shard lifecycle and writes; queries run concurrently on the open shard
+        self._guard = threading.RLock()
+
+    # -- collections -------------------------------------------------------------------------
+
+    def shard_dir(self, collection: str) -> Path:
+        if not _COLLECTION_NAME.match(collection) or collection in (".", ".."):
+            raise ValueError(
+                f"collection name {collection!r} must be letters, digits, '_', '-' or '.' "
+                "(it names a directory)"
+            )
+        return self.root / collection
+
+    def collection_exists(self, collection: str) -> bool:
+        return (self.shard_dir(collection) / EDGE_CONFIG_FILE).is_file()
+
+    def ensure_collection(self, collection: str, dense_dim: int) -> None:
+        with self._guard:
+            if self.collection_exists(collection):
+                stored = self._stored_dense_dim(collection)
+                if stored != dense_dim:
+                    raise StoreError(
+                        f"collection {collection!r} at {self.shard_dir(collection)} holds "
+                        f"{stored}-d dense vectors, the encoder makes {dense_dim}-d ones: use "
+                        "another collection name (RUAI_COLLECTION) or drop this one"
+                    )
+                shard = self._shard(collection)
+            else:
+                shard = self._create(collection, dense_dim)
+            with _engine_errors(f"index the payload of {collection!r}"):
+                indexed = set(shard.info().payload_schema)
+                for field in INDEXED_FIELDS:
+                    if field not in indexed:
+                        params = qe.KeywordIndexParams(is_tenant=field == "tenant")
+                        shard.update(qe.UpdateOperation.create_field_index(field, params))
+
+    def drop_collection(self, collection: str) -> None:
+        with self._guard:
+            path = self.shard_dir(collection)
+            opened = self._open.pop(collection, None)
+            if opened is not None:
+                opened.shard.close()
+                lock = opened.lock
+            elif path.is_dir():
+                lock = ShardLock(path)
+                lock.acquire()
+            else:
+                return
+            try:
+                shutil.rmtree(path)
+            finally:
+                lock.release()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def upsert(self, collection: str, points: list[PointRecord]) -> int:
+        if not points:
+            return 0
+        batch = [
+            qe.Point(
+                p.id,
+                {DENSE: p.dense, SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)},
+                p.payload,
+            )
+            for p in points
+        ]
+        with self._guard:
+            shard = self._shard(collection)
+            with _engine_errors(f"upsert {len(batch)} points into {collection!r}"):
+                shard.update(qe.UpdateOperation.upsert_points(batch))
+        return len(batch)
+
+    def delete_doc(
+        self, collection: str, doc_id: str, keep_content_hash: str | None = None
+    ) -> None:
+        must_not = None
+        if keep_content_hash is not None:
+            must_not = [_match("content_hash", keep_content_hash)]
+        doc_filter = qe.Filter(must=[_match("doc_id", doc_id)], must_not=must_not)
+        with self._guard:
+            shard = self._shard(collection)
+            with _engine_errors(f"delete doc {doc_id!r} from {collection!r}"):
+                shard.update(qe.UpdateOperation.delete_points_by_filter(doc_filter))
+
+    def optimize(self, collection: str) -> None:
+        """Merge segments and build the HNSW/sparse indexes (blocks until done).
+
+        Edge has no background optimizer: fresh points are searchable at once, from plain
+        appendable segments; call this after a large ingest so that queries use indexes.
+        """
+        with self._guard:
+            shard = self._shard(collection)
+            with _engine_errors(f"optimize {collection!r}"):
+                shard.optimize()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def count(self, collection: str, tenant: str | None = None) -> int:
+        shard = self._shard(collection)
+        with _engine_errors(f"count points in {collection!r}"):
+            return shard.count(qe.CountRequest(exact=True, filter=_filter(tenant)))
+
+    def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
+        shard = self._shard(collection)
+        tally = DocStateTally()
+        selector = qe.PayloadSelector.Include(list(DOC_STATE_FIELDS))
+        offset = None
+        with _engine_errors(f"scroll {collection!r}"):
+            while True:
+                request = qe.ScrollRequest(
+                    offset=offset,
+                    limit=_SCROLL_PAGE,
+                    filter=_filter(tenant),
+                    with_payload=selector,
+                    with_vector=False,
+                )
+                records, offset = shard.scroll(request)
+                for record in records:
+                    tally.add(record.payload)
+                if offset is None:
+                    return tally.states
+
+    def search(self, collection: str, request: SearchRequest) -> list[Hit]:
+        mode = search_mode(request)
+        shard = self._shard(collection)
+        where = _filter(request.tenant, request.doc_ids)
+        if mode is SearchMode.HYBRID:
+            fusion = request.fusion
+            query = qe.QueryRequest(
+                limit=request.limit,
+                prefetches=[
+                    qe.Prefetch(fusion.prefetch_limit, query=_dense(request), filter=where),
+                    qe.Prefetch(fusion.prefetch_limit, query=_sparse(request), filter=where),
+                ],
+                query=_fusion(fusion),
+                with_payload=True,
+                with_vector=False,
+            )
+        else:
+            nearest = _dense(request) if mode is SearchMode.DENSE else _sparse(request)
+            query = qe.QueryRequest(
+                limit=request.limit,
+                query=nearest,
+                filter=where,
+                with_payload=True,
+                with_vector=False,
+            )
+        with _engine_errors(f"run a {mode} query on {collection!r}"):
+            points = shard.query(query)
+        return [Hit(str(p.id), p.score, p.payload or {}) for p in points]
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def snapshot(self, collection: str, target_dir: Path) -> Path:
+        """A ``.tar.gz`` of the flushed shard directory (Edge can restore snapshots but not
+        create them): unpack it into ``<root>/<collection>/`` and open that root with EdgeStore."""
+        with self._guard:
+            shard = self._shard(collection)
+            with _engine_errors(f"flush {collection!r}"):
+                shard.flush()
+            return archive_directory(
+                self.shard_dir(collection),
+                Path(target_dir),
+                collection,
+                exclude=frozenset({LOCK_FILE_NAME}),
+            )
+
+    def close(self) -> None:
+        with self._guard:
+            while self._open:
+                collection, opened = self._open.popitem()
+                try:
+                    with _engine_errors(f"flush {collection!r}"):
+                        opened.shard.flush()
+                finally:
+                    opened.shard.close()
+                    opened.lock.release()
+
+    def __enter__(self) -> EdgeStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _shard(self, collection: str) -> qe.EdgeShard:
+        opened = self._open.get(collection)
+        if opened is not None:
+            return opened.shard
+        with self._guard:
+            opened = self._open.get(collection)
+            if opened is not None:
+                return opened.shard
+            if not self.collection_exists(collection):
+                raise CollectionNotFoundError(
+                    f"collection {collection!r} does not exist in the Qdrant Edge store at "
+                    f"{self.root}: ingest into it first (or check RUAI_QDRANT_PATH / "
+                    "RUAI_COLLECTION)"
+                )
+            path = self.shard_dir(collection)
+            return self._register(collection, path, lambda: qe.EdgeShard.load(str(path)))
+
+    def _create(self, collection: str, dense_dim: int) -> qe.EdgeShard:
+        config = qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        )
+        path = self.shard_dir(collection)
+        return self._register(collection, path, lambda: qe.EdgeShard.create(str(path), config))
+
+    def _register(self, collection: str, path: Path, opener) -> qe.EdgeShard:
+        lock = ShardLock(path)
+        lock.acquire()
+        try:
+            with _engine_errors(f"open the shard at {path}"):
+                shard = opener()
+        except BaseException:
+            lock.release()
+            raise
+        self._open[collection] = _OpenShard(shard, lock)
+        return shard
+
+    def _stored_dense_dim(self, collection: str) -> int:
+        config = json.loads((self.shard_dir(collection) / EDGE_CONFIG_FILE).read_text("utf-8"))
+        return int(config["vectors"][DENSE]["size"])
+
+
+def _match(key: str, value: str) -> qe.FieldCondition:
+    return qe.FieldCondition(key, match=qe.MatchValue(value))
+
+
+def _filter(tenant: str | None, doc_ids: list[str] | None = None) -> qe.Filter | None:
+    must: list[qe.FieldCondition] = []
+    if tenant is not None:
+        must.append(_match("tenant", tenant))
+    if doc_ids is not None:
+        must.append(qe.FieldCondition("doc_id", match=qe.MatchAny(list(doc_ids))))
+    return qe.Filter(must=must) if must else None
+
+
+def _dense(request: SearchRequest) -> qe.Query:
+    return qe.Query.Nearest(request.dense, using=DENSE)
+
+
+def _sparse(request: SearchRequest) -> qe.Query:
+    sparse = request.sparse
+    return qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE)
+
+
+def _fusion(fusion: FusionConfig) -> qe.Fusion.Rrf | qe.Fusion.Dbsf:
+    if fusion.method == "dbsf":
+        return qe.Fusion.Dbsf()
+    return qe.Fusion.Rrf(k=fusion.rrf_k, weights=[fusion.dense_weight, fusion.sparse_weight])
