@@ -1,0 +1,67 @@
+"""Ingest Russian documents into Qdrant with Ray Data.
+
+python -m jobs.ingest SOURCE [--collection NAME] [--tenant T] [--prune] [--report FILE.json]
+ray job submit --working-dir . -- python -m jobs.ingest /abs/path/to/docs …
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from ruai.settings import get_settings
+
+app = typer.Typer(add_completion=False, help=__doc__)
+console = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def main(
+    source: str = typer.Argument(..., help="A file, a directory (recursive) or an s3:// URI"),
+    collection: str = typer.Option(None, help="Qdrant collection (default: RUAI_COLLECTION)"),
+    tenant: str = typer.Option(None, help="Tenant the documents belong to (default: RUAI_TENANT)"),
+    prune: bool = typer.Option(False, help="Delete documents whose files are gone from SOURCE"),
+    report: Path = typer.Option(None, help="Write the report as JSON to this file"),
+) -> None:
+    from pipelines.cluster import init_ray
+    from pipelines.ingest import run_ingest
+    from pipelines.sources import SourceNotFoundError, list_source_files
+    from pipelines.store_owner import release_owner
+    from ruai.store.base import StoreError
+
+    settings = get_settings()
+    try:
+        list_source_files(source)
+    except SourceNotFoundError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot list SOURCE {source}: {exc}")
+
+    started_here = init_ray()
+    try:
+        result = run_ingest(settings, source, collection=collection, tenant=tenant, prune=prune)
+    except StoreError as exc:
+        fail(f"store unreachable: {exc}")
+    finally:
+        if started_here:
+            release_owner(settings)
+    table, failed = result.render()
+    out = Console()
+    out.print(table)
+    if failed is not None:
+        out.print(failed)
+    if report:
+        result.write_json(report)
+        console.print(f"report written to {report}")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,75 @@
+"""Hybrid search from the command line.
+
+python -m jobs.search "QUERY" [--collection NAME] [--top-k K] [--mode hybrid|dense|sparse] [--json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ruai.settings import get_settings
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main(
+    query: str = typer.Argument(..., help="The question, in Russian"),
+    collection: str = typer.Option(None, help="Qdrant collection (default: RUAI_COLLECTION)"),
+    tenant: str = typer.Option(None, help="Tenant to search (default: RUAI_TENANT)"),
+    top_k: int = typer.Option(None, "--top-k", help="How many chunks (default: RUAI_TOP_K)"),
+    mode: str = typer.Option("hybrid", help="hybrid, dense or sparse"),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table"),
+) -> None:
+    from pipelines.cluster import running_cluster_address
+    from pipelines.store_owner import connect_store
+    from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
+    from ruai.retrieval import Retriever
+    from ruai.store.base import CollectionNotFoundError, StoreError
+
+    err = Console(stderr=True)
+    if mode not in ("hybrid", "dense", "sparse"):
+        err.print(f"[red]error:[/red] --mode must be hybrid, dense or sparse, not {mode!r}")
+        raise typer.Exit(2)
+    settings = get_settings()
+    if running_cluster_address():
+        # a running cluster's store owner holds the embedded shard: go through it
+        from pipelines.cluster import init_ray
+
+        init_ray()
+    try:
+        store = connect_store(settings)
+        retriever = Retriever(
+            settings, store, build_dense_encoder(settings), build_sparse_encoder(settings)
+        )
+        hits = retriever.search(query, collection=collection, tenant=tenant, top_k=top_k, mode=mode)
+    except CollectionNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(3) from exc
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] store unreachable: {exc}")
+        raise typer.Exit(2) from exc
+    rows = [
+        {"source": h.payload.get("source"), "score": h.score, "text": h.payload.get("text")}
+        for h in hits
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(rows)} hits for: {query}", show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("source")
+    table.add_column("text")
+    for i, row in enumerate(rows, 1):
+        table.add_row(str(i), f"{row['score']:.4f}", str(row["source"]), row["text"][:300])
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

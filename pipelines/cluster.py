@@ -1,0 +1,48 @@
+"""Connecting to Ray: the cluster a job was submitted to, a local `ray start` cluster, or none."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import ray
+
+# `ray start --head` records the running cluster's address here
+_CURRENT_CLUSTER_FILE = Path(os.environ.get("RAY_TMPDIR", "/tmp")) / "ray" / "ray_current_cluster"
+
+
+def running_cluster_address() -> str | None:
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    if _CURRENT_CLUSTER_FILE.exists():
+        address = _CURRENT_CLUSTER_FILE.read_text().strip()
+        return address or None
+    return None
+
+
+def use_token_auth_if_present() -> None:
+    """`ray start` enables token auth when ~/.ray/auth_token exists, but a driver connecting by
+    address only sends the token with RAY_AUTH_MODE=token (Ray 2.60)."""
+    if "RAY_AUTH_MODE" not in os.environ and (Path.home() / ".ray" / "auth_token").exists():
+        os.environ["RAY_AUTH_MODE"] = "token"
+        from ray._raylet import Config
+
+        Config.initialize("")  # Ray reads the mode once at import: make it see the change
+
+
+def init_ray(**kwargs) -> bool:
+    """Connect to the running cluster, or start a local one. True when started here."""
+    if ray.is_initialized():
+        return False
+    address = running_cluster_address()
+    if address:
+        use_token_auth_if_present()
+        try:
+            ray.init(address=address, **kwargs)
+            return False
+        except ConnectionError:
+            if os.environ.get("RAY_ADDRESS"):
+                raise
+            # a stale record of a cluster that is gone: start a local one instead
+    ray.init(**kwargs)
+    return True

@@ -1,0 +1,142 @@
+"""The Ray Data stages of ingestion: callable classes that Ray runs as actor pools."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.sources import read_source_file
+from ruai.documents import doc_id_for
+from ruai.encoders.factory import build_dense_encoder
+from ruai.encoders.model_info import build_token_counter
+from ruai.processing import DocumentProcessor, ProcessedDocument, chunk_payload
+from ruai.settings import Settings
+
+ROW_COLUMNS = (
+    "kind",  # chunk | doc | failed
+    "source",
+    "doc_id",
+    "content_hash",
+    "reason",
+    "n_chunks",
+    "chunk_id",
+    "text",
+    "payload",  # JSON
+    "sparse_indices",
+    "sparse_values",
+)
+
+
+def _rows(processed: ProcessedDocument, tenant: str) -> list[dict]:
+    base = {
+        "source": processed.source,
+        "doc_id": processed.doc_id,
+        "content_hash": processed.content_hash,
+        "reason": processed.reason,
+        "n_chunks": len(processed.chunks),
+        "chunk_id": "",
+        "text": "",
+        "payload": "",
+        "sparse_indices": [],
+        "sparse_values": [],
+    }
+    kind = "doc" if processed.status == "ok" else processed.status
+    rows = [base | {"kind": kind}]
+    for chunk, sparse in zip(processed.chunks, processed.sparse, strict=True):
+        rows.append(
+            base
+            | {
+                "kind": "chunk",
+                "chunk_id": chunk.chunk_id,
+                "text": chunk.text,
+                "payload": json.dumps(chunk_payload(processed, chunk, tenant), ensure_ascii=False),
+                "sparse_indices": sparse.indices,
+                "sparse_values": sparse.values,
+            }
+        )
+    return rows
+
+
+class ChunkStage:
+    """Files → chunk rows (text, payload, BM25) plus one outcome row per file."""
+
+    def __init__(self, settings: Settings, tenant: str) -> None:
+        count_tokens, max_tokens = build_token_counter(settings)
+        self.processor = DocumentProcessor(settings, count_tokens, max_tokens, tenant=tenant)
+        self.tenant = tenant
+
+    def _process(self, uri: str, size: int) -> ProcessedDocument:
+        doc_id = doc_id_for(uri, self.tenant)
+        try:
+            processed = self.processor.too_large(uri, size)
+            if processed is not None:
+                return processed
+            data = read_source_file(uri)
+            return self.processor.process(uri, data)
+        except OSError as exc:
+            return ProcessedDocument(uri, doc_id, "failed", reason=f"read error: {exc}")
+        except Exception as exc:  # one document's bug must not cost the others
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            return ProcessedDocument(uri, doc_id, "failed", reason=reason)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
+        rows: list[dict] = []
+        for uri, size in zip(batch["uri"], batch["size"], strict=True):
+            rows.extend(_rows(self._process(str(uri), int(size)), self.tenant))
+        return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
+
+
+ROW_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("source", pa.string()),
+        ("doc_id", pa.string()),
+        ("content_hash", pa.string()),
+        ("reason", pa.string()),
+        ("n_chunks", pa.int64()),
+        ("chunk_id", pa.string()),
+        ("text", pa.string()),
+        ("payload", pa.string()),
+        ("sparse_indices", pa.list_(pa.int64())),
+        ("sparse_values", pa.list_(pa.float32())),
+    ]
+)
+
+
+class EmbedStage:
+    """Adds the ``dense`` column (zeros on non-chunk rows): one encoder per actor, GPU if given."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.encoder = build_dense_encoder(settings)
+        self.crash_marker = settings.embed_crash_marker
+
+    def _maybe_crash(self) -> None:
+        if self.crash_marker is not None and not self.crash_marker.exists():
+            self.crash_marker.parent.mkdir(parents=True, exist_ok=True)
+            self.crash_marker.write_text(str(os.getpid()))
+            os._exit(17)
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        self._maybe_crash()
+        kinds = table.column("kind").to_pylist()
+        texts = table.column("text").to_pylist()
+        wanted = [i for i, kind in enumerate(kinds) if kind == "chunk"]
+        dense = np.zeros((len(kinds), self.encoder.dim), dtype=np.float32)
+        if wanted:
+            dense[wanted] = self.encoder.encode_passages([texts[i] for i in wanted])
+        column = pa.FixedSizeListArray.from_arrays(pa.array(dense.ravel()), self.encoder.dim)
+        return table.append_column("dense", column)
+
+
+class ChunkEmbedStage:
+    """Both stages fused in one actor: on CPU this saves a hop through the object store."""
+
+    def __init__(self, settings: Settings, tenant: str) -> None:
+        self.chunk = ChunkStage(settings, tenant)
+        self.embed = EmbedStage(settings)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
+        return self.embed(self.chunk(batch))

@@ -1,0 +1,58 @@
+"""The summary an ingestion run ends with: printed as a table, written as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class IngestReport:
+    collection: str
+    source: str
+    tenant: str
+    files_seen: int = 0
+    documents_ok: int = 0
+    documents_unchanged: int = 0
+    documents_failed: list[dict[str, str]] = field(default_factory=list)
+    documents_pruned: int = 0
+    chunks: int = 0
+    points_written: int = 0
+    points_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def docs_per_s(self) -> float:
+        return self.documents_ok / self.seconds if self.seconds else 0.0
+
+    @property
+    def chunks_per_s(self) -> float:
+        return self.chunks / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {
+            "docs_per_s": round(self.docs_per_s, 2),
+            "chunks_per_s": round(self.chunks_per_s, 2),
+        }
+
+    def write_json(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def render(self):
+        from rich.table import Table
+
+        table = Table(title=f"ingest → {self.collection} (tenant {self.tenant})")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in self.to_dict().items():
+            if key not in ("documents_failed", "collection", "tenant"):
+                table.add_row(key, str(value))
+        table.add_row("documents_failed", str(len(self.documents_failed)))
+        failed = Table(title="failed documents")
+        failed.add_column("source")
+        failed.add_column("reason")
+        for item in self.documents_failed:
+            failed.add_row(item["source"], item["reason"])
+        return table, failed if self.documents_failed else None

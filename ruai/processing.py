@@ -1,0 +1,115 @@
+"""One document's way from raw bytes to chunks ready for embedding: decode and parse, normalize,
+chunk within the encoder's token limit, lemmatize, extract entities, encode BM25.
+
+Ray-free: the Ray Data pipeline runs it inside actors, the plain loop in benchmarks runs it inline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ruai.documents import Chunk, Document, content_hash_of, doc_id_for
+from ruai.encoders.base import SparseVector
+from ruai.encoders.factory import build_sparse_encoder
+from ruai.loaders import LoaderError, load_document
+from ruai.settings import Settings
+from ruai.text.chunking import chunk_text
+from ruai.text.entities import EntityExtractor
+from ruai.text.lemmas import Lemmatizer
+
+Status = Literal["ok", "failed"]
+MIB = 2**20
+
+
+@dataclass(slots=True)
+class ProcessedDocument:
+    source: str
+    doc_id: str
+    status: Status
+    content_hash: str = ""
+    reason: str = ""
+    document: Document | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    sparse: list[SparseVector] = field(default_factory=list)
+
+
+class DocumentProcessor:
+    def __init__(
+        self,
+        settings: Settings,
+        count_tokens: Callable[[str], int],
+        max_tokens: int,
+        tenant: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.tenant = tenant or settings.tenant
+        self.count_tokens = count_tokens
+        self.max_tokens = min(settings.chunk_max_tokens, max_tokens)
+        self.lemmatizer = Lemmatizer(cache_size=settings.lemma_cache_size)
+        self.sparse = build_sparse_encoder(settings, lemmatizer=self.lemmatizer)
+        self.entities = EntityExtractor() if settings.extract_entities else None
+
+    def too_large(self, source: str, size: int) -> ProcessedDocument | None:
+        if size <= self.settings.max_file_bytes:
+            return None
+        return ProcessedDocument(
+            source,
+            doc_id_for(source, self.tenant),
+            "failed",
+            reason=(
+                f"file too large: {size / MIB:.1f} MiB > {self.settings.max_file_bytes / MIB:.1f}"
+                " MiB (raise RUAI_MAX_FILE_BYTES to ingest it)"
+            ),
+        )
+
+    def process(self, source: str, data: bytes) -> ProcessedDocument:
+        doc_id = doc_id_for(source, self.tenant)
+        digest = content_hash_of(data)
+        try:
+            document = load_document(source, data)
+        except LoaderError as exc:
+            return ProcessedDocument(source, doc_id, "failed", digest, reason=str(exc))
+        spans = chunk_text(
+            document.text,
+            max_tokens=self.max_tokens,
+            count_tokens=self.count_tokens,
+            overlap_sentences=self.settings.chunk_overlap_sentences,
+        )
+        texts = [span.text for span in spans]
+        entities = self.entities.extract_many(texts) if self.entities else [[] for _ in texts]
+        chunks = [
+            Chunk(
+                doc_id=doc_id,
+                index=i,
+                text=span.text,
+                char_start=span.start,
+                char_end=span.end,
+                lemmas=self.lemmatizer.lemmas(span.text),
+                entities=ents,
+            )
+            for i, (span, ents) in enumerate(zip(spans, entities, strict=True))
+        ]
+        sparse = [self.sparse.encode_passage_lemmas(chunk.lemmas) for chunk in chunks]
+        return ProcessedDocument(source, doc_id, "ok", digest, "", document, chunks, sparse)
+
+
+def chunk_payload(processed: ProcessedDocument, chunk: Chunk, tenant: str) -> dict:
+    """The Qdrant payload of one chunk (DESIGN.md's schema)."""
+    document = processed.document
+    assert document is not None
+    return {
+        "text": chunk.text,
+        "source": processed.source,
+        "title": document.title,
+        "doc_id": processed.doc_id,
+        "chunk_index": chunk.index,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "content_hash": processed.content_hash,
+        "tenant": tenant,
+        "entities": chunk.entities,
+        "format": document.meta.get("format", ""),
+        "language": document.meta.get("language", ""),
+    }

@@ -1,0 +1,83 @@
+"""Shared fixtures: the XQuAD-ru data, the sample corpus, and one real Ray cluster per session
+(started with `ray start --head` on its own ports and temp dir, stopped at the end)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# the test cluster, this driver and the jobs it submits all use Ray's token authentication;
+# set before anything imports ray, which reads it once
+os.environ["RAY_AUTH_MODE"] = "token"
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+XQUAD = Path(
+    os.environ.get("RUAI_XQUAD_RU", REPO.parent / "shared/data/xquad-ru/xquad.ru.dev.json")
+)
+RAY_TEMP = Path("/tmp/ruai-test-ray")
+RAY_PORT = 6390
+DASHBOARD_PORT = 8290
+
+
+@pytest.fixture(scope="session")
+def xquad_path() -> Path:
+    if not XQUAD.exists():
+        pytest.fail(
+            f"XQuAD-ru not found at {XQUAD}: set RUAI_XQUAD_RU or put shared/ beside the repo"
+        )
+    return XQUAD
+
+
+@pytest.fixture(scope="session")
+def sample_articles(xquad_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ruai.eval.sample_corpus import write_sample_corpus
+
+    out = tmp_path_factory.mktemp("sample")
+    write_sample_corpus(xquad_path, out)
+    return out / "articles"
+
+
+def _stop_test_cluster() -> None:
+    """Stop only the processes of this suite's cluster (never a cluster the user runs)."""
+    import psutil
+
+    marker = str(RAY_TEMP)
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(marker in part for part in proc.info["cmdline"] or []):
+                proc.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> dict[str, str]:
+    """A real local cluster: `ray start --head`; the test process connects as a driver."""
+    import ray
+
+    _stop_test_cluster()
+    shutil.rmtree(RAY_TEMP, ignore_errors=True)
+    env = os.environ | {"PATH": f"{VENV_BIN}:{os.environ['PATH']}", "RAY_USAGE_STATS_ENABLED": "0"}
+    subprocess.run(
+        [
+            str(VENV_BIN / "ray"), "start", "--head",
+            f"--port={RAY_PORT}", f"--dashboard-port={DASHBOARD_PORT}",
+            "--dashboard-host=127.0.0.1", "--num-cpus=4", f"--temp-dir={RAY_TEMP}",
+            "--disable-usage-stats",
+        ],
+        check=True, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    address = f"127.0.0.1:{RAY_PORT}"
+    ray.init(address=address, log_to_driver=False)
+    info = {"address": address, "dashboard": f"http://127.0.0.1:{DASHBOARD_PORT}"}
+    yield info
+    ray.shutdown()
+    _stop_test_cluster()
+    time.sleep(1)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ruai.settings import Settings
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, ray_cluster):
+    """Settings on a fresh embedded store; its owner actor is released after the test."""
+    from pipelines.store_owner import release_owner
+
+    made: list[Settings] = []
+
+    def make(**overrides) -> Settings:
+        settings = Settings(
+            **({"qdrant_path": tmp_path / f"qdrant{len(made)}", "collection": "test"} | overrides)
+        )
+        made.append(settings)
+        return settings
+
+    yield make
+    for settings in made:
+        release_owner(settings)
+
+
+@pytest.fixture
+def few_articles(sample_articles: Path, tmp_path: Path) -> Path:
+    """A private copy of three sample articles that a test may modify."""
+    out = tmp_path / "docs"
+    out.mkdir()
+    for path in sorted(sample_articles.glob("*.md"))[:3]:
+        shutil.copy(path, out / path.name)
+    return out

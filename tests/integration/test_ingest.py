@@ -1,0 +1,172 @@
+"""Ingestion through the Ray Data pipeline on a real local cluster into real Qdrant Edge."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipelines.ingest import run_ingest
+from pipelines.store_owner import connect_store
+from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
+from ruai.eval.paragraph_index import ParagraphIndex
+from ruai.eval.squad import read_squad
+from ruai.retrieval import Retriever
+
+pytestmark = pytest.mark.integration
+
+
+def retriever_for(settings):
+    store = connect_store(settings)
+    return Retriever(settings, store, build_dense_encoder(settings), build_sparse_encoder(settings))
+
+
+@pytest.fixture(scope="module")
+def ingested_sample(sample_articles, ray_cluster, tmp_path_factory):
+    from pipelines.store_owner import release_owner
+    from ruai.settings import Settings
+
+    settings = Settings(qdrant_path=tmp_path_factory.mktemp("qdrant"), collection="xquad")
+    report = run_ingest(settings, str(sample_articles))
+    yield settings, report
+    release_owner(settings)
+
+
+def test_sample_corpus_report(ingested_sample):
+    _, report = ingested_sample
+    assert report.files_seen == 48
+    assert report.documents_ok == 48
+    assert report.documents_failed == []
+    assert report.chunks >= 240
+    assert report.points_written == report.chunks == report.points_total
+
+
+def test_every_paragraph_is_findable(ingested_sample, xquad_path):
+    settings, _ = ingested_sample
+    dataset = read_squad(xquad_path)
+    index = ParagraphIndex(dataset.paragraphs)
+    retriever = retriever_for(settings)
+    missed = []
+    for paragraph in dataset.paragraphs:
+        query = paragraph.context.lstrip("\ufeff")[:300]
+        hits = retriever.search(query, mode="sparse", top_k=3)
+        if paragraph.paragraph_id not in {index.paragraph_of(h.payload["text"]) for h in hits}:
+            missed.append(paragraph.paragraph_id)
+    assert missed == []
+
+
+def test_known_question_finds_its_article_first(ingested_sample, xquad_path):
+    settings, _ = ingested_sample
+    dataset = read_squad(xquad_path)
+    tesla = next(i for i, t in dataset.article_titles.items() if t == "Nikola_Tesla")
+    question = next(q for q in dataset.questions if q.article_index == tesla)
+    hits = retriever_for(settings).search(question.question, top_k=5)
+    assert Path(hits[0].payload["source"]).name.startswith("04-")
+    payload = hits[0].payload
+    assert {"text", "source", "title", "doc_id", "chunk_index", "content_hash", "tenant"} <= set(
+        payload
+    )
+    assert payload["tenant"] == settings.tenant
+
+
+def test_reingest_adds_nothing(ingested_sample, sample_articles):
+    settings, first = ingested_sample
+    again = run_ingest(settings, str(sample_articles))
+    assert again.documents_unchanged == 48
+    assert again.documents_ok == 0
+    assert again.points_written == 0
+    assert again.points_total == first.points_total
+
+
+def test_modified_file_is_replaced_and_prune_removes_deleted(make_settings, few_articles):
+    settings = make_settings()
+    first = run_ingest(settings, str(few_articles))
+    assert first.documents_ok == 3
+    store = connect_store(settings)
+    target = sorted(few_articles.glob("*.md"))[0]
+    old_points = {s.source: s.points for s in store.doc_states(settings.collection).values()}
+    paragraphs = target.read_text(encoding="utf-8").split("\n\n")
+    dropped = paragraphs[-1]
+    new_text = "Зелёный жираф по имени Аркадий живёт в Новосибирском зоопарке с 2019 года."
+    target.write_text("\n\n".join(paragraphs[:-1] + [new_text]) + "\n", encoding="utf-8")
+
+    second = run_ingest(settings, str(few_articles))
+    assert (second.documents_ok, second.documents_unchanged) == (1, 2)
+    states = store.doc_states(settings.collection, settings.tenant)
+    by_source = {s.source: s for s in states.values()}
+    assert by_source[str(target)].points == second.chunks
+    retriever = retriever_for(settings)
+    hits = retriever.search("жираф Аркадий в зоопарке", mode="sparse", top_k=1)
+    assert hits[0].payload["source"] == str(target)
+    texts = [h.payload["text"] for h in retriever.search(dropped[:200], mode="sparse", top_k=10)]
+    assert all(dropped[:80] not in text for text in texts)
+    assert second.points_total == first.points_total - old_points[str(target)] + second.chunks
+
+    removed = sorted(few_articles.glob("*.md"))[1]
+    removed.unlink()
+    third = run_ingest(settings, str(few_articles), prune=True)
+    assert third.documents_pruned == 1
+    sources = {s.source for s in store.doc_states(settings.collection, settings.tenant).values()}
+    assert str(removed) not in sources and len(sources) == 2
+
+
+def _write_bad_files(folder: Path) -> dict[str, str]:
+    """Bad inputs and the word their failure reason must contain."""
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "junk.txt").write_bytes(os.urandom(4096))
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pa"
+    (folder / "truncated.pdf").write_bytes(pdf)
+    (folder / "notazip.docx").write_bytes(b"this is not a zip archive at all")
+    with zipfile.ZipFile(folder / "nodoc.docx", "w") as archive:
+        archive.writestr("hello.txt", "no word/document.xml here")
+    with open(folder / "huge-single-line.txt", "wb") as f:
+        f.truncate(50 * 1024 * 1024)  # sparse file: 50 MB without touching the disk
+    return {
+        "empty.txt": "empty",
+        "junk.txt": "binary",
+        "truncated.pdf": "PDF",
+        "notazip.docx": "DOCX",
+        "nodoc.docx": "DOCX",
+        "huge-single-line.txt": "too large",
+    }
+
+
+def test_bad_files_are_reported_and_good_ones_kept(make_settings, few_articles):
+    expected = _write_bad_files(few_articles)
+    (few_articles / "english.txt").write_text("Plain English text without any Cyrillic letters.")
+    (few_articles / "cp1251.txt").write_bytes("Документ в кодировке Windows-1251.".encode("cp1251"))
+    settings = make_settings()
+    report = run_ingest(settings, str(few_articles))
+
+    failed = {Path(item["source"]).name: item["reason"] for item in report.documents_failed}
+    assert set(failed) == set(expected)
+    for name, word in expected.items():
+        assert word.lower() in failed[name].lower(), (name, failed[name])
+    assert report.documents_ok == 5  # 3 articles + English + cp1251
+    store = connect_store(settings)
+    sources = {Path(s.source).name for s in store.doc_states(settings.collection).values()}
+    assert {"english.txt", "cp1251.txt"} <= sources
+    assert len(sources) == 5
+    hits = retriever_for(settings).search("кодировка Windows", mode="sparse", top_k=1)
+    assert hits[0].payload["text"] == "Документ в кодировке Windows-1251."
+
+
+def test_embedding_actor_crash_loses_no_chunk(make_settings, few_articles, tmp_path):
+    baseline = run_ingest(make_settings(), str(few_articles))
+    marker = tmp_path / "crashed-once"
+    settings = make_settings(embed_crash_marker=marker)
+    report = run_ingest(settings, str(few_articles))
+    assert marker.exists(), "the drill did not crash the embedding actor"
+    assert report.documents_ok == baseline.documents_ok
+    assert report.points_total == baseline.points_total == baseline.chunks
+
+
+@pytest.mark.parametrize("embed_stage", ["separate"])
+def test_separate_embedding_stage_gives_same_points(make_settings, few_articles, embed_stage):
+    fused = run_ingest(make_settings(embed_stage="fused"), str(few_articles))
+    split = run_ingest(
+        make_settings(embed_stage=embed_stage, ingest_concurrency=1), str(few_articles)
+    )
+    assert split.points_total == fused.points_total
