@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 import ray
+from ray.data import ActorPoolStrategy
 
 from pipelines.ingest_stages import ChunkEmbedStage, ChunkStage, EmbedStage
 from pipelines.report import IngestReport
@@ -25,9 +26,6 @@ from ruai.encoders.base import SparseVector
 from ruai.encoders.model_info import dense_dim
 from ruai.settings import Settings
 from ruai.store.base import PointRecord
-
-# Ray Data retries a task whose actor died once Ray restarted the actor: no batch is lost
-RESTARTABLE = {"max_restarts": -1, "max_task_retries": -1}
 
 
 def _fused(settings: Settings) -> bool:
@@ -42,19 +40,21 @@ def build_dataset(settings: Settings, uris: list[tuple[str, int]], tenant: str) 
     ds = ray.data.from_items(
         [{"uri": uri, "size": size} for uri, size in uris], override_num_blocks=blocks
     )
-    common = {"batch_format": "numpy", "batch_size": files_per_batch, **RESTARTABLE}
+    # Ray Data's actor pools restart a dead actor and retry its batch (max_restarts and
+    # max_task_retries default to -1): no batch is lost; tests/integration proves it
+    common = {"batch_format": "numpy", "batch_size": files_per_batch}
     if _fused(settings):
         return ds.map_batches(
             ChunkEmbedStage,
             fn_constructor_args=(settings, tenant),
-            concurrency=settings.ingest_concurrency,
+            compute=ActorPoolStrategy(size=settings.ingest_concurrency),
             num_cpus=settings.embed_num_cpus,
             **common,
         )
     chunks = ds.map_batches(
         ChunkStage,
         fn_constructor_args=(settings, tenant),
-        concurrency=settings.ingest_concurrency,
+        compute=ActorPoolStrategy(size=settings.ingest_concurrency),
         num_cpus=1,
         **common,
     )
@@ -63,10 +63,9 @@ def build_dataset(settings: Settings, uris: list[tuple[str, int]], tenant: str) 
         fn_constructor_args=(settings,),
         batch_format="pyarrow",
         batch_size=settings.dense_batch_size,
-        concurrency=settings.embed_concurrency,
+        compute=ActorPoolStrategy(size=settings.embed_concurrency),
         num_cpus=settings.embed_num_cpus,
         num_gpus=settings.embed_num_gpus or None,
-        **RESTARTABLE,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -15,18 +16,21 @@ from ruai.encoders.model_info import build_token_counter
 from ruai.processing import DocumentProcessor, ProcessedDocument, chunk_payload
 from ruai.settings import Settings
 
-ROW_COLUMNS = (
-    "kind",  # chunk | doc | failed
-    "source",
-    "doc_id",
-    "content_hash",
-    "reason",
-    "n_chunks",
-    "chunk_id",
-    "text",
-    "payload",  # JSON
-    "sparse_indices",
-    "sparse_values",
+# one row per chunk plus one outcome row per document (kind: chunk | doc | failed)
+ROW_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("source", pa.string()),
+        ("doc_id", pa.string()),
+        ("content_hash", pa.string()),
+        ("reason", pa.string()),
+        ("n_chunks", pa.int64()),
+        ("chunk_id", pa.string()),
+        ("text", pa.string()),
+        ("payload", pa.string()),
+        ("sparse_indices", pa.list_(pa.int64())),
+        ("sparse_values", pa.list_(pa.float32())),
+    ]
 )
 
 
@@ -68,42 +72,35 @@ class ChunkStage:
         self.processor = DocumentProcessor(settings, count_tokens, max_tokens, tenant=tenant)
         self.tenant = tenant
 
-    def _process(self, uri: str, size: int) -> ProcessedDocument:
-        doc_id = doc_id_for(uri, self.tenant)
+    def _isolated(self, uri: str, step: Callable[[], ProcessedDocument]) -> ProcessedDocument:
+        """One document's failure, expected or a bug, never costs the others."""
         try:
-            processed = self.processor.too_large(uri, size)
-            if processed is not None:
-                return processed
-            data = read_source_file(uri)
-            return self.processor.process(uri, data)
+            return step()
         except OSError as exc:
-            return ProcessedDocument(uri, doc_id, "failed", reason=f"read error: {exc}")
-        except Exception as exc:  # one document's bug must not cost the others
+            reason = f"read error: {exc}"
+        except Exception as exc:
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            return ProcessedDocument(uri, doc_id, "failed", reason=reason)
+        return ProcessedDocument(uri, doc_id_for(uri, self.tenant), "failed", reason=reason)
+
+    def _prepare(self, uri: str, size: int) -> ProcessedDocument:
+        too_large = self.processor.too_large(uri, size)
+        return too_large or self.processor.prepare(uri, read_source_file(uri))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
-        rows: list[dict] = []
-        for uri, size in zip(batch["uri"], batch["size"], strict=True):
-            rows.extend(_rows(self._process(str(uri), int(size)), self.tenant))
+        files = zip(batch["uri"].tolist(), batch["size"].tolist(), strict=True)
+        documents = [
+            self._isolated(uri, lambda uri=uri, size=size: self._prepare(uri, size))
+            for uri, size in files
+        ]
+        try:
+            self.processor.add_entities(documents)
+        except Exception:  # find the document that breaks the batch, keep the rest
+            documents = [
+                self._isolated(doc.source, lambda doc=doc: self.processor.add_entities([doc])[0])
+                for doc in documents
+            ]
+        rows = [row for doc in documents for row in _rows(doc, self.tenant)]
         return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
-
-
-ROW_SCHEMA = pa.schema(
-    [
-        ("kind", pa.string()),
-        ("source", pa.string()),
-        ("doc_id", pa.string()),
-        ("content_hash", pa.string()),
-        ("reason", pa.string()),
-        ("n_chunks", pa.int64()),
-        ("chunk_id", pa.string()),
-        ("text", pa.string()),
-        ("payload", pa.string()),
-        ("sparse_indices", pa.list_(pa.int64())),
-        ("sparse_values", pa.list_(pa.float32())),
-    ]
-)
 
 
 class EmbedStage:

@@ -65,6 +65,10 @@ class DocumentProcessor:
         )
 
     def process(self, source: str, data: bytes) -> ProcessedDocument:
+        return self.add_entities([self.prepare(source, data)])[0]
+
+    def prepare(self, source: str, data: bytes) -> ProcessedDocument:
+        """Everything but entities: parse, chunk, lemmatize, encode BM25."""
         doc_id = doc_id_for(source, self.tenant)
         digest = content_hash_of(data)
         try:
@@ -77,8 +81,6 @@ class DocumentProcessor:
             count_tokens=self.count_tokens,
             overlap_sentences=self.settings.chunk_overlap_sentences,
         )
-        texts = [span.text for span in spans]
-        entities = self.entities.extract_many(texts) if self.entities else [[] for _ in texts]
         chunks = [
             Chunk(
                 doc_id=doc_id,
@@ -87,12 +89,21 @@ class DocumentProcessor:
                 char_start=span.start,
                 char_end=span.end,
                 lemmas=self.lemmatizer.lemmas(span.text),
-                entities=ents,
             )
-            for i, (span, ents) in enumerate(zip(spans, entities, strict=True))
+            for i, span in enumerate(spans)
         ]
         sparse = [self.sparse.encode_passage_lemmas(chunk.lemmas) for chunk in chunks]
         return ProcessedDocument(source, doc_id, "ok", digest, "", document, chunks, sparse)
+
+    def add_entities(self, documents: list[ProcessedDocument]) -> list[ProcessedDocument]:
+        """NER over the chunks of several documents in one batch (the tagger is batch-bound)."""
+        if self.entities is None:
+            return documents
+        chunks = [chunk for doc in documents if doc.status == "ok" for chunk in doc.chunks]
+        found = self.entities.extract_many([chunk.text for chunk in chunks])
+        for chunk, entities in zip(chunks, found, strict=True):
+            chunk.entities = entities
+        return documents
 
 
 def chunk_payload(processed: ProcessedDocument, chunk: Chunk, tenant: str) -> dict:

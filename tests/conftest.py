@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -21,9 +22,14 @@ VENV_BIN = Path(sys.executable).parent
 XQUAD = Path(
     os.environ.get("RUAI_XQUAD_RU", REPO.parent / "shared/data/xquad-ru/xquad.ru.dev.json")
 )
-RAY_TEMP = Path("/tmp/ruai-test-ray")
-RAY_PORT = 6390
-DASHBOARD_PORT = 8290
+# per test run, so that parallel runs on one machine never share (or stop) each other's cluster
+RAY_TEMP = Path(f"/tmp/ruai-test-ray-{os.getpid()}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +48,16 @@ def sample_articles(xquad_path: Path, tmp_path_factory: pytest.TempPathFactory) 
     out = tmp_path_factory.mktemp("sample")
     write_sample_corpus(xquad_path, out)
     return out / "articles"
+
+
+@pytest.fixture(scope="session")
+def tiny_mistral(xquad_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Mistral with a tokenizer trained on XQuAD-ru and a chat template."""
+    from ruai.eval.squad import read_squad
+    from tests.support.tiny_llm import build_tiny_mistral
+
+    texts = [p.context for p in read_squad(xquad_path).paragraphs]
+    return build_tiny_mistral(tmp_path_factory.mktemp("tiny-mistral"), texts)
 
 
 def _stop_test_cluster() -> None:
@@ -65,19 +81,23 @@ def ray_cluster() -> dict[str, str]:
     _stop_test_cluster()
     shutil.rmtree(RAY_TEMP, ignore_errors=True)
     env = os.environ | {"PATH": f"{VENV_BIN}:{os.environ['PATH']}", "RAY_USAGE_STATS_ENABLED": "0"}
+    port, dashboard_port = free_port(), free_port()
     subprocess.run(
         [
             str(VENV_BIN / "ray"), "start", "--head",
-            f"--port={RAY_PORT}", f"--dashboard-port={DASHBOARD_PORT}",
+            f"--port={port}", f"--dashboard-port={dashboard_port}",
+            f"--ray-client-server-port={free_port()}",
+            f"--dashboard-agent-listen-port={free_port()}",
             "--dashboard-host=127.0.0.1", "--num-cpus=4", f"--temp-dir={RAY_TEMP}",
             "--disable-usage-stats",
         ],
         check=True, env=env, capture_output=True, text=True,
     )  # fmt: skip
-    address = f"127.0.0.1:{RAY_PORT}"
+    address = f"127.0.0.1:{port}"
     ray.init(address=address, log_to_driver=False)
-    info = {"address": address, "dashboard": f"http://127.0.0.1:{DASHBOARD_PORT}"}
+    info = {"address": address, "dashboard": f"http://127.0.0.1:{dashboard_port}"}
     yield info
     ray.shutdown()
     _stop_test_cluster()
     time.sleep(1)
+    shutil.rmtree(RAY_TEMP, ignore_errors=True)

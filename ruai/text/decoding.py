@@ -52,6 +52,8 @@ _CONFIDENT_SCORE = 1.0
 _CONFIDENT_MARGIN = 0.3
 _TIEBREAK_BONUS = 0.1
 _UTF8_PRIOR = 0.5  # non-ASCII bytes that happen to be valid UTF-8 almost always are UTF-8
+# Cyrillic code-page text never stays valid UTF-8 this long: no scoring needed (the common case)
+_DECISIVE_UTF8_BYTES = 48
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -114,6 +116,8 @@ def _decode_by_score(data: bytes) -> tuple[str, str]:
     """Score every candidate on a sample; decode the whole text only with the winner."""
     sample = _byte_sample(data)
     utf8 = _decode_or_none(data, "utf-8")
+    if utf8 is not None and len(data) >= _DECISIVE_UTF8_BYTES:
+        return utf8, "utf-8"
     if utf8 is not None:
         scores = {"utf-8": _plausibility(utf8) + _UTF8_PRIOR}
     else:
