@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs.cli import fail
 from ruai.settings import get_settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -27,10 +28,10 @@ def sweep_grid():
 
     grid = [("dbsf", FusionConfig(method="dbsf"))]
     for k in (2, 10, 60):
-        for dense_weight in (0.1, 0.25, 0.5, 1.0):
-            grid.append(
-                (f"rrf k={k} wd={dense_weight}", FusionConfig(rrf_k=k, dense_weight=dense_weight))
-            )
+        for weight in (0.25, 1.0):
+            grid.append((f"rrf k={k} wd={weight}", FusionConfig(rrf_k=k, dense_weight=weight)))
+    for weight in (2.0, 4.0, 8.0, 12.0, 20.0):
+        grid.append((f"linear wd={weight}", FusionConfig(method="linear", dense_weight=weight)))
     return grid
 
 
@@ -50,12 +51,10 @@ def main(
     from ruai.retrieval import Retriever
     from ruai.store.base import StoreError
 
-    err = Console(stderr=True)
     settings = get_settings()
     collection = collection or settings.collection
     if not dataset.exists():
-        err.print(f"[red]error:[/red] dataset not found: {dataset}")
-        raise typer.Exit(2)
+        fail(f"dataset not found: {dataset}")
     if running_cluster_address():
         init_ray()
     try:
@@ -71,8 +70,7 @@ def main(
             fusions=sweep_grid() if sweep else (),
         )
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     table = Table(title=f"retrieval on {dataset.name} → {collection} (paragraph level)")
     metrics = ["recall@1", "recall@5", "recall@10", "mrr@10"]
     table.add_column("retriever")

@@ -12,15 +12,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from jobs.cli import fail
 from ruai.settings import get_settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
-
-
-def fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
 
 
 @app.command()
@@ -34,8 +30,9 @@ def main(
     from pipelines.cluster import init_ray
     from pipelines.ingest import run_ingest
     from pipelines.sources import SourceNotFoundError, list_source_files
-    from pipelines.store_owner import release_owner
+    from pipelines.store_owner import embedded, release_owner
     from ruai.store.base import StoreError
+    from ruai.store.factory import open_store
 
     settings = get_settings()
     try:
@@ -44,12 +41,17 @@ def main(
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot list SOURCE {source}: {exc}")
+    if not embedded(settings):  # a Qdrant server: fail fast, before starting any Ray work
+        try:
+            open_store(settings).collection_exists(collection or settings.collection)
+        except StoreError as exc:
+            fail(f"store unreachable: {exc}")
 
     started_here = init_ray()
     try:
         result = run_ingest(settings, source, collection=collection, tenant=tenant, prune=prune)
     except StoreError as exc:
-        fail(f"store unreachable: {exc}")
+        fail(f"store error: {exc}")
     finally:
         if started_here:
             release_owner(settings)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from jobs.cli import fail
 from ruai.eval.sample_corpus import write_sample_corpus
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -26,8 +27,7 @@ def main(
     out: Path = typer.Option(Path("data/sample/xquad-ru"), help="Output directory"),
 ) -> None:
     if not dataset.exists():
-        typer.echo(f"error: dataset not found: {dataset} (pass --dataset)", err=True)
-        raise typer.Exit(2)
+        fail(f"dataset not found: {dataset} (pass --dataset)")
     paths = write_sample_corpus(dataset, out)
     typer.echo(
         f"{len(paths)} articles in {out / 'articles'} (attribution: {out / 'ATTRIBUTION.md'})"

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs.cli import fail
 from ruai.settings import get_settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -32,10 +33,8 @@ def main(
     from ruai.retrieval import Retriever
     from ruai.store.base import CollectionNotFoundError, StoreError
 
-    err = Console(stderr=True)
     if mode not in ("hybrid", "dense", "sparse"):
-        err.print(f"[red]error:[/red] --mode must be hybrid, dense or sparse, not {mode!r}")
-        raise typer.Exit(2)
+        fail(f"--mode must be hybrid, dense or sparse, not {mode!r}")
     settings = get_settings()
     if running_cluster_address():
         # a running cluster's store owner holds the embedded shard: go through it
@@ -49,11 +48,9 @@ def main(
         )
         hits = retriever.search(query, collection=collection, tenant=tenant, top_k=top_k, mode=mode)
     except CollectionNotFoundError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(3) from exc
+        fail(str(exc), code=3)
     except StoreError as exc:
-        err.print(f"[red]error:[/red] store unreachable: {exc}")
-        raise typer.Exit(2) from exc
+        fail(f"store unreachable: {exc}")
     rows = [
         {"source": h.payload.get("source"), "score": h.score, "text": h.payload.get("text")}
         for h in hits

@@ -12,7 +12,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from ruai.settings import Settings
-from ruai.store.base import VectorStore
+from ruai.store.base import StoreError, VectorStore
 from ruai.store.factory import open_store
 
 NAMESPACE = "ruai"
@@ -59,7 +59,10 @@ class StoreHandle:
             raise AttributeError(name)
 
         def remote_call(*args: Any, **kwargs: Any) -> Any:
-            return ray.get(self._actor.call.remote(name, *args, **kwargs))
+            try:
+                return ray.get(self._actor.call.remote(name, *args, **kwargs))
+            except ray.exceptions.RayActorError as exc:  # e.g. the shard is locked elsewhere
+                raise StoreError(f"the store owner actor is unavailable: {exc}") from exc
 
         return remote_call
 

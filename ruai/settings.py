@@ -82,12 +82,73 @@ class Settings(BaseSettings):
     embed_crash_marker: Path | None = None
 
     # retrieval
-    fusion: Literal["rrf", "dbsf"] = "rrf"
+    # measured on XQuAD-ru (docs/retrieval.md): linear with a small dense weight is the only
+    # fusion here that beats BM25 alone at recall@1; equal-weight RRF loses to it
+    fusion: Literal["rrf", "dbsf", "linear"] = "linear"
     rrf_k: int = Field(60, ge=1)
-    dense_weight: float = Field(1.0, ge=0)
+    dense_weight: float = Field(8.0, ge=0)
     sparse_weight: float = Field(1.0, ge=0)
     prefetch_limit: int = Field(50, ge=1)
     top_k: int = Field(5, ge=1)
+
+    # serving (serve_apps): API keys map to tenants; "extractive" needs no LLM, "vllm" serves
+    # llm_model through ray.serve.llm
+    api_keys: dict[str, str] = Field(default_factory=dict)
+    api_keys_file: Path | None = None
+    require_api_keys: bool = False
+    generator: Literal["extractive", "vllm"] = "extractive"
+    llm_model: str | None = None
+    llm_served_name: str = "saiga"
+    llm_system_prompt: str = (
+        "Ты — Сайга, русскоязычный автоматический ассистент. "
+        "Ты разговариваешь с людьми и помогаешь им."
+    )
+    max_model_len: int = Field(16384, ge=128)
+    llm_temperature: float = Field(0.2, ge=0)
+    llm_top_p: float = Field(0.9, gt=0, le=1)
+    llm_repetition_penalty: float = Field(1.1, gt=0)
+    llm_max_tokens: int = Field(512, ge=1)
+    llm_num_cpus: float = Field(1.0, gt=0)
+    llm_num_gpus: float = Field(0.0, ge=0)
+    answer_sentences: int = Field(3, ge=1)
+    max_question_chars: int = Field(2000, ge=1)
+    max_request_messages: int = Field(64, ge=1)
+    max_top_k: int = Field(50, ge=1)
+
+    # embedder fine-tuning (Ray Train) and sweeps (Ray Tune); jobs' options override these
+    train_epochs: int = Field(3, ge=1)
+    train_batch_size: int = Field(32, ge=2)
+    train_learning_rate: float = Field(3e-5, gt=0)
+    train_warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    train_max_seq_length: int = Field(256, ge=8)
+    # MultipleNegativesRankingLoss: cosine similarities are multiplied by this before softmax
+    train_mnrl_scale: float = Field(20.0, gt=0)
+    train_num_workers: int = Field(1, ge=1)
+    train_use_gpu: bool = False
+    train_cpus_per_worker: float = Field(1.0, gt=0)
+    train_validation_fraction: float = Field(0.2, gt=0, lt=1)
+    train_seed: int = 0
+    train_recall_k: int = Field(5, ge=1)
+    train_max_failures: int = Field(2, ge=-1)
+    # where Ray Train/Tune persist runs and checkpoints (a shared path or URI on a multi-node
+    # cluster); default: <output dir>/ray
+    train_storage_path: str | None = None
+
+    # LoRA supervised fine-tuning of the LLM
+    llm_lora_r: int = Field(16, ge=1)
+    llm_lora_alpha: int = Field(32, ge=1)
+    llm_lora_dropout: float = Field(0.05, ge=0, lt=1)
+    llm_lora_target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    llm_train_max_tokens: int = Field(1024, ge=16)
+    llm_train_learning_rate: float = Field(2e-4, gt=0)
+    llm_train_batch_size: int = Field(4, ge=1)
+    llm_train_epochs: int = Field(1, ge=1)
+    # GPU only (bitsandbytes): 4-bit NF4 QLoRA fits a 12B base on a 24 GB card
+    llm_load_in: Literal["full", "8bit", "4bit"] = "full"
+
+    # experiment tracking: a local MLflow file store by default (<output dir>/mlruns)
+    mlflow_tracking_uri: str | None = None
+    mlflow_experiment: str = "ruai"
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

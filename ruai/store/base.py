@@ -52,9 +52,14 @@ class DocState:
     points: int = 0
 
 
+# "linear" fusion scores a point by dense_weight * cosine + sparse_weight * BM25, read from the
+# two prefetches in this order (a point missing from one scores 0 there)
+LINEAR_SCORE_VARIABLES = ("$score[0]", "$score[1]")
+
+
 @dataclass(slots=True)
 class FusionConfig:
-    method: Literal["rrf", "dbsf"] = "rrf"
+    method: Literal["rrf", "dbsf", "linear"] = "rrf"
     rrf_k: int = 60
     dense_weight: float = 1.0
     sparse_weight: float = 1.0

@@ -16,6 +16,7 @@ from qdrant_client.http.exceptions import ApiException
 from ruai.store.base import (
     DENSE,
     INDEXED_FIELDS,
+    LINEAR_SCORE_VARIABLES,
     SPARSE,
     CollectionNotFoundError,
     DocState,
@@ -330,9 +331,18 @@ def _sparse(request: SearchRequest) -> models.SparseVector:
     return models.SparseVector(indices=request.sparse.indices, values=request.sparse.values)
 
 
-def _fusion(fusion: FusionConfig) -> models.RrfQuery | models.FusionQuery:
+def _fusion(fusion: FusionConfig) -> models.RrfQuery | models.FusionQuery | models.FormulaQuery:
     if fusion.method == "dbsf":
         return models.FusionQuery(fusion=models.Fusion.DBSF)
+    if fusion.method == "linear":
+        dense, sparse = LINEAR_SCORE_VARIABLES
+        weighted = [
+            models.MultExpression(mult=[weight, var])
+            for weight, var in ((fusion.dense_weight, dense), (fusion.sparse_weight, sparse))
+        ]
+        return models.FormulaQuery(
+            formula=models.SumExpression(sum=weighted), defaults={dense: 0.0, sparse: 0.0}
+        )
     return models.RrfQuery(
         rrf=models.Rrf(k=fusion.rrf_k, weights=[fusion.dense_weight, fusion.sparse_weight])
     )

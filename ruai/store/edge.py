@@ -21,6 +21,7 @@ import qdrant_edge as qe
 from ruai.store.base import (
     DENSE,
     INDEXED_FIELDS,
+    LINEAR_SCORE_VARIABLES,
     SPARSE,
     CollectionNotFoundError,
     DocState,
@@ -314,7 +315,14 @@ def _sparse(request: SearchRequest) -> qe.Query:
     return qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE)
 
 
-def _fusion(fusion: FusionConfig) -> qe.Fusion.Rrf | qe.Fusion.Dbsf:
+def _fusion(fusion: FusionConfig) -> qe.Fusion.Rrf | qe.Fusion.Dbsf | qe.Formula:
     if fusion.method == "dbsf":
         return qe.Fusion.Dbsf()
+    if fusion.method == "linear":
+        dense, sparse = LINEAR_SCORE_VARIABLES
+        weighted = [
+            qe.Expression.Mult([qe.Expression.Constant(weight), qe.Expression.Variable(var)])
+            for weight, var in ((fusion.dense_weight, dense), (fusion.sparse_weight, sparse))
+        ]
+        return qe.Formula(qe.Expression.Sum(weighted), defaults={dense: 0.0, sparse: 0.0})
     return qe.Fusion.Rrf(k=fusion.rrf_k, weights=[fusion.dense_weight, fusion.sparse_weight])

@@ -42,5 +42,5 @@ def check_fusion(fusion: FusionConfig) -> None:
             f"{fusion.dense_weight} != sparse_weight={fusion.sparse_weight}: use RUAI_FUSION=rrf "
             "for weighted fusion, or set both weights equal"
         )
-    if fusion.method not in ("rrf", "dbsf"):
-        raise ValueError(f"unknown fusion method {fusion.method!r}: use 'rrf' or 'dbsf'")
+    if fusion.method not in ("rrf", "dbsf", "linear"):
+        raise ValueError(f"unknown fusion method {fusion.method!r}: use rrf, dbsf or linear")

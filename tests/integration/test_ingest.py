@@ -170,3 +170,19 @@ def test_separate_embedding_stage_gives_same_points(make_settings, few_articles,
         make_settings(embed_stage=embed_stage, ingest_concurrency=1), str(few_articles)
     )
     assert split.points_total == fused.points_total
+
+
+def test_hybrid_beats_each_single_retriever_at_recall_at_1(ingested_sample, xquad_path):
+    """The tuned fusion of the local profile must beat BM25 alone (recall@1 ~0.91), which a naive
+    equal-weight RRF does not (~0.82): measured on all 632 dev questions."""
+    from ruai.eval.retrieval_eval import evaluate_modes
+
+    settings, _ = ingested_sample
+    results = evaluate_modes(
+        retriever_for(settings), settings.collection, read_squad(xquad_path), settings.tenant
+    )
+    best_single = max(results["dense"]["recall@1"], results["sparse"]["recall@1"])
+    assert results["hybrid"]["recall@1"] > best_single
+    assert results["hybrid"]["mrr@10"] > max(
+        results["dense"]["mrr@10"], results["sparse"]["mrr@10"]
+    )

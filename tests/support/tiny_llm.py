@@ -16,7 +16,7 @@ SPECIAL = ["<unk>", "<s>", "</s>", "<pad>", "<|system|>", "<|user|>", "<|assista
 
 
 def build_tiny_mistral(out_dir: Path, texts: Iterable[str], vocab_size: int = 2048) -> Path:
-    """Write a complete Hugging Face model directory (config, safetensors, tokenizer) and return it."""
+    """Write a whole Hugging Face model directory (config, safetensors, tokenizer); return it."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast

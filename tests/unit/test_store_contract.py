@@ -313,15 +313,16 @@ def test_doc_ids_filter(filled: VectorStore) -> None:
     assert hits == []
 
 
-def test_fusion_weights_steer_the_hybrid_ranking(filled: VectorStore) -> None:
-    """Dense points at P, sparse at Q. A zero weight removes that side's RRF contribution:
+@pytest.mark.parametrize("method", ["rrf", "linear"])
+def test_fusion_weights_steer_the_hybrid_ranking(filled: VectorStore, method: str) -> None:
+    """Dense points at P, sparse at Q. A zero weight removes that side's contribution:
     the hybrid ranking then equals the other side's own ranking."""
     p, q = CORPUS[0], CORPUS[6]
     dense, sparse = _near(p), SparseVector([COMMON_TERM, _rare_term(6)], [1.0, 1.0])
     tenant = "acme"
 
     def hybrid(dense_weight: float, sparse_weight: float) -> list[str]:
-        fusion = FusionConfig(dense_weight=dense_weight, sparse_weight=sparse_weight)
+        fusion = FusionConfig(method, dense_weight=dense_weight, sparse_weight=sparse_weight)
         request = SearchRequest(dense, sparse, tenant=tenant, limit=12, fusion=fusion)
         return _ids(filled.search(COLLECTION, request))
 
@@ -333,6 +334,21 @@ def test_fusion_weights_steer_the_hybrid_ranking(filled: VectorStore) -> None:
     assert hybrid(1.0, 0.0) == dense_only
     assert hybrid(0.0, 1.0) == sparse_only
     assert hybrid(1.0, 1.0) not in (dense_only, sparse_only)  # so the two above are no accident
+
+
+def test_linear_fusion_scores_are_the_weighted_sum_of_both_sides(filled: VectorStore) -> None:
+    target = CORPUS[6]
+    dense, sparse = _near(target), SparseVector([COMMON_TERM, _rare_term(6)], [1.0, 1.0])
+    cosine = {h.id: h.score for h in filled.search(COLLECTION, SearchRequest(dense, limit=100))}
+    bm25 = {
+        h.id: h.score for h in filled.search(COLLECTION, SearchRequest(sparse=sparse, limit=100))
+    }
+    fusion = FusionConfig("linear", dense_weight=2.5, sparse_weight=0.5)
+    hits = filled.search(COLLECTION, SearchRequest(dense, sparse, limit=5, fusion=fusion))
+    assert hits[0].id == target.id
+    for hit in hits:
+        expected = 2.5 * cosine.get(hit.id, 0.0) + 0.5 * bm25.get(hit.id, 0.0)
+        assert hit.score == pytest.approx(expected, rel=1e-4)
 
 
 def test_invalid_requests_are_refused(filled: VectorStore) -> None:
