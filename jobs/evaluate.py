@@ -43,27 +43,18 @@ def main(
     json_out: Path = typer.Option(None, "--json", help="Write the results as JSON here"),
     sweep: bool = typer.Option(False, help="Also evaluate a grid of fusion settings"),
 ) -> None:
-    from pipelines.cluster import init_ray, running_cluster_address
-    from pipelines.store_owner import connect_store
-    from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
+    from pipelines.cluster import open_retriever
     from ruai.eval.retrieval_eval import evaluate_modes
     from ruai.eval.squad import read_squad
-    from ruai.retrieval import Retriever
     from ruai.store.base import StoreError
 
     settings = get_settings()
     collection = collection or settings.collection
     if not dataset.exists():
         fail(f"dataset not found: {dataset}")
-    if running_cluster_address():
-        init_ray()
     try:
-        store = connect_store(settings)
-        retriever = Retriever(
-            settings, store, build_dense_encoder(settings), build_sparse_encoder(settings)
-        )
         results = evaluate_modes(
-            retriever,
+            open_retriever(settings),
             collection,
             read_squad(dataset),
             tenant or settings.tenant,

@@ -27,26 +27,15 @@ def main(
     mode: str = typer.Option("hybrid", help="hybrid, dense or sparse"),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table"),
 ) -> None:
-    from pipelines.cluster import running_cluster_address
-    from pipelines.store_owner import connect_store
-    from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
-    from ruai.retrieval import Retriever
+    from pipelines.cluster import open_retriever
     from ruai.store.base import CollectionNotFoundError, StoreError
 
     if mode not in ("hybrid", "dense", "sparse"):
         fail(f"--mode must be hybrid, dense or sparse, not {mode!r}")
-    settings = get_settings()
-    if running_cluster_address():
-        # a running cluster's store owner holds the embedded shard: go through it
-        from pipelines.cluster import init_ray
-
-        init_ray()
     try:
-        store = connect_store(settings)
-        retriever = Retriever(
-            settings, store, build_dense_encoder(settings), build_sparse_encoder(settings)
+        hits = open_retriever(get_settings()).search(
+            query, collection=collection, tenant=tenant, top_k=top_k, mode=mode
         )
-        hits = retriever.search(query, collection=collection, tenant=tenant, top_k=top_k, mode=mode)
     except CollectionNotFoundError as exc:
         fail(str(exc), code=3)
     except StoreError as exc:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import ray
 
+from ruai.retrieval import Retriever
+from ruai.settings import Settings
+
 # `ray start --head` records the running cluster's address here
 _CURRENT_CLUSTER_FILE = Path(os.environ.get("RAY_TMPDIR", "/tmp")) / "ray" / "ray_current_cluster"
 
@@ -46,3 +49,15 @@ def init_ray(**kwargs) -> bool:
             # a stale record of a cluster that is gone: start a local one instead
     ray.init(**kwargs)
     return True
+
+
+def open_retriever(settings: Settings) -> Retriever:
+    """A Retriever for a command-line process: through the running cluster's store owner when a
+    cluster runs (it holds the embedded shard), else on the store opened directly."""
+    from pipelines.store_owner import connect_store
+    from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
+
+    if running_cluster_address():
+        init_ray()
+    store = connect_store(settings)
+    return Retriever(settings, store, build_dense_encoder(settings), build_sparse_encoder(settings))

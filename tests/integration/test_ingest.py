@@ -8,19 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.cluster import open_retriever
 from pipelines.ingest import run_ingest
 from pipelines.store_owner import connect_store
-from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
 from ruai.eval.paragraph_index import ParagraphIndex
 from ruai.eval.squad import read_squad
-from ruai.retrieval import Retriever
 
 pytestmark = pytest.mark.integration
 
 
 def retriever_for(settings):
-    store = connect_store(settings)
-    return Retriever(settings, store, build_dense_encoder(settings), build_sparse_encoder(settings))
+    """The test process is a driver of the test cluster, so this goes through the store owner."""
+    return open_retriever(settings)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Cluster manifests: render them from their sources, derive their schemas, validate them."""

@@ -1,0 +1,52 @@
+"""Dashboards and alert rules query metrics that exist: the application's (``ray_ruai_*``, defined
+with ray.util.metrics in serve_apps/) and vLLM's (``ray_vllm_*`` = ``vllm:*`` through Ray)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from jobs.deploy.layout import CONFIGS
+from jobs.deploy.problems import Problem
+
+MONITORING = CONFIGS / "monitoring"
+_SUFFIXES = re.compile(r"_(total|bucket|sum|count)$")
+_QUERIED = re.compile(r"\bray_(ruai|vllm)_([a-z0-9_]+)")
+
+
+def defined_ruai_metrics(repo: Path) -> set[str]:
+    names: set[str] = set()
+    for path in (repo / "serve_apps").rglob("*.py"):
+        names |= set(re.findall(r"\"(ruai_[a-z0-9_]+)\"", path.read_text(encoding="utf-8")))
+    return names
+
+
+def defined_vllm_metrics() -> set[str] | None:
+    """vLLM's metric names with ':' made '_' (as Ray exports them); None without vLLM."""
+    spec = importlib.util.find_spec("vllm")
+    if spec is None or spec.origin is None:
+        return None
+    loggers = Path(spec.origin).parent / "v1" / "metrics" / "loggers.py"
+    names = re.findall(r"\"vllm:([a-z0-9_]+)\"", loggers.read_text(encoding="utf-8"))
+    return {f"vllm_{n}" for n in names}
+
+
+def check_metric_names(repo: Path) -> Iterator[Problem]:
+    known = {"ruai": defined_ruai_metrics(repo), "vllm": defined_vllm_metrics()}
+    for path in sorted((repo / MONITORING).rglob("*")):
+        if path.suffix not in {".yaml", ".json"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for family, rest in sorted(set(_QUERIED.findall(text))):
+            defined = known[family]
+            if defined is None:
+                continue
+            base = f"{family}_{rest}"
+            if base not in defined and _SUFFIXES.sub("", base) not in defined:
+                yield Problem(
+                    str(path.relative_to(repo)),
+                    f"queries ray_{base}, but no metric {_SUFFIXES.sub('', base)} is defined "
+                    + ("in serve_apps/" if family == "ruai" else "by the installed vLLM"),
+                )

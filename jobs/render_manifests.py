@@ -1,0 +1,41 @@
+"""Write the KubeRay manifests in cluster_configs/kuberay/ from their sources.
+
+python -m jobs.render_manifests            write them
+python -m jobs.render_manifests --check    exit 1 if any file on disk differs from its render
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from jobs.deploy.layout import REPO
+from jobs.deploy.render import render_manifests
+
+app = typer.Typer(add_completion=False, help=__doc__)
+console = Console(stderr=True)
+
+
+@app.command()
+def main(check: bool = typer.Option(False, help="Only compare; write nothing")) -> None:
+    stale = []
+    for path, text in render_manifests(REPO).items():
+        target = REPO / path
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        if current == text:
+            continue
+        stale.append(path)
+        if not check:
+            target.write_text(text, encoding="utf-8")
+            console.print(f"wrote {path}")
+    if check and stale:
+        for path in stale:
+            console.print(f"{path}: stale, run `python -m jobs.render_manifests`")
+        raise typer.Exit(1)
+    console.print(f"{len(stale)} manifest(s) {'stale' if check else 'updated'}")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

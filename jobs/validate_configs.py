@@ -1,0 +1,73 @@
+"""Validate everything under cluster_configs/: one line per problem, exit 1 if there is any.
+
+python -m jobs.validate_configs              all checks
+python -m jobs.validate_configs --image      print the release image (for `docker build -t`)
+
+Checks: YAML/JSON parse; Kubernetes objects against cluster_configs/schemas (derived from the
+KubeRay and Prometheus Operator CRDs); the launcher YAML against Ray's own schema; Serve configs
+(serve_apps/configs, RayService serveConfigV2) and their import paths; generated manifests and
+serveConfigV2 equal their sources; RayJob entrypoints name existing job modules whose CLIs accept
+their arguments; one image and Ray version everywhere; RUAI_* variables are real settings; the
+Qdrant URL and API key Secret match the Qdrant manifests; dashboards query metrics that exist.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from jobs.deploy.entrypoint_check import check_entrypoints
+from jobs.deploy.layout import REPO, load_release
+from jobs.deploy.metrics_check import check_metric_names
+from jobs.deploy.problems import Problem
+from jobs.deploy.release_check import check_env, check_images, check_qdrant_wiring
+from jobs.deploy.schema_check import check_launcher, check_parse, check_schemas
+from jobs.deploy.serve_check import check_generated, check_serve_configs
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+CHECKS: list[tuple[str, Callable[[Path], Iterable[Problem]]]] = [
+    ("parse", check_parse),
+    ("schemas", check_schemas),
+    ("launcher", check_launcher),
+    ("serve configs", check_serve_configs),
+    ("generated", check_generated),
+    ("entrypoints", check_entrypoints),
+    ("release", check_images),
+    ("settings env", check_env),
+    ("qdrant wiring", check_qdrant_wiring),
+    ("metric names", check_metric_names),
+]
+
+
+def validate(repo: Path = REPO) -> list[Problem]:
+    problems: list[Problem] = []
+    for _, check in CHECKS:
+        problems.extend(check(repo))
+    return problems
+
+
+@app.command()
+def main(
+    repo: Path = typer.Option(REPO, help="Repository root to validate"),
+    image: bool = typer.Option(False, "--image", help="Print the release image and exit"),
+) -> None:
+    if image:
+        typer.echo(load_release(repo).image)
+        return
+    err = Console(stderr=True)
+    problems = validate(repo)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        err.print(f"[red]{len(problems)} problem(s)[/red] in {repo / 'cluster_configs'}")
+        raise typer.Exit(1)
+    err.print(f"[green]ok[/green]: {len(CHECKS)} checks passed on {repo / 'cluster_configs'}")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

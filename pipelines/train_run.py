@@ -1,0 +1,122 @@
+"""What every Ray Train job here does after `fit()`: copy the final model out of the last
+checkpoint, write a summary, log the run to MLflow."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ray
+import ray.train
+from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchTrainer
+
+from ruai.settings import Settings
+from ruai.training.embedder_session import HISTORY_FILENAME
+from ruai.training.tracking import Tracking, log_run
+
+SUMMARY_FILENAME = "training_summary.json"
+
+
+@dataclass
+class TrainRunResult:
+    output: Path
+    history: list[dict]
+    checkpoint_path: str
+    data: dict
+    seconds: float
+    mlflow_run_id: str = ""
+    params: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "output": str(self.output),
+            "checkpoint": self.checkpoint_path,
+            "mlflow_run_id": self.mlflow_run_id,
+            "params": self.params,
+            "data": self.data,
+            "history": self.history,
+            "seconds": round(self.seconds, 1),
+        }
+
+    def write(self) -> Path:
+        path = self.output / SUMMARY_FILENAME
+        path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str))
+        return path
+
+
+def run_name(prefix: str, name: str | None) -> str:
+    return name or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def storage_path(settings: Settings, output: Path) -> str:
+    """Where Ray Train keeps this run: RUAI_TRAIN_STORAGE_PATH, or beside the output."""
+    return settings.train_storage_path or str(output.parent / f"{output.name}-runs")
+
+
+def torch_trainer(
+    settings: Settings,
+    loop,
+    config: dict,
+    rows: list[dict],
+    output: Path,
+    name: str,
+    workers: int,
+    gpu: bool,
+) -> TorchTrainer:
+    """A TorchTrainer over ``rows`` (the "train" Ray Data dataset) that resumes a failed worker
+    group from its last checkpoint."""
+    return TorchTrainer(
+        loop,
+        train_loop_config=config,
+        scaling_config=ScalingConfig(
+            num_workers=workers,
+            use_gpu=gpu,
+            resources_per_worker={"CPU": settings.train_cpus_per_worker},
+        ),
+        run_config=RunConfig(
+            name=name,
+            storage_path=storage_path(settings, output),
+            failure_config=FailureConfig(max_failures=settings.train_max_failures),
+            checkpoint_config=CheckpointConfig(num_to_keep=2),
+        ),
+        datasets={"train": ray.data.from_items(rows)},
+    )
+
+
+def finish_run(
+    settings: Settings,
+    checkpoint: ray.train.Checkpoint,
+    model_subdir: str,
+    output: Path,
+    name: str,
+    params: dict,
+    data: dict,
+    started: float,
+    extra_artifacts: tuple[Path, ...] = (),
+) -> TrainRunResult:
+    """Copy ``<checkpoint>/<model_subdir>`` to ``output`` (replacing it), then summarise and
+    log to MLflow (the store under ``output``'s parent unless RUAI_MLFLOW_TRACKING_URI)."""
+    with checkpoint.as_directory() as final:
+        final = Path(final)
+        if output.exists():
+            shutil.rmtree(output)
+        shutil.copytree(final / model_subdir, output)
+        history = json.loads((final / HISTORY_FILENAME).read_text())
+    result = TrainRunResult(
+        output, history, checkpoint.path, data, time.perf_counter() - started, params=params
+    )
+    summary = result.write()
+    result.mlflow_run_id = log_run(
+        Tracking.from_settings(settings, output.parent),
+        name,
+        params,
+        history,
+        [summary, output, *extra_artifacts],
+        tags={"job": name.split("-")[0]},
+    )
+    result.write()
+    return result
