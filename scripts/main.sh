@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The main job end to end on one machine: set up .venv, write the sample corpus (48 XQuAD-ru
 # articles), start a local Ray cluster if none runs, submit the ingestion with `ray job submit`,
-# then run a hybrid search and print the hits. The cluster is left running (`ray stop` ends it).
+# run a hybrid search and print the hits, then deploy the RAG service (Ray Serve, local profile)
+# and ask it one question through the `openai` client. The cluster and the service are left
+# running (`serve shutdown -y` ends the service, `ray stop` the cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH" RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1
+# the cluster, `ray job submit`, `serve deploy` and drivers all use Ray's token authentication
+export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"
 export RUAI_QDRANT_PATH="${RUAI_QDRANT_PATH:-$PWD/data/qdrant}"
 COLLECTION="${RUAI_COLLECTION:-xquad_ru}"
 DATASET="${RUAI_SAMPLE_DATASET:-$PWD/../shared/data/xquad-ru/xquad.ru.dev.json}"
@@ -24,3 +28,14 @@ ray job submit --address "$DASHBOARD" --working-dir . \
      --report "$PWD/data/reports/ingest.json"
 echo ">> search: $QUERY"
 python -m jobs.search "$QUERY" --collection "$COLLECTION" --top-k 3
+echo ">> serve deploy: the RAG application (serve_apps/configs/local.yaml) on http://127.0.0.1:8000"
+# the service must reach the same store owner as ingestion: same absolute RUAI_QDRANT_PATH
+python -c 'import sys, yaml
+config = yaml.safe_load(open(sys.argv[1]))
+config["applications"][0]["runtime_env"]["env_vars"].update(
+    RUAI_QDRANT_PATH=sys.argv[2], RUAI_COLLECTION=sys.argv[3])
+yaml.safe_dump(config, sys.stdout, allow_unicode=True)' \
+  serve_apps/configs/local.yaml "$RUAI_QDRANT_PATH" "$COLLECTION" > data/serve-local.yaml
+serve deploy data/serve-local.yaml --address "$DASHBOARD"
+echo ">> ask: $QUERY"
+python -m jobs.ask "$QUERY" --model "rag-$COLLECTION" --wait 300

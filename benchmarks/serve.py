@@ -1,0 +1,234 @@
+"""Serving latency and throughput, side by side in one run, on a private local Ray cluster.
+
+1. /v1/search and RAG (/v1/chat/completions, extractive generator) through Serve HTTP at
+   concurrency 1, 8 and 32: p50/p95/p99 latency and requests/s;
+2. the same logic in-process (encoders + the store owner, no Serve, no HTTP) at concurrency 1:
+   the difference of the p50s is Serve's overhead;
+3. hybrid query latency of Qdrant Edge at 100k chunks (in-process, after optimize).
+
+Writes benchmarks/results/serve.json and serve.png.
+
+    python benchmarks/serve.py [--requests 300] [--store-points 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import numpy as np
+from store_backends import COLLECTION as STORE_COLLECTION
+from store_backends import make_corpus, make_queries, measure_queries
+
+RESULTS = Path(__file__).resolve().parent / "results"
+XQUAD = Path(__file__).resolve().parents[2] / "shared/data/xquad-ru/xquad.ru.dev.json"
+COLLECTION = "bench_serve"
+MODEL = f"rag-{COLLECTION}"
+
+
+def percentiles(latencies_s: list[float]) -> dict[str, float]:
+    ms = np.asarray(latencies_s) * 1000
+    return {f"p{q}_ms": round(float(np.percentile(ms, q)), 2) for q in (50, 95, 99)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def load(url: str, bodies: list[dict], concurrency: int) -> dict:
+    """Send every body once with ``concurrency`` requests in flight."""
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    queue = list(reversed(bodies))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while queue:
+            body = queue.pop()
+            started = time.perf_counter()
+            response = await client.post(url, json=body)
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return {
+        "concurrency": concurrency,
+        "requests": len(bodies),
+        "ok": len(latencies),
+        "errors": errors,
+        "throughput_rps": round(len(latencies) / wall, 1),
+        **percentiles(latencies),
+    }
+
+
+def in_process(fn: Callable[[str], object], questions: list[str]) -> dict:
+    latencies = []
+    for question in questions:
+        started = time.perf_counter()
+        fn(question)
+        latencies.append(time.perf_counter() - started)
+    return {"concurrency": 1, "requests": len(questions), **percentiles(latencies)}
+
+
+def store_at_scale(points: int, queries: int) -> dict:
+    from ruai.store.edge import EdgeStore
+
+    corpus = make_corpus(points, dim=300, terms=40, vocab=20000, seed=0)
+    requests = make_queries(corpus, queries, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = EdgeStore(Path(tmp))
+        store.ensure_collection(STORE_COLLECTION, 300)
+        for i in range(0, len(corpus), 2048):
+            store.upsert(STORE_COLLECTION, corpus[i : i + 2048])
+        store.optimize(STORE_COLLECTION)
+        measured = measure_queries(store, requests)
+        store.close()
+    return {"points": points, "queries": queries, **measured}
+
+
+def serve_runs(settings, questions: list[str], port: int) -> dict:
+    from ray import serve
+
+    from serve_apps.rag import build_app
+
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(build_app({"settings": {"qdrant_path": str(settings.qdrant_path),
+                                      "collection": COLLECTION}}), name="bench")  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    while httpx.get(f"{base}/healthz", timeout=60).status_code != 200:
+        time.sleep(0.5)
+    runs: dict[str, list[dict]] = {"search": [], "rag": []}
+    search = [{"query": q, "top_k": 5} for q in questions]
+    rag = [{"model": MODEL, "messages": [{"role": "user", "content": q}]} for q in questions]
+    asyncio.run(load(f"{base}/v1/search", search[:20], 4))  # warm up every replica
+    for concurrency in (1, 8, 32):
+        runs["search"].append(asyncio.run(load(f"{base}/v1/search", search, concurrency)))
+        runs["rag"].append(asyncio.run(load(f"{base}/v1/chat/completions", rag, concurrency)))
+        print(f"c={concurrency}: search {runs['search'][-1]}\n      rag {runs['rag'][-1]}")
+    serve.shutdown()
+    return runs
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, name in zip(axes, ("search", "rag"), strict=True):
+        runs = report["serve"][name]
+        levels = [r["concurrency"] for r in runs]
+        for q in ("p50_ms", "p95_ms", "p99_ms"):
+            ax.plot(levels, [r[q] for r in runs], marker="o", label=f"HTTP {q[:3]}")
+        ax.axhline(report["in_process"][name]["p50_ms"], ls="--", c="gray", label="in-process p50")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(levels, [str(c) for c in levels])
+        ax.set_xlabel("concurrency")
+        ax.set_ylabel("latency, ms")
+        ax.set_title(f"{name}: " + ", ".join(f"{r['throughput_rps']} rps" for r in runs))
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=XQUAD)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--store-points", type=int, default=100_000)
+    parser.add_argument("--store-queries", type=int, default=300)
+    parser.add_argument("--num-cpus", type=int, default=4)
+    args = parser.parse_args()
+
+    import ray
+
+    from pipelines.ingest import run_ingest
+    from pipelines.store_owner import connect_store, release_owner, with_absolute_paths
+    from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
+    from ruai.eval.sample_corpus import write_sample_corpus
+    from ruai.eval.squad import read_squad
+    from ruai.llm.extractive import ExtractiveAnswerer
+    from ruai.llm.passages import passages_from_hits
+    from ruai.retrieval import Retriever
+    from ruai.settings import Settings
+    from ruai.text.lemmas import Lemmatizer
+
+    report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
+    print(f">> Qdrant Edge hybrid query at {args.store_points} chunks")
+    report["store"] = store_at_scale(args.store_points, args.store_queries)
+    print(json.dumps(report["store"], indent=1))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        write_sample_corpus(args.dataset, tmp_path / "sample")
+        ray.init(
+            address="local", num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False
+        )
+        settings = with_absolute_paths(
+            Settings(qdrant_path=tmp_path / "qdrant", collection=COLLECTION)
+        )
+        ingested = run_ingest(settings, str(tmp_path / "sample" / "articles"))
+        print(f">> ingested {ingested.chunks} chunks from {ingested.documents_ok} articles")
+        questions = [q.question for q in read_squad(args.dataset).questions]
+        questions = (questions * (args.requests // len(questions) + 1))[: args.requests]
+
+        lemmatizer = Lemmatizer(settings.lemma_cache_size)
+        retriever = Retriever(
+            settings,
+            connect_store(settings),
+            build_dense_encoder(settings, lemmatizer),
+            build_sparse_encoder(settings, lemmatizer),
+        )
+        answerer = ExtractiveAnswerer(lemmatizer, settings.answer_sentences)
+
+        def search(question: str):
+            return retriever.search(question, top_k=5)
+
+        def rag(question: str):
+            return answerer.answer(question, passages_from_hits(search(question)))
+
+        in_process(rag, questions[:20])  # warm caches
+        report["in_process"] = {
+            "search": in_process(search, questions),
+            "rag": in_process(rag, questions),
+        }
+        print(">> in-process", json.dumps(report["in_process"]))
+        report["serve"] = serve_runs(settings, questions, free_port())
+        release_owner(settings)
+        ray.shutdown()
+
+    report["serve_overhead_p50_ms"] = {
+        name: round(report["serve"][name][0]["p50_ms"] - report["in_process"][name]["p50_ms"], 2)
+        for name in ("search", "rag")
+    }
+    report["targets"] = {
+        "search_p50_c1_ms<=25": report["serve"]["search"][0]["p50_ms"] <= 25,
+        "serve_overhead_p50_ms<=5": report["serve_overhead_p50_ms"]["search"] <= 5,
+        "store_hybrid_p50_ms<=5": report["store"]["hybrid"]["p50_ms"] <= 5,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "serve.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    plot(report, RESULTS / "serve.png")
+    print(json.dumps({k: report[k] for k in ("serve_overhead_p50_ms", "targets")}, indent=1))
+    print(f"written {RESULTS / 'serve.json'} and serve.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Answer generation without Ray: RAG prompts, context trimming, the extractive answerer."""

@@ -1,0 +1,40 @@
+"""Retrieved chunks as numbered passages: what a prompt shows and what an answer cites."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ruai.store.base import Hit
+
+SNIPPET_CHARS = 240
+
+
+@dataclass(slots=True)
+class Passage:
+    n: int
+    text: str
+    source: str
+    chunk_id: str
+    score: float
+    title: str = ""
+
+    def citation(self) -> dict[str, Any]:
+        """The structured source an API response lists for marker ``[n]``."""
+        fields = asdict(self)
+        fields["snippet"] = fields.pop("text")[:SNIPPET_CHARS]
+        return fields
+
+
+def passages_from_hits(hits: list[Hit]) -> list[Passage]:
+    return [
+        Passage(
+            n=i,
+            text=str(hit.payload.get("text", "")),
+            source=str(hit.payload.get("source", "")),
+            chunk_id=hit.id,
+            score=hit.score,
+            title=str(hit.payload.get("title") or ""),
+        )
+        for i, hit in enumerate(hits, 1)
+    ]

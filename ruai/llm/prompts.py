@@ -1,0 +1,23 @@
+"""The RAG prompt: Saiga's system prompt, numbered context passages, a Russian instruction to
+answer from the context only and cite passages as [n]."""
+
+from __future__ import annotations
+
+from ruai.llm.passages import Passage
+
+Message = dict[str, str]
+
+INSTRUCTION = (
+    "Ответь на вопрос по-русски, опираясь только на контекст ниже. После каждого утверждения "
+    "укажи номер фрагмента, из которого оно взято, в квадратных скобках, например [1]. "
+    "Если в контексте нет ответа, так и скажи."
+)
+
+
+def format_context(passages: list[Passage]) -> str:
+    return "\n\n".join(f"[{p.n}] {p.text.strip()}" for p in passages)
+
+
+def rag_messages(system_prompt: str, question: str, passages: list[Passage]) -> list[Message]:
+    user = f"{INSTRUCTION}\n\nКонтекст:\n{format_context(passages)}\n\nВопрос: {question.strip()}"
+    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]

@@ -1,0 +1,19 @@
+"""Settings of a Serve application: the environment (RUAI_*) over the config's ``settings``
+over the YAML profile, so that e.g. RUAI_COLLECTION overrides a `serve deploy` config."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pipelines.store_owner import with_absolute_paths
+from ruai.settings import Settings
+
+
+def settings_from_args(args: dict[str, Any]) -> Settings:
+    overrides = {
+        name: value
+        for name, value in (args.get("settings") or {}).items()
+        if f"RUAI_{name.upper()}" not in os.environ
+    }
+    return with_absolute_paths(Settings(**overrides))

@@ -1,0 +1,141 @@
+"""The ingress's side of generation: one async stream of text deltas and a usage count, whether
+the answer comes from the extractive deployment or from the vLLM LLMServer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ray.serve.handle import DeploymentHandle
+
+from ruai.llm.context_fit import ChatTemplate, fit_rag_messages
+from ruai.llm.passages import Passage
+from ruai.llm.prompts import Message
+from ruai.llm.sampling import with_sampling_defaults
+from ruai.settings import Settings
+from ruai.text.chunking import count_words
+
+
+class GenerationError(RuntimeError):
+    """The generator refused the request (its message is safe to show the client)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(slots=True)
+class Generation:
+    """Filled while the deltas stream: the passages actually shown and the token counts."""
+
+    passages: list[Passage] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Generator(Protocol):
+    kind: str
+
+    def rag(
+        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
+    ) -> AsyncIterator[str]: ...
+
+    async def ready(self) -> None: ...
+
+
+class ExtractiveClient:
+    kind = "extractive"
+
+    def __init__(self, handle: DeploymentHandle) -> None:
+        self.handle = handle
+
+    async def rag(
+        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
+    ) -> AsyncIterator[str]:
+        out.passages = passages
+        out.prompt_tokens = count_words(question) + sum(count_words(p.text) for p in passages)
+        text = await self.handle.answer.remote(question, passages)
+        out.completion_tokens = count_words(text)
+        yield text
+
+    async def ready(self) -> None:
+        await self.handle.answer.remote("", [])
+
+
+class VLLMClient:
+    """Calls ray.serve.llm's LLMServer.chat through its handle (always streaming)."""
+
+    kind = "vllm"
+
+    def __init__(self, handle: DeploymentHandle, settings: Settings) -> None:
+        self.handle = handle.options(stream=True)
+        self.settings = settings
+        self.template = ChatTemplate.from_pretrained(llm_tokenizer_path(settings))
+
+    async def rag(
+        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
+    ) -> AsyncIterator[str]:
+        sampling = with_sampling_defaults(self.settings, sampling)
+        budget = self.settings.max_model_len - sampling["max_tokens"]
+        messages, out.passages = fit_rag_messages(
+            self.settings.llm_system_prompt, question, passages, self.template.count_tokens, budget
+        )
+        async for delta in self.chat(messages, sampling, out):
+            yield delta
+
+    async def chat(
+        self, messages: list[Message], sampling: dict[str, Any], out: Generation
+    ) -> AsyncIterator[str]:
+        from ray.serve.llm.openai_api_models import ChatCompletionRequest
+
+        sampling = with_sampling_defaults(self.settings, sampling)
+        request = ChatCompletionRequest(
+            model=self.settings.llm_served_name,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            **sampling,
+        )
+        stream = self.handle.chat.remote(request)
+        try:
+            async for batch in stream:
+                for item in batch if isinstance(batch, list) else [batch]:
+                    for delta in _deltas(item, out):
+                        yield delta
+        finally:
+            # a client that went away cancels the engine's generation
+            stream.cancel()
+
+    async def ready(self) -> None:
+        await self.handle.options(stream=False).check_health.remote()
+
+
+def llm_tokenizer_path(settings: Settings) -> str:
+    from serve_apps.llm import llm_model_path
+
+    return llm_model_path(settings)
+
+
+def _deltas(item: Any, out: Generation) -> list[str]:
+    if not isinstance(item, str):
+        error = getattr(item, "error", None)
+        if error is not None:
+            raise GenerationError(error.message, int(getattr(error, "code", 400) or 400))
+        raise GenerationError(f"unexpected generator output {type(item).__name__}", 502)
+    deltas = []
+    for line in item.splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        chunk = json.loads(line[len("data: ") :])
+        if "error" in chunk:
+            raise GenerationError(chunk["error"].get("message", "generation failed"))
+        if chunk.get("usage"):
+            out.prompt_tokens = chunk["usage"].get("prompt_tokens", 0)
+            out.completion_tokens = chunk["usage"].get("completion_tokens", 0)
+        for choice in chunk.get("choices", []):
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                deltas.append(content)
+    return deltas

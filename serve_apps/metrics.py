@@ -1,0 +1,41 @@
+"""Prometheus metrics through Ray's metrics export (scraped from every node's metrics agent)."""
+
+from __future__ import annotations
+
+from ray.util.metrics import Counter, Histogram
+
+_LATENCY_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]
+
+
+class ServeMetrics:
+    """Created once per replica (Ray metrics must be built inside the worker)."""
+
+    def __init__(self) -> None:
+        self.requests = Counter(
+            "ruai_requests", "HTTP requests by endpoint and status", tag_keys=("endpoint", "status")
+        )
+        self.latency = Histogram(
+            "ruai_request_latency_ms", "HTTP request latency", _LATENCY_MS, tag_keys=("endpoint",)
+        )
+        self.retrieval_latency = Histogram(
+            "ruai_retrieval_latency_ms", "encode + Qdrant query latency", _LATENCY_MS
+        )
+        self.ttft = Histogram(
+            "ruai_time_to_first_token_ms", "time to the first answer token", _LATENCY_MS,
+            tag_keys=("generator",),
+        )  # fmt: skip
+        self.tokens = Counter(
+            "ruai_tokens", "prompt and completion tokens", tag_keys=("direction", "generator")
+        )
+        self.errors = Counter("ruai_errors", "errors by kind", tag_keys=("endpoint", "kind"))
+
+    def observe_request(self, endpoint: str, status: int, ms: float) -> None:
+        self.requests.inc(tags={"endpoint": endpoint, "status": str(status)})
+        self.latency.observe(ms, tags={"endpoint": endpoint})
+        if status >= 400:
+            self.errors.inc(tags={"endpoint": endpoint, "kind": str(status)})
+
+    def observe_tokens(self, generator: str, prompt: int, completion: int) -> None:
+        for direction, count in (("in", prompt), ("out", completion)):
+            if count > 0:
+                self.tokens.inc(count, tags={"direction": direction, "generator": generator})

@@ -1,0 +1,61 @@
+"""Request bodies of the HTTP API (OpenAI-compatible where OpenAI has the endpoint)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's chat completion request; unknown OpenAI fields are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    # RAG extras
+    top_k: int | None = Field(None, ge=1)
+
+    def question(self) -> str:
+        users = [m.content for m in self.messages if m.role == "user"]
+        return users[-1] if users else ""
+
+    def sampling(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_completion_tokens or self.max_tokens,
+        }
+
+
+class SearchBody(BaseModel):
+    query: str = Field(min_length=1)
+    collection: str | None = None
+    top_k: int | None = Field(None, ge=1)
+    mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+
+
+class EmbeddingsBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    input: str | list[str]
+    model: str | None = None
+
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)

