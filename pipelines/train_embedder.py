@@ -44,6 +44,8 @@ def train_loop(config: dict) -> None:
     shard = ray.train.get_dataset_shard("train")
 
     def batches(epoch: int):
+        if epoch >= 1:  # the first checkpoint is committed: all workers reported epoch 1
+            _fault_drill(config.get("crash_marker"), rank, world)
         return shard.iter_batches(
             batch_size=hp.batch_size,
             batch_format="numpy",
@@ -54,7 +56,6 @@ def train_loop(config: dict) -> None:
     def report(metrics: dict, checkpoint_dir: Path | None) -> None:
         saved = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
         ray.train.report(metrics, checkpoint=saved)
-        _fault_drill(config.get("crash_marker"), rank, world)
 
     run_epochs(session, batches, report, recall if rank == 0 else None, chief=rank == 0)
 
@@ -67,8 +68,8 @@ def _data_parallel(model):
 
 
 def _fault_drill(marker: str | None, rank: int, world: int) -> None:
-    """Kill the last worker once, right after the first checkpoint, to prove that training
-    resumes from it (the marker file records that the drill ran)."""
+    """Kill the last worker once, as the second epoch starts, to prove that training resumes
+    from the first checkpoint (the marker file records that the drill ran)."""
     if marker and rank == world - 1 and not Path(marker).exists():
         Path(marker).write_text(f"worker {rank} exited after its first report\n")
         os._exit(1)

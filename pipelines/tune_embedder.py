@@ -111,9 +111,9 @@ def run_sweep(
     name: str | None = None,
 ) -> SweepResult:
     """Run the sweep; ``param_space`` defaults to :func:`default_search_space`. The metric is
-    validation ``recall@<RUAI_TRAIN_RECALL_K>``, maximised."""
+    validation ``recall_at_<RUAI_TRAIN_RECALL_K>``, maximised."""
     started = time.perf_counter()
-    metric = f"recall@{settings.train_recall_k}"
+    metric = f"recall_at_{settings.train_recall_k}"
     base_hp = EmbedderHParams.from_settings(settings, **(hp_overrides or {})).to_dict()
     space = param_space or default_search_space(max_epochs)
     output = output.expanduser().resolve()
