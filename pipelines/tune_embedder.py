@@ -203,5 +203,11 @@ def _trial_row(result, metric: str, default_epochs: int) -> dict:
         f"baseline_{metric}": metrics.get(f"baseline_{metric}"),
         "loss": metrics.get("loss"),
         "status": status,
-        "error": str(result.error).splitlines()[0][:200] if result.error else None,
+        "error": _error_line(result.error) if result.error else None,
     }
+
+
+def _error_line(error: BaseException) -> str:
+    """The exception's own message: Ray's wrapper puts the actor's repr on the first line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return (lines[-1] if lines else type(error).__name__)[:200]

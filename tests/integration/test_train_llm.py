@@ -36,7 +36,7 @@ def test_lora_adapter_from_xquad_chat_loads_on_the_tiny_base(
     assert [row["epoch"] for row in result.history] == [1, 2]
     assert all(math.isfinite(row["loss"]) for row in result.history)
     config = json.loads((result.output / "adapter_config.json").read_text())
-    assert config["r"] == 4 and config["max_length"] == 256
+    assert config["r"] == 4 and config["max_length"] == 1024
     assert set(config["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj"}
     assert (result.output / "adapter_model.safetensors").is_file()
 
