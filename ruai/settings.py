@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=1)
     max_request_messages: int = Field(64, ge=1)
     max_top_k: int = Field(50, ge=1)
+    # past these the ingress answers 503 instead of waiting: the first answer token (a replica
+    # that crashed or is restarting), encode + Qdrant query, and each /healthz check
+    generator_timeout_s: float = Field(60.0, gt=0)
+    retrieval_timeout_s: float = Field(10.0, gt=0)
+    health_timeout_s: float = Field(5.0, gt=0)
 
     # embedder fine-tuning (Ray Train) and sweeps (Ray Tune); jobs' options override these
     train_epochs: int = Field(3, ge=1)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,6 +40,7 @@ from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 
 logger = logging.getLogger("ray.serve")
 RAG_PREFIX = "rag-"
+T = TypeVar("T")
 
 app = FastAPI(title="ruai RAG API")
 _metrics: ServeMetrics | None = None
@@ -76,6 +78,18 @@ async def _observe(request: Request, call_next):
 def _cause(exc: BaseException) -> BaseException:
     """The replica's original exception inside Ray's RayTaskError wrapper."""
     return getattr(exc, "cause", None) or exc
+
+
+class UpstreamTimeoutError(TimeoutError):
+    pass
+
+
+async def _within(awaitable: Awaitable[T], seconds: float, setting: str) -> T:
+    """The awaitable's result, or UpstreamTimeoutError (cancelling it) after ``seconds``."""
+    try:
+        return await asyncio.wait_for(awaitable, seconds)
+    except TimeoutError as exc:
+        raise UpstreamTimeoutError(f"no answer within {seconds:g} s (setting {setting})") from exc
 
 
 def _sources(passages: list[Passage]) -> dict[str, Any]:
@@ -139,15 +153,20 @@ class RagIngress:
                            "RUAI_MAX_QUESTION_CHARS")  # fmt: skip
         top_k = min(top_k, self.settings.max_top_k)
         started = time.perf_counter()
-        try:
+
+        async def encode_and_query() -> list[Hit]:
             dense, sparse = await self.encoder.encode.remote(query)
-            hits = await self.retriever.search.remote(
+            return await self.retriever.search.remote(
                 collection,
                 tenant,
                 dense if mode != "sparse" else None,
                 sparse if mode != "dense" else None,
                 top_k,
             )
+
+        try:
+            hits = await _within(encode_and_query(), self.settings.retrieval_timeout_s,
+                                 "RUAI_RETRIEVAL_TIMEOUT_S")  # fmt: skip
         except Exception as exc:
             if isinstance(_cause(exc), CollectionNotFoundError):
                 raise not_found(f"collection {collection!r} does not exist",
@@ -161,13 +180,15 @@ class RagIngress:
     @app.get("/healthz")
     async def healthz(self) -> JSONResponse:
         checks: dict[str, str] = {}
+        limit = self.settings.health_timeout_s
         try:
-            await self.retriever.check.remote(self.collections[0])
+            await _within(self.retriever.check.remote(self.collections[0]), limit,
+                          "RUAI_HEALTH_TIMEOUT_S")  # fmt: skip
             checks["store"] = "ok"
         except Exception as exc:
             checks["store"] = f"down: {_cause(exc)}"
         try:
-            await self.generator.ready()
+            await _within(self.generator.ready(), limit, "RUAI_HEALTH_TIMEOUT_S")
             checks["generator"] = "ok"
         except Exception as exc:
             checks["generator"] = f"down: {_cause(exc)}"
@@ -266,7 +287,8 @@ class RagIngress:
     async def _first(self, deltas: AsyncIterator[str]) -> str:
         """The first delta, before any byte is sent: a failing generator is a clean 503/4xx."""
         try:
-            return await anext(deltas, "")
+            return await _within(anext(deltas, ""), self.settings.generator_timeout_s,
+                                 "RUAI_GENERATOR_TIMEOUT_S")  # fmt: skip
         except GenerationError as exc:
             raise ApiError(exc.status, str(exc), "invalid_request_error"
                            if exc.status < 500 else "generator_error") from exc  # fmt: skip

@@ -29,6 +29,11 @@ class ChatRequest(BaseModel):
     top_p: float | None = Field(None, gt=0, le=1)
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
+    # vLLM's sampling extras (ignored by the extractive generator)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    min_tokens: int | None = Field(None, ge=0)
+    ignore_eos: bool | None = None
     # RAG extras
     top_k: int | None = Field(None, ge=1)
 
@@ -41,6 +46,10 @@ class ChatRequest(BaseModel):
             "temperature": self.temperature,
             "top_p": self.top_p,
             "max_tokens": self.max_completion_tokens or self.max_tokens,
+            "stop": self.stop,
+            "seed": self.seed,
+            "min_tokens": self.min_tokens,
+            "ignore_eos": self.ignore_eos,
         }
 
 

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -37,7 +40,9 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
             "collection": COLLECTION,
             "api_keys": KEYS,
             "max_question_chars": 500,
-        }
+        },
+        # small on purpose: a burst of requests must overflow them (test_overload_is_503)
+        "ingress": {"max_ongoing_requests": 2, "max_queued_requests": 2},
     }
     with running_app(args, free_port()) as base:
         yield {"base": base, "sources": sources, "settings": settings}
@@ -161,3 +166,49 @@ def test_store_down_is_503_and_recovers(served) -> None:
     up = post(served, "/v1/search", {"query": TESLA})
     assert up.status_code == 200, up.text
     assert json.loads(httpx.get(f"{served['base']}/healthz", timeout=60).text)["ready"]
+
+
+def test_overload_is_503_not_unbounded_latency(served) -> None:
+    burst = 48  # the ingress takes 2 requests at a time and queues 2 more
+    start = threading.Barrier(burst)
+
+    def ask(_: int) -> httpx.Response:
+        start.wait()
+        body = {"model": MODEL, "messages": [{"role": "user", "content": TESLA}]}
+        return post(served, "/v1/chat/completions", body)
+
+    with ThreadPoolExecutor(burst) as pool:
+        statuses = [r.status_code for r in pool.map(ask, range(burst))]
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(503) >= 1 and statuses.count(200) >= 2, statuses
+    assert post(served, "/v1/search", {"query": TESLA}).status_code == 200
+
+
+def test_metrics_reach_the_prometheus_endpoint(served) -> None:
+    """Ray exports replica metrics at each node's metrics port (what Prometheus scrapes)."""
+    import ray
+
+    port = ray.nodes()[0]["MetricsExportPort"]
+    post(served, "/v1/search", {"query": TESLA})
+    post(served, "/v1/search", {"query": TESLA}, key="wrong-key")
+    client(served).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": TESLA}]
+    )
+    wanted = [
+        "ray_ruai_requests_total{",
+        'endpoint="/v1/search"',
+        'status="401"',
+        "ray_ruai_request_latency_ms_bucket{",
+        "ray_ruai_retrieval_latency_ms_bucket{",
+        "ray_ruai_time_to_first_token_ms_bucket{",
+        "ray_ruai_tokens_total{",
+        "ray_ruai_errors_total{",
+    ]
+    deadline = time.monotonic() + 90  # Ray reports metrics every few seconds
+    while True:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        missing = [w for w in wanted if w not in text]
+        if not missing:
+            break
+        assert time.monotonic() < deadline, f"not exported: {missing}"
+        time.sleep(2)

@@ -4,6 +4,8 @@ citations (sources), usage and that the prompt was trimmed to the model's contex
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import httpx
@@ -11,7 +13,7 @@ import openai
 import pytest
 
 from ruai.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import RAY_TEMP, free_port
 from tests.support.serve_app import ingest_tenants, running_app
 
 pytest.importorskip("vllm")
@@ -21,6 +23,7 @@ MODEL = f"rag-{COLLECTION}"
 MAX_MODEL_LEN = 512
 MAX_TOKENS = 12
 TESLA = "В каком году умер Никола Тесла?"
+ABORTED = re.compile(r"Request (\S+) aborted")
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +46,15 @@ def served(
             "max_model_len": MAX_MODEL_LEN,
             "llm_max_tokens": MAX_TOKENS,
             "llm_num_cpus": 1,
+            "generator_timeout_s": 15,
         },
-        "engine_kwargs": {"dtype": "float32", "max_num_seqs": 4, "enforce_eager": True},
+        # enable_log_requests: vLLM logs "Request … aborted." when a generation is cancelled
+        "engine_kwargs": {
+            "dtype": "float32",
+            "max_num_seqs": 4,
+            "enforce_eager": True,
+            "enable_log_requests": True,
+        },
         "llm_env_vars": {"VLLM_CPU_KVCACHE_SPACE": "1"},
     }
     with running_app(args, free_port(), ready_timeout_s=420) as base:
@@ -98,12 +108,23 @@ def test_plain_llm_and_models(client) -> None:
     assert "sources" not in response.model_extra or not response.model_extra["sources"]
 
 
-def test_disconnect_mid_stream_leaves_the_service_healthy(served, client) -> None:
+def _aborted_requests() -> set[str]:
+    found: set[str] = set()
+    for path in (RAY_TEMP / "session_latest" / "logs").rglob("*"):
+        if path.is_file() and path.suffix in (".log", ".err", ".out"):
+            found |= set(ABORTED.findall(path.read_text(errors="replace")))
+    return found
+
+
+def test_disconnect_mid_stream_aborts_the_generation(served, client) -> None:
+    before = _aborted_requests()
     body = {
         "model": "tiny",
         "messages": [{"role": "user", "content": "Расскажи длинную историю"}],
         "stream": True,
+        # it cannot finish on its own before the hang-up: at least 300 tokens to go
         "max_tokens": 400,
+        "min_tokens": 300,
     }
     headers = {"Authorization": "Bearer key-acme"}
     with httpx.stream(
@@ -111,8 +132,40 @@ def test_disconnect_mid_stream_leaves_the_service_healthy(served, client) -> Non
     ) as response:
         assert response.status_code == 200
         next(response.iter_lines())  # the first chunk arrived; now hang up
+    deadline = time.monotonic() + 60
+    while not _aborted_requests() - before:
+        assert time.monotonic() < deadline, "vLLM never aborted the hung-up generation"
+        time.sleep(1)
     assert httpx.get(f"{served['base']}/healthz", timeout=60).status_code == 200
     again = client.chat.completions.create(
         model="tiny", messages=[{"role": "user", "content": "Привет!"}], max_tokens=3
+    )
+    assert again.usage.completion_tokens <= 3
+
+
+def test_generator_down_is_503_and_recovers(served, client) -> None:
+    """The LLM replica dies: requests get a clean 503 (no hang) while Serve starts a new one
+    (a fresh vLLM engine), then the same client is answered again."""
+    import ray
+
+    (name,) = [
+        a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+        if a["namespace"] == "serve" and "#Generator#" in a["name"]
+    ]  # fmt: skip
+    ray.kill(ray.get_actor(name, namespace="serve"), no_restart=True)
+    with pytest.raises(openai.APIStatusError) as down:
+        client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": TESLA}], max_tokens=3
+        )
+    assert down.value.status_code == 503
+    assert down.value.body["type"] == "service_unavailable"
+    health = httpx.get(f"{served['base']}/healthz", timeout=60)
+    assert health.status_code == 503 and health.json()["store"] == "ok"
+    deadline = time.monotonic() + 420
+    while httpx.get(f"{served['base']}/healthz", timeout=60).status_code != 200:
+        assert time.monotonic() < deadline, "the generator never came back"
+        time.sleep(2)
+    again = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": TESLA}], max_tokens=3
     )
     assert again.usage.completion_tokens <= 3
