@@ -148,7 +148,8 @@ def run_ingest(
             if on_progress:
                 on_progress(report)
         for doc_id, content_hash in changed.items():
-            store.delete_doc(collection, doc_id, keep_content_hash=content_hash)
+            if doc_id in states:  # a new document has no older version to replace
+                store.delete_doc(collection, doc_id, keep_content_hash=content_hash)
 
     if prune:
         present = {f.uri for f in files}

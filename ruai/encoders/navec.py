@@ -16,8 +16,6 @@ import numpy as np
 
 from ruai.encoders.base import ModelNotFoundError
 from ruai.text.lemmas import Lemmatizer
-from ruai.text.normalize import fold_yo
-from ruai.text.stop_words import stop_words
 
 _NATASHA_EMBEDDING = Path("data") / "emb" / "navec_news_v1_1B_250K_300d_100q.tar"
 _TEXTS_PER_CHUNK = 64
@@ -111,9 +109,8 @@ class NavecEncoder:
         return sums
 
     def _vocab_ids(self, text: str) -> list[int]:
-        stops = stop_words()
-        words = [w for w in self.lemmatizer.words(text) if fold_yo(w) not in stops]
-        tokens = words + self.lemmatizer.lemmas(text)
+        words, lemmas = self.lemmatizer.content_words_and_lemmas(text)
+        tokens = words + lemmas
         return [i for i in map(self._word_ids.get, tokens) if i is not None]
 
     def _decode(self, ids: np.ndarray) -> np.ndarray:
