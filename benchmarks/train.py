@@ -108,11 +108,17 @@ def quality(args: argparse.Namespace) -> dict:
         scale=20.0,
         seed=0,
     )
+    chunker = None
+    if args.passages == "chunks":
+        from ruai.settings import Settings
+        from ruai.training.passage_chunks import PassageChunker
+
+        chunker = PassageChunker.for_model(Settings(), args.model)
     results = []
     for number, held_out in enumerate(folds):
         train = dataset.subset(set(articles) - held_out)
-        rows = pair_rows(train, RowReport("train"))
-        recall = PassageRecall(dataset.subset(held_out), dataset, k=5)
+        rows = pair_rows(train, RowReport("train"), chunker)
+        recall = PassageRecall(dataset.subset(held_out), dataset, k=5, chunker=chunker)
         session = EmbedderSession(args.model, hp, hp.steps_per_epoch(len(rows)), device=args.device)
         history: list[dict] = []
         run_epochs(
@@ -155,7 +161,14 @@ def quality(args: argparse.Namespace) -> dict:
                 lambda f, m=metric, e=epoch: f["per_epoch"][e - 1][m]
             )
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"
-    return {"mode": "quality", "device": device, "hp": hp.to_dict(), "folds": results, **summary}
+    return {
+        "mode": "quality",
+        "device": device,
+        "passages": args.passages,
+        "hp": hp.to_dict(),
+        "folds": results,
+        **summary,
+    }
 
 
 def bench_loop(config: dict) -> None:
@@ -283,6 +296,13 @@ def main() -> None:
     parser.add_argument("--quality", action="store_true", help="recall before/after, k-fold")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument(
+        "--passages",
+        choices=("chunks", "paragraphs"),
+        default="chunks",
+        help="quality: the chunks ingestion indexes (the answer's chunk for training) or whole "
+        "paragraphs (cut at --max-seq-length)",
+    )
     args = parser.parse_args()
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     if args.model is None:

@@ -22,6 +22,7 @@ from ruai.training.embedder_loop import run_epochs
 from ruai.training.embedder_session import MODEL_DIRNAME, EmbedderSession
 from ruai.training.hparams import EmbedderHParams
 from ruai.training.pairs import PairSplit, load_pair_split
+from ruai.training.passage_chunks import PassageChunker
 from ruai.training.recall import PassageRecall
 
 
@@ -40,7 +41,10 @@ def train_loop(config: dict) -> None:
             device=ray.train.torch.get_device(),
             wrap=_data_parallel if world > 1 else None,
         )
-    recall = PassageRecall(config["validation"], config["corpus"], config["recall_k"])
+    recall = None
+    if rank == 0:
+        chunker = PassageChunker.for_model(config["settings"], Path(config["base_model"]))
+        recall = PassageRecall(config["validation"], config["corpus"], config["recall_k"], chunker)
     shard = ray.train.get_dataset_shard("train")
 
     def batches(epoch: int):
@@ -57,7 +61,7 @@ def train_loop(config: dict) -> None:
         saved = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
         ray.train.report(metrics, checkpoint=saved)
 
-    run_epochs(session, batches, report, recall if rank == 0 else None, chief=rank == 0)
+    run_epochs(session, batches, report, recall, chief=rank == 0)
 
 
 def _data_parallel(model):
@@ -69,8 +73,14 @@ def _data_parallel(model):
 
 def _fault_drill(marker: str | None, rank: int, world: int) -> None:
     """Kill the last worker once, as the second epoch starts, to prove that training resumes
-    from the first checkpoint (the marker file records that the drill ran)."""
+    from the first checkpoint (the marker file records that the drill ran).
+
+    Ray Train commits a checkpoint only once the controller has polled every rank's report, and
+    a report still queued in a process that dies is lost: the drill first waits out two polls.
+    """
     if marker and rank == world - 1 and not Path(marker).exists():
+        poll_s = float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2"))
+        time.sleep(2 * poll_s + 1)
         Path(marker).write_text(f"worker {rank} exited after its first report\n")
         os._exit(1)
 
@@ -82,14 +92,23 @@ class EmbedderInputs:
     base_model: Path
     dataset: Path
     split: PairSplit
+    # what the passages were cut with (PassageChunker.for_model); workers cut the same way
+    settings: Settings
+
+    def chunker(self) -> PassageChunker:
+        return PassageChunker.for_model(self.settings, self.base_model)
 
 
 def check_inputs(settings: Settings, dataset: Path, base_model: str | None) -> EmbedderInputs:
     """Resolve the base model and read, validate and split the pairs (no Ray involved): a
-    missing model or a file without one valid pair fails here with a clear message."""
+    missing model or a file without one valid pair fails here with a clear message. Training
+    passages are the chunks ingestion would index for this model (the one holding the answer)."""
     base = resolve_base_embedder(base_model or settings.dense_model)
-    split = load_pair_split(dataset, settings.train_validation_fraction, settings.train_seed)
-    return EmbedderInputs(base, dataset, split)
+    chunker = PassageChunker.for_model(settings, base)
+    split = load_pair_split(
+        dataset, settings.train_validation_fraction, settings.train_seed, chunker
+    )
+    return EmbedderInputs(base, dataset, split, settings)
 
 
 def train_embedder(
@@ -123,6 +142,7 @@ def train_embedder(
         "validation": split.validation,
         "corpus": split.corpus,
         "recall_k": settings.train_recall_k,
+        "settings": inputs.settings,
         "crash_marker": str(crash_marker) if crash_marker else None,
     }
     trainer = torch_trainer(settings, train_loop, config, train_rows, output, name, workers, gpu)

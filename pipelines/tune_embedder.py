@@ -82,7 +82,7 @@ def embedder_trial(config: dict, inputs: EmbedderInputs, base_hp: dict, recall_k
             hp,
             hp.steps_per_epoch(len(rows)),
         )
-    recall = PassageRecall(inputs.split.validation, inputs.split.corpus, recall_k)
+    recall = PassageRecall(inputs.split.validation, inputs.split.corpus, recall_k, inputs.chunker())
 
     def report(metrics: dict, checkpoint_dir: Path | None) -> None:
         saved = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ruai.eval.squad import SquadDataset, split_by_article
+from ruai.training.passage_chunks import PassageChunker
 from ruai.training.rows import NoValidPairsError, RowReport, read_squad_rows
 
 
@@ -20,16 +21,24 @@ class PairSplit:
     report: RowReport
 
 
-def pair_rows(dataset: SquadDataset, report: RowReport) -> list[dict[str, str]]:
+def pair_rows(
+    dataset: SquadDataset, report: RowReport, chunker: PassageChunker | None = None
+) -> list[dict[str, str]]:
     """One row per usable question: ``question``, ``passage``, ``passage_id``.
 
+    The passage is the paragraph, or with a ``chunker`` the chunk of it that holds the answer.
     Questions with an empty text or an empty paragraph are counted in ``report`` and skipped.
     """
-    contexts = {p.paragraph_id: p.context.replace("\ufeff", "").strip() for p in dataset.paragraphs}
+    contexts = {p.paragraph_id: p.context for p in dataset.paragraphs}
     rows = []
     for question in dataset.questions:
         text = question.question.strip()
-        passage = contexts.get(question.paragraph_id, "")
+        context = contexts.get(question.paragraph_id, "")
+        if chunker is None:
+            passage = context.replace("\ufeff", "").strip()
+        else:
+            start = question.answer_starts[0] if question.answer_starts else None
+            passage = chunker.answer_chunk(context, start)
         if not text:
             report.skip("empty question")
         elif not passage:
@@ -40,8 +49,11 @@ def pair_rows(dataset: SquadDataset, report: RowReport) -> list[dict[str, str]]:
     return rows
 
 
-def load_pair_split(path: str | Path, validation_fraction: float, seed: int) -> PairSplit:
-    """Read, validate and split by article; fails before any training when nothing is usable."""
+def load_pair_split(
+    path: str | Path, validation_fraction: float, seed: int, chunker: PassageChunker | None = None
+) -> PairSplit:
+    """Read, validate and split by article; fails before any training when nothing is usable.
+    With a ``chunker``, training passages are the answer's chunk (see ``pair_rows``)."""
     report = RowReport(str(path))
     dataset = read_squad_rows(path, report)
     usable = {row["passage_id"] for row in pair_rows(dataset, report)}
@@ -54,5 +66,5 @@ def load_pair_split(path: str | Path, validation_fraction: float, seed: int) -> 
             f"(split by article, never by question); found {len(articles)}: {report.summary()}"
         )
     train, validation = split_by_article(dataset, validation_fraction, seed)
-    train_rows = pair_rows(train, RowReport(str(path)))
+    train_rows = pair_rows(train, RowReport(str(path)), chunker)
     return PairSplit(train_rows, validation, dataset, report)

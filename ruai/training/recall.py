@@ -9,6 +9,7 @@ import numpy as np
 from ruai.eval.metrics import retrieval_report
 from ruai.eval.squad import SquadDataset
 from ruai.training.pairs import pair_rows
+from ruai.training.passage_chunks import PassageChunker
 from ruai.training.rows import RowReport
 
 # texts -> float32 (n, dim), L2-normalised
@@ -16,20 +17,40 @@ Encode = Callable[[list[str]], np.ndarray]
 
 
 class PassageRecall:
-    """recall@1/k and MRR@k of validation questions over every paragraph of ``corpus``."""
+    """recall@1/k and MRR@k of validation questions over every paragraph of ``corpus``; with a
+    ``chunker``, the paragraphs are cut into chunks and a paragraph ranks by its best chunk."""
 
-    def __init__(self, validation: SquadDataset, corpus: SquadDataset, k: int) -> None:
+    def __init__(
+        self,
+        validation: SquadDataset,
+        corpus: SquadDataset,
+        k: int,
+        chunker: PassageChunker | None = None,
+    ) -> None:
         rows = pair_rows(validation, RowReport("validation"))
         if not rows:
             raise ValueError("the validation articles have no usable question")
         self.questions = [row["question"] for row in rows]
         self.gold = [row["passage_id"] for row in rows]
-        self.passage_ids = [p.paragraph_id for p in corpus.paragraphs]
-        self.passages = [p.context.replace("\ufeff", "").strip() for p in corpus.paragraphs]
+        self.passage_ids = []
+        self.passages: list[str] = []
+        starts = []  # a paragraph's chunks are contiguous: its first index
+        for paragraph in corpus.paragraphs:
+            pieces = (
+                chunker.chunks(paragraph.context)
+                if chunker
+                else [paragraph.context.replace("\ufeff", "").strip()]
+            )
+            if pieces:
+                self.passage_ids.append(paragraph.paragraph_id)
+                starts.append(len(self.passages))
+                self.passages.extend(pieces)
+        self._starts = np.asarray(starts, dtype=np.intp)
         self.ks = tuple(sorted({1, k}))
 
     def __call__(self, encode_queries: Encode, encode_passages: Encode) -> dict[str, float]:
-        scores = encode_queries(self.questions) @ encode_passages(self.passages).T
+        chunk_scores = encode_queries(self.questions) @ encode_passages(self.passages).T
+        scores = np.maximum.reduceat(chunk_scores, self._starts, axis=1)
         top = np.argsort(-scores, axis=1)[:, : max(self.ks)]
         ranked = [[self.passage_ids[i] for i in row] for row in top]
         report = retrieval_report(ranked, self.gold, self.ks)

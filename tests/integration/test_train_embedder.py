@@ -55,11 +55,6 @@ def test_two_workers_report_loss_and_recall_per_epoch(trained):
     assert result.data["train_pairs"] == 16 and result.data["validation_questions"] == 8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect (issue 4 open): after the drill kills a worker, Ray Train 2.60 restarts "
-    "the group but get_checkpoint() returns no checkpoint, so training restarts from epoch 0",
-)
 def test_killed_worker_resumes_from_last_checkpoint(trained):
     _, result, marker = trained
     assert marker.exists(), "the fault drill did not kill a worker"
