@@ -1,7 +1,7 @@
-.PHONY: setup main test lint bench
+.PHONY: setup main test lint bench bench-serve bench-train validate-configs manifests
 setup:  ## create or refresh .venv
 	bash scripts/setup.sh
-main:   ## the main job end to end (sample corpus → ray job submit ingest → search)
+main:   ## the main job end to end (sample corpus → ray job submit ingest → search → serve → ask)
 	bash scripts/main.sh
 test:   ## the whole test suite
 	bash scripts/test.sh
@@ -9,3 +9,11 @@ lint:
 	.venv/bin/ruff check .
 bench:  ## benchmarks/ingest.py: this job vs a plain loop vs LangChain
 	.venv/bin/python benchmarks/ingest.py
+bench-serve:  ## benchmarks/serve.py: /v1/search and RAG latency, Serve overhead, store at 100k
+	.venv/bin/python benchmarks/serve.py
+bench-train:  ## benchmarks/train.py: Ray Train samples/s with 1 and 2 workers
+	.venv/bin/python benchmarks/train.py
+validate-configs:  ## every manifest parses, validates and matches its source
+	.venv/bin/python -m jobs.validate_configs
+manifests:  ## re-render the KubeRay manifests from their spec
+	.venv/bin/python -m jobs.render_manifests
