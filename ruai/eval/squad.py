@@ -80,11 +80,11 @@ def read_squad(path: str | Path) -> SquadDataset:
     try:
         root = json.loads(text)
     except json.JSONDecodeError:
-        return _from_jsonl(path, text)
+        return squad_from_jsonl(path, text)
     if isinstance(root, dict) and "data" in root:
         return _from_squad_json(path, root)
     if isinstance(root, dict) and "question" in root:  # a JSONL file with a single line
-        return _from_jsonl(path, text)
+        return squad_from_jsonl(path, text)
     raise SquadFormatError(
         f"{path}: not SQuAD v1.1 JSON (no top-level 'data' list) nor question/context JSONL"
     )
@@ -144,7 +144,9 @@ def _from_squad_json(path: Path, root: dict[str, Any]) -> SquadDataset:
     return SquadDataset(titles, paragraphs, questions)
 
 
-def _from_jsonl(path: Path, text: str) -> SquadDataset:
+def squad_from_jsonl(path: Path, text: str) -> SquadDataset:
+    """JSONL rows (``question``, ``context``, optional ``title``/``answers``) already read as
+    ``text``; ``path`` names the file in error messages."""
     titles: dict[int, str] = {}
     article_of_key: dict[str, int] = {}
     paragraph_of: dict[tuple[int, str], int] = {}

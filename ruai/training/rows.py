@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ruai.eval.squad import SquadDataset, SquadFormatError, _from_jsonl, read_squad
+from ruai.eval.squad import SquadDataset, SquadFormatError, read_squad, squad_from_jsonl
 
 
 class NoValidPairsError(ValueError):
@@ -78,7 +78,7 @@ def read_squad_rows(path: str | Path, report: RowReport) -> SquadDataset:
                 "'question' and 'context'"
             ) from strict
     try:
-        return _from_jsonl(Path(path), "\n".join(kept_lines))
+        return squad_from_jsonl(Path(path), "\n".join(kept_lines))
     except SquadFormatError as exc:  # e.g. 'answers' of the wrong shape
         raise NoValidPairsError(f"{path}: {exc}") from exc
 

@@ -3,6 +3,7 @@ reads at run time: the settings profiles and the Serve configs."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,11 +13,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_wheel_carries_profiles_and_serve_configs(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(REPO)],
-        check=True, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    leftovers = [REPO / "build", REPO / "ruai.egg-info"]
+    existed = {path: path.exists() for path in leftovers}
+    try:
+        _build_wheel(tmp_path)
+    finally:  # setuptools builds in the source tree: leave it as it was
+        for path, was_there in existed.items():
+            if not was_there:
+                shutil.rmtree(path, ignore_errors=True)
     (wheel,) = tmp_path.glob("ruai-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     wanted = {f"ruai/profiles/{p.name}" for p in (REPO / "ruai/profiles").glob("*.yaml")} | {
@@ -24,3 +28,11 @@ def test_wheel_carries_profiles_and_serve_configs(tmp_path: Path) -> None:
     }
     assert wanted and wanted <= names, sorted(wanted - names)
     assert "jobs/ingest.py" in names and "pipelines/ingest.py" in names
+
+
+def _build_wheel(out: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(REPO)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
