@@ -7,12 +7,10 @@ Writes go through one store owner (pipelines.store_owner), in batches, from the 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 
-import numpy as np
 import pyarrow as pa
 import ray
 from ray.data import ActorPoolStrategy
@@ -20,12 +18,10 @@ from ray.data import ActorPoolStrategy
 from pipelines.ingest_stages import ChunkEmbedStage, ChunkStage, EmbedStage
 from pipelines.report import IngestReport
 from pipelines.sources import SourceFile, is_under, list_source_files, read_source_file
-from pipelines.store_owner import connect_store, with_absolute_paths
+from pipelines.store_owner import connect_store, upsert_chunk_rows, with_absolute_paths
 from ruai.documents import content_hash_of, doc_id_for
-from ruai.encoders.base import SparseVector
 from ruai.encoders.model_info import dense_dim
 from ruai.settings import Settings
-from ruai.store.base import PointRecord
 
 
 def _fused(settings: Settings) -> bool:
@@ -67,27 +63,6 @@ def build_dataset(settings: Settings, uris: list[tuple[str, int]], tenant: str) 
         num_cpus=settings.embed_num_cpus,
         num_gpus=settings.embed_num_gpus or None,
     )
-
-
-def _points(table: pa.Table) -> list[PointRecord]:
-    dim = table.schema.field("dense").type.list_size
-    dense = table.column("dense").combine_chunks().flatten().to_numpy().reshape(-1, dim)
-    return [
-        PointRecord(
-            id=chunk_id,
-            dense=vector.tolist(),
-            sparse=SparseVector(list(indices), list(values)),
-            payload=json.loads(payload),
-        )
-        for chunk_id, vector, indices, values, payload in zip(
-            table.column("chunk_id").to_pylist(),
-            np.asarray(dense, dtype=np.float32),
-            table.column("sparse_indices").to_pylist(),
-            table.column("sparse_values").to_pylist(),
-            table.column("payload").to_pylist(),
-            strict=True,
-        )
-    ]
 
 
 def _unchanged(file: SourceFile, known: dict[str, str], tenant: str) -> bool:
@@ -144,7 +119,7 @@ def run_ingest(
             chunk_rows = table.filter(pa.compute.equal(table.column("kind"), "chunk"))
             if chunk_rows.num_rows:
                 report.chunks += chunk_rows.num_rows
-                report.points_written += store.upsert(collection, _points(chunk_rows))
+                report.points_written += upsert_chunk_rows(store, collection, chunk_rows)
             if on_progress:
                 on_progress(report)
         for doc_id, content_hash in changed.items():

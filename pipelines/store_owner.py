@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pyarrow as pa
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -40,6 +41,11 @@ class StoreOwner:
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return getattr(self._store, method)(*args, **kwargs)
 
+    def upsert_chunk_rows(self, collection: str, table: pa.Table) -> int:
+        from pipelines.ingest_stages import points_from_table
+
+        return self._store.upsert(collection, points_from_table(table))
+
     def close(self) -> None:
         self._store.close()
 
@@ -59,15 +65,33 @@ class StoreHandle:
             raise AttributeError(name)
 
         def remote_call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return ray.get(self._actor.call.remote(name, *args, **kwargs))
-            except ray.exceptions.RayActorError as exc:  # e.g. the shard is locked elsewhere
-                raise StoreError(f"the store owner actor is unavailable: {exc}") from exc
+            return self._get(self._actor.call.remote(name, *args, **kwargs))
 
         return remote_call
 
+    def upsert_chunk_rows(self, collection: str, table: pa.Table) -> int:
+        """Ingestion's Arrow rows go to the owner as they are (cheap to serialize) and become
+        points there: pickling thousands of per-point vectors costs more than the upsert."""
+        return self._get(self._actor.upsert_chunk_rows.remote(collection, table))
+
+    @staticmethod
+    def _get(ref: ray.ObjectRef) -> Any:
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayActorError as exc:  # e.g. the shard is locked elsewhere
+            raise StoreError(f"the store owner actor is unavailable: {exc}") from exc
+
     def close(self) -> None:
         """The owner keeps the store open for other users; `release_owner` closes it."""
+
+
+def upsert_chunk_rows(store: VectorStore, collection: str, table: pa.Table) -> int:
+    """Write ingestion's chunk rows: through the owner when there is one, else directly."""
+    if isinstance(store, StoreHandle):
+        return store.upsert_chunk_rows(collection, table)
+    from pipelines.ingest_stages import points_from_table
+
+    return store.upsert(collection, points_from_table(table))
 
 
 def connect_store(settings: Settings) -> VectorStore:
