@@ -167,6 +167,7 @@ def quality(args: argparse.Namespace) -> dict:
         "mode": "quality",
         "device": device,
         "passages": args.passages,
+        "k_folds": args.folds,
         "hp": hp.to_dict(),
         "folds": results,
         **summary,
@@ -277,7 +278,10 @@ def plot_quality(report: dict, path: Path) -> None:
         axes.plot(list(epochs), values, marker="o", label=metric)
     axes.set_xlabel("epoch (0 = packaged model)")
     axes.set_ylabel("held-out articles")
-    axes.set_title(f"MiniLM fine-tuned on XQuAD-ru dev, {len(report['folds'])}-fold by article")
+    axes.set_title(
+        f"MiniLM fine-tuned on XQuAD-ru dev: {len(report['folds'])} of {report['k_folds']} "
+        "held-out article folds (pooled)"
+    )
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
