@@ -69,6 +69,15 @@ class StoreHandle:
 
         return remote_call
 
+    async def acall(self, method: str, *args: Any) -> Any:
+        """``method`` awaited on the caller's event loop (no thread parked in ``ray.get``)."""
+        if method not in self._METHODS:
+            raise AttributeError(method)
+        try:
+            return await self._actor.call.remote(method, *args)
+        except ray.exceptions.RayActorError as exc:
+            raise StoreError(f"the store owner actor is unavailable: {exc}") from exc
+
     def upsert_chunk_rows(self, collection: str, table: pa.Table) -> int:
         """Ingestion's Arrow rows go to the owner as they are (cheap to serialize) and become
         points there: pickling thousands of per-point vectors costs more than the upsert."""

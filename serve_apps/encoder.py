@@ -19,7 +19,8 @@ class QueryEncoder:
         self.dense = build_dense_encoder(settings, lemmatizer)
         self.sparse = build_sparse_encoder(settings, lemmatizer)
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
+    # no waiting for a batch to fill: under load, requests queue while one batch is encoded
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0)
     async def encode(self, queries: list[str]) -> list[QueryVectors]:
         dense = self.dense.encode_queries(queries)
         sparse = self.sparse.encode_queries(queries)

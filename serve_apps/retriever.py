@@ -6,7 +6,7 @@ import asyncio
 
 from ray import serve
 
-from pipelines.store_owner import connect_store
+from pipelines.store_owner import StoreHandle, connect_store
 from ruai.encoders.base import SparseVector
 from ruai.retrieval import fusion_from
 from ruai.settings import Settings
@@ -26,9 +26,12 @@ class Retriever:
             self._store = connect_store(self.settings)
         return self._store
 
-    def _call(self, method: str, *args) -> object:
+    async def _call(self, method: str, *args) -> object:
         try:
-            return getattr(self._connected(), method)(*args)
+            store = self._connected()
+            if isinstance(store, StoreHandle):
+                return await store.acall(method, *args)
+            return await asyncio.to_thread(getattr(store, method), *args)
         except CollectionNotFoundError:
             raise
         except Exception:
@@ -49,13 +52,13 @@ class Retriever:
         request = SearchRequest(
             dense=dense, sparse=sparse, tenant=tenant, limit=top_k, fusion=self.fusion
         )
-        return await asyncio.to_thread(self._call, "search", collection, request)
+        return await self._call("search", collection, request)
 
     async def check(self, collection: str) -> bool:
         """True when the store serves the collection, False when it answers that it is absent;
         raises when the store is down (a count opens the shard, unlike an existence check)."""
         try:
-            await asyncio.to_thread(self._call, "count", collection)
+            await self._call("count", collection)
         except CollectionNotFoundError:
             return False
         return True
