@@ -25,7 +25,7 @@ def test_asha_stops_a_weak_trial_and_a_crash_does_not_end_the_sweep(
     )
     # trials run one at a time in this order: a sane rate, one that wrecks the weights (ASHA
     # must stop it at the first rung) and an invalid one that crashes the trial
-    space = {"learning_rate": tune.grid_search([5e-5, 5e-2, -1.0]), "epochs": 2}
+    space = {"learning_rate": tune.grid_search([5e-5, 5.0, -1.0]), "epochs": 2}
     result = run_sweep(
         settings,
         check_inputs(settings, dataset, None),
@@ -38,10 +38,10 @@ def test_asha_stops_a_weak_trial_and_a_crash_does_not_end_the_sweep(
         name="test-sweep",
     )
     by_rate = {row["learning_rate"]: row for row in result.table}
-    assert set(by_rate) == {5e-5, 5e-2, -1.0}
+    assert set(by_rate) == {5e-5, 5.0, -1.0}
     assert by_rate[5e-5]["status"] == "completed" and by_rate[5e-5]["epochs_run"] == 2
-    assert by_rate[5e-2]["status"] == "stopped early" and by_rate[5e-2]["epochs_run"] == 1
-    assert by_rate[5e-2]["recall_at_1"] < by_rate[5e-5]["recall_at_1"]
+    assert by_rate[5.0]["status"] == "stopped early" and by_rate[5.0]["epochs_run"] == 1
+    assert by_rate[5.0]["recall_at_1"] < by_rate[5e-5]["recall_at_1"]
     assert by_rate[-1.0]["status"] == "error" and "learning_rate" in by_rate[-1.0]["error"]
     assert result.best_config["learning_rate"] == 5e-5
     assert result.best_checkpoint and (tmp_path / "sweep").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ruai.encoders.sentence_transformer import packaged_minilm_path
 from ruai.eval.squad import read_squad
@@ -61,3 +62,15 @@ def test_recall_ranks_a_paragraph_by_its_best_chunk(xquad_path):
 
     metrics = recall(encode_queries, encode_passages)
     assert metrics["recall_at_1"] > 0.95
+
+
+@pytest.mark.parametrize("fill", [np.nan, 1.0])  # diverged (NaN), collapsed (all alike)
+def test_a_broken_model_finds_nothing(xquad_path, fill):
+    split = load_pair_split(xquad_path, 0.2, seed=0)
+    recall = PassageRecall(split.validation, split.corpus, k=5)
+
+    def same_vectors(texts):
+        return np.full((len(texts), 8), fill, dtype=np.float32)
+
+    metrics = recall(same_vectors, same_vectors)
+    assert metrics == {"recall_at_1": 0.0, "recall_at_5": 0.0, "mrr_at_5": 0.0}
