@@ -18,7 +18,8 @@ DASHBOARD=http://127.0.0.1:8265
 
 python -m jobs.prepare_sample --dataset "$DATASET" --out data/sample/xquad-ru
 if ! ray status >/dev/null 2>&1; then
-  echo ">> starting a local Ray cluster (ray start --head)"
+  echo ">> starting a local Ray cluster (ray start --head, Serve's fast data plane)"
+  set -a; . cluster_configs/ray-serve.env; set +a
   ray start --head --dashboard-host 127.0.0.1 --disable-usage-stats >/dev/null
 fi
 echo ">> ray job submit: ingest data/sample/xquad-ru/articles → $COLLECTION"

@@ -30,9 +30,10 @@ _DEFAULT_RESOURCES = {
     "ingress": {"num_cpus": 0.25},
 }
 _DEPLOYMENT_OPTIONS = ("num_replicas", "max_ongoing_requests", "max_queued_requests")
-# Ray Serve's latency switches for replicas (part of its RAY_SERVE_THROUGHPUT_OPTIMIZED mode):
-# user code and the handle router on the replica's own event loop, not on extra threads/loops.
-# Measured on 2 cores (docs/benchmarks.md): /v1/search p50 at concurrency 1, 46.6 → 33.6 ms.
+# Ray Serve's per-replica latency switches (part of the cluster-wide data plane of
+# cluster_configs/ray-serve.env), set here too so that a cluster started without that file still
+# runs user code and the handle router on the replica's own event loop: 46.6 → 39.3 ms p50 for
+# /v1/search at concurrency 1 on 2 cores (docs/benchmarks.md).
 REPLICA_ENV = {
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
     "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",

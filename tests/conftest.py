@@ -13,9 +13,14 @@ from pathlib import Path
 
 import pytest
 
-# the test cluster, this driver and the jobs it submits all use Ray's token authentication;
-# set before anything imports ray, which reads it once
+from jobs.deploy.layout import serve_cluster_env
+
+# the test cluster, this driver and the jobs it submits all use Ray's token authentication and
+# the cluster scripts/main.sh starts (Serve's data plane of cluster_configs/ray-serve.env; the
+# driver builds the applications' handles, so it needs the switches too); set before anything
+# imports ray, which reads them once
 os.environ["RAY_AUTH_MODE"] = "token"
+os.environ.update(serve_cluster_env())
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

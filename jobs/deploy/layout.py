@@ -25,3 +25,13 @@ class Release:
 
 def load_release(repo: Path = REPO) -> Release:
     return Release(**yaml.safe_load((repo / RELEASE).read_text(encoding="utf-8")))
+
+
+SERVE_ENV = CONFIGS / "ray-serve.env"
+
+
+def serve_cluster_env(repo: Path = REPO) -> dict[str, str]:
+    """Ray Serve's cluster-wide switches (cluster_configs/ray-serve.env) as KEY → value."""
+    lines = (repo / SERVE_ENV).read_text(encoding="utf-8").splitlines()
+    pairs = (line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}

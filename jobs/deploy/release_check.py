@@ -1,5 +1,6 @@
 """One release everywhere: the image and Ray version of every Ray pod, the launcher and the
-Dockerfile; RUAI_* variables that name real settings; the Qdrant the Ray pods point to."""
+Dockerfile; RUAI_* variables that name real settings; Serve's data plane
+(cluster_configs/ray-serve.env) on the launcher's hosts; the Qdrant the Ray pods point to."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from jobs.deploy.layout import DOCKERFILE, Release, load_release
+from jobs.deploy.layout import DOCKERFILE, SERVE_ENV, Release, load_release, serve_cluster_env
 from jobs.deploy.manifests import Manifest, kubernetes_manifests
 from jobs.deploy.problems import Problem
 from jobs.deploy.schema_check import LAUNCHER
@@ -114,12 +115,20 @@ def check_env(repo: Path) -> Iterator[Problem]:
             error = _unknown_setting(name)
             if error:
                 yield Problem(manifest.where, error)
+    serve_env = serve_cluster_env(repo)
     for where, launcher in _launchers(repo):
+        given = {}
         for option in launcher.get("docker", {}).get("run_options", []):
-            match = re.match(r"-e\s+(RUAI_\w+)=", option)
-            error = match and _unknown_setting(match.group(1))
+            match = re.match(r"-e\s+(\w+)=(\S*)", option)
+            if match:
+                given[match.group(1)] = match.group(2)
+        for name in given:
+            error = name.startswith("RUAI_") and _unknown_setting(name)
             if error:
                 yield Problem(where, error)
+        for name, value in serve_env.items():
+            if given.get(name) != value:
+                yield Problem(where, f"docker run_options lack `-e {name}={value}` ({SERVE_ENV})")
 
 
 def _secret_ref(entry: dict) -> tuple[str, str] | None:

@@ -10,7 +10,15 @@ from typing import Any
 
 import yaml
 
-from jobs.deploy.layout import KUBERAY, KUBERAY_SRC, REPO, Release, load_release
+from jobs.deploy.layout import (
+    KUBERAY,
+    KUBERAY_SRC,
+    REPO,
+    SERVE_ENV,
+    Release,
+    load_release,
+    serve_cluster_env,
+)
 
 CLUSTER_SPEC = KUBERAY_SRC / "ray-cluster-spec.yaml"
 WORKLOADS = KUBERAY_SRC / "workloads.yaml"
@@ -56,10 +64,12 @@ def cluster_spec(release: Release, repo: Path, gpu_workers: int, autoscale: bool
     spec["enableInTreeAutoscaling"] = autoscale
     if not autoscale:
         spec.pop("autoscalerOptions", None)
+    serve_env = [{"name": k, "value": v} for k, v in serve_cluster_env(repo).items()]
     groups = [spec["headGroupSpec"], *spec["workerGroupSpecs"]]
     for group in groups:
         for container in group["template"]["spec"]["containers"]:
             container["image"] = release.image
+            container["env"] = [*container.get("env", []), *serve_env]
     gpu = next(g for g in spec["workerGroupSpecs"] if g["groupName"] == GPU_GROUP)
     gpu["replicas"] = gpu["minReplicas"] = gpu_workers
     gpu["maxReplicas"] = max(gpu["maxReplicas"], gpu_workers) if autoscale else gpu_workers
@@ -117,7 +127,7 @@ def render_manifests(repo: Path = REPO) -> dict[Path, str]:
     """Every generated manifest: path relative to the repository -> its text."""
     release = load_release(repo)
     workloads = _read_yaml(repo / WORKLOADS)
-    sources = (CLUSTER_SPEC, WORKLOADS)
+    sources = (CLUSTER_SPEC, WORKLOADS, SERVE_ENV)
     cluster = render_raycluster(workloads, release, repo)
     out = {KUBERAY / "raycluster.yaml": _dump(cluster, *sources)}
     for job in workloads["rayjobs"]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import openai
+import psutil
 import pytest
 
 from ruai.settings import Settings
@@ -212,3 +213,21 @@ def test_metrics_reach_the_prometheus_endpoint(served) -> None:
             break
         assert time.monotonic() < deadline, f"not exported: {missing}"
         time.sleep(2)
+
+
+def _listening_ports(process: psutil.Process) -> set[int]:
+    try:
+        return {c.laddr.port for c in process.net_connections("tcp") if c.status == "LISTEN"}
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return set()
+
+
+def test_http_goes_through_haproxy_to_the_ingress_replica(served) -> None:
+    """cluster_configs/ray-serve.env is in effect: HAProxy, not Serve's Python proxy, holds the
+    HTTP port, and the ingress replica runs its own HTTP server (direct ingress)."""
+    port = int(served["base"].rsplit(":", 1)[1])
+    holders = {p.name() for p in psutil.process_iter() if port in _listening_ports(p)}
+    assert holders == {"haproxy"}
+    ingress = [p for p in psutil.process_iter(["cmdline"]) if "RagIngress" in " ".join(
+        p.info["cmdline"] or [])]  # fmt: skip
+    assert ingress and any(_listening_ports(p) for p in ingress)

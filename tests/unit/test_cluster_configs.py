@@ -179,6 +179,14 @@ def test_image_and_settings_drift_are_caught(repo_copy: Path):
     )
 
 
+def test_launcher_must_carry_the_serve_data_plane(repo_copy: Path):
+    launcher = repo_copy / "cluster_configs/launcher/ray-4090-onprem.yaml"
+    text = launcher.read_text(encoding="utf-8")
+    launcher.write_text(text.replace("RAY_SERVE_ENABLE_HA_PROXY=1", "RAY_SERVE_ENABLE_HA_PROXY=0"))
+    problems = lines(check_env(repo_copy))
+    assert len(problems) == 1 and "`-e RAY_SERVE_ENABLE_HA_PROXY=1`" in problems[0]
+
+
 def test_validate_cli_exits_nonzero_with_one_line_per_problem(repo_copy: Path):
     edit_yaml(repo_copy / RAYSERVICE, lambda d: d["spec"].update(upgradeStrategy={"type": "Blue"}))
     result = CliRunner().invoke(validate_app, ["--repo", str(repo_copy)])
