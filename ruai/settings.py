@@ -34,6 +34,10 @@ class _YamlProfileSource(PydanticBaseSettingsSource):
         return data
 
 
+# where ray.serve.llm accepts a LoRA folder (its LoraConfig validator)
+LORA_STORAGE = ("s3://", "gs://", "abfss://", "azure://")
+
+
 class Settings(BaseSettings):
     """Every knob of the platform: env ``RUAI_<NAME>`` over the YAML profile over the defaults."""
 
@@ -110,6 +114,11 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(512, ge=1)
     llm_num_cpus: float = Field(1.0, gt=0)
     llm_num_gpus: float = Field(0.0, ge=0)
+    # LoRA adapters of llm_model (jobs.finetune_llm output), one subfolder per adapter under an
+    # object-storage folder; requests name them "<llm_served_name>:<adapter>"
+    llm_lora_path: str | None = None
+    llm_max_loras: int = Field(4, ge=1)
+    llm_max_lora_rank: int = Field(16, ge=1)
     answer_sentences: int = Field(3, ge=1)
     max_question_chars: int = Field(2000, ge=1)
     max_request_messages: int = Field(64, ge=1)
@@ -159,6 +168,11 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.store_backend == "client" and not self.qdrant_url and not str(self.qdrant_path):
             raise ValueError("store_backend=client needs RUAI_QDRANT_URL or RUAI_QDRANT_PATH")
+        if self.llm_lora_path and not self.llm_lora_path.startswith(LORA_STORAGE):
+            raise ValueError(
+                f"RUAI_LLM_LORA_PATH={self.llm_lora_path!r}: ray.serve.llm loads adapters from "
+                f"object storage only ({', '.join(LORA_STORAGE)}); upload the adapter folders there"
+            )
         return self
 
     @classmethod

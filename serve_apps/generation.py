@@ -39,7 +39,12 @@ class Generator(Protocol):
     kind: str
 
     def rag(
-        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
+        self,
+        question: str,
+        passages: list[Passage],
+        sampling: dict[str, Any],
+        out: Generation,
+        adapter: str | None = None,
     ) -> AsyncIterator[str]: ...
 
     async def ready(self) -> None: ...
@@ -52,8 +57,15 @@ class ExtractiveClient:
         self.handle = handle
 
     async def rag(
-        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
+        self,
+        question: str,
+        passages: list[Passage],
+        sampling: dict[str, Any],
+        out: Generation,
+        adapter: str | None = None,
     ) -> AsyncIterator[str]:
+        if adapter:
+            raise GenerationError("LoRA adapters need generator=vllm", 404)
         out.passages = passages
         out.prompt_tokens = count_words(question) + sum(count_words(p.text) for p in passages)
         text = await self.handle.answer.remote(question, passages)
@@ -75,30 +87,46 @@ class VLLMClient:
         self.template = ChatTemplate.from_pretrained(llm_tokenizer_path(settings))
 
     async def rag(
-        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
+        self,
+        question: str,
+        passages: list[Passage],
+        sampling: dict[str, Any],
+        out: Generation,
+        adapter: str | None = None,
     ) -> AsyncIterator[str]:
         sampling = with_sampling_defaults(self.settings, sampling)
         budget = self.settings.max_model_len - sampling["max_tokens"]
         messages, out.passages = fit_rag_messages(
             self.settings.llm_system_prompt, question, passages, self.template.count_tokens, budget
         )
-        async for delta in self.chat(messages, sampling, out):
+        async for delta in self.chat(messages, sampling, out, adapter):
             yield delta
 
     async def chat(
-        self, messages: list[Message], sampling: dict[str, Any], out: Generation
+        self,
+        messages: list[Message],
+        sampling: dict[str, Any],
+        out: Generation,
+        adapter: str | None = None,
     ) -> AsyncIterator[str]:
+        """``adapter``: a LoRA folder under RUAI_LLM_LORA_PATH; Serve's model multiplexing sends
+        the request to a replica that has it loaded, or loads it there."""
         from ray.serve.llm.openai_api_models import ChatCompletionRequest
 
         sampling = with_sampling_defaults(self.settings, sampling)
+        model = self.settings.llm_served_name
+        handle = self.handle
+        if adapter:
+            model = f"{model}:{adapter}"
+            handle = handle.options(multiplexed_model_id=model)
         request = ChatCompletionRequest(
-            model=self.settings.llm_served_name,
+            model=model,
             messages=messages,
             stream=True,
             stream_options={"include_usage": True},
             **sampling,
         )
-        stream = self.handle.chat.remote(request)
+        stream = handle.chat.remote(request)
         try:
             async for batch in stream:
                 for item in batch if isinstance(batch, list) else [batch]:

@@ -204,7 +204,7 @@ class RagIngress:
             )
             for c in self.collections
         ]
-        if isinstance(self.generator, VLLMClient):
+        if self._llm:
             cards.append(shapes.model_card(self.settings.llm_served_name, "ruai"))
         return {"object": "list", "data": cards}
 
@@ -245,9 +245,9 @@ class RagIngress:
             raise too_long("the message list", len(body.messages),
                            self.settings.max_request_messages,
                            "RUAI_MAX_REQUEST_MESSAGES")  # fmt: skip
+        collection, adapter = self._route(body.model)
         out = Generation()
-        if body.model.startswith(RAG_PREFIX):
-            collection = body.model[len(RAG_PREFIX) :]
+        if collection is not None:
             question = body.question()
             if not question.strip():
                 raise ApiError(400, "the last user message (the question) is empty",
@@ -255,19 +255,16 @@ class RagIngress:
             hits = await self._search(
                 collection, tenant, question, body.top_k or self.settings.top_k
             )
-            deltas = self.generator.rag(question, passages_from_hits(hits), body.sampling(), out)
-        elif isinstance(self.generator, VLLMClient) and body.model == self.settings.llm_served_name:
+            deltas = self.generator.rag(
+                question, passages_from_hits(hits), body.sampling(), out, adapter
+            )
+        else:
             total = sum(len(m.content) for m in body.messages)
             limit = self.settings.max_question_chars * self.settings.max_request_messages
             if total > limit:
                 raise too_long("the conversation", total, limit, "RUAI_MAX_QUESTION_CHARS")
             messages = [m.model_dump() for m in body.messages]
-            deltas = self.generator.chat(messages, body.sampling(), out)
-        else:
-            raise not_found(
-                f"model {body.model!r} does not exist; GET /v1/models lists them",
-                "model_not_found",
-            )
+            deltas = self.generator.chat(messages, body.sampling(), out, adapter)
         started = time.perf_counter()
         first = await self._first(deltas)
         metrics().ttft.observe((time.perf_counter() - started) * 1000,
@@ -282,6 +279,28 @@ class RagIngress:
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         return shapes.chat_completion(cid, body.model, text, usage, _sources(out.passages))
 
+    def _route(self, model: str) -> tuple[str | None, str | None]:
+        """``rag-<collection>[:<adapter>]`` → (collection, adapter); the LLM's own name
+        ``<llm_served_name>[:<adapter>]`` → (None, adapter), a plain chat."""
+        name, colon, adapter = model.partition(":")
+        if colon and not (adapter and self.settings.llm_lora_path and self._llm):
+            raise not_found(
+                f"model {model!r}: LoRA adapters are served with generator=vllm and "
+                "RUAI_LLM_LORA_PATH set, as '<model>:<adapter>'",
+                "model_not_found",
+            )
+        if name.startswith(RAG_PREFIX):
+            return name[len(RAG_PREFIX) :], adapter or None
+        if self._llm and name == self.settings.llm_served_name:
+            return None, adapter or None
+        raise not_found(
+            f"model {model!r} does not exist; GET /v1/models lists them", "model_not_found"
+        )
+
+    @property
+    def _llm(self) -> bool:
+        return isinstance(self.generator, VLLMClient)
+
     # --- generation helpers ---------------------------------------------------------------
 
     async def _first(self, deltas: AsyncIterator[str]) -> str:
@@ -295,7 +314,10 @@ class RagIngress:
         except ApiError:
             raise
         except Exception as exc:
-            raise unavailable("the generator", _cause(exc)) from exc
+            cause = _cause(exc)
+            if getattr(cause, "status_code", None) == 404:  # LLMServer: no such LoRA adapter
+                raise not_found(str(getattr(cause, "detail", cause)), "model_not_found") from exc
+            raise unavailable("the generator", cause) from exc
 
     async def _sse(
         self,

@@ -45,12 +45,25 @@ def llm_config(
     bundle = {"CPU": settings.llm_num_cpus}
     if settings.llm_num_gpus:
         bundle["GPU"] = settings.llm_num_gpus
+    lora: dict[str, Any] = {}
+    engine = {"max_model_len": settings.max_model_len}
+    if settings.llm_lora_path:
+        lora = {
+            "dynamic_lora_loading_path": settings.llm_lora_path,
+            "max_num_adapters_per_replica": settings.llm_max_loras,
+        }
+        engine |= {
+            "enable_lora": True,
+            "max_loras": settings.llm_max_loras,
+            "max_lora_rank": settings.llm_max_lora_rank,
+        }
     return LLMConfig(
         model_loading_config={
             "model_id": settings.llm_served_name,
             "model_source": llm_model_path(settings),
         },
-        engine_kwargs={"max_model_len": settings.max_model_len, **(engine_kwargs or {})},
+        lora_config=lora or None,
+        engine_kwargs={**engine, **(engine_kwargs or {})},
         placement_group_config={"bundles": [bundle]},
         deployment_config={
             "ray_actor_options": {"num_cpus": 0.1},

@@ -65,6 +65,31 @@ def tiny_mistral(xquad_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return build_tiny_mistral(tmp_path_factory.mktemp("tiny-mistral"), texts)
 
 
+@pytest.fixture(scope="session")
+def trained_lora(
+    ray_cluster, tiny_mistral: Path, xquad_path: Path, tmp_path_factory: pytest.TempPathFactory
+):
+    """jobs.finetune_llm's training (2 Ray Train workers, 2 epochs) of a rank-4 adapter on 12
+    XQuAD-ru conversations plus 3 bad rows: (checked inputs, result)."""
+    from pipelines.train_llm import check_llm_inputs, train_llm
+    from ruai.eval.squad import read_squad
+    from ruai.settings import Settings
+    from ruai.training.chat_data import squad_conversations, write_jsonl
+    from tests.support.tiny_squad import write_tiny_squad
+
+    tmp = tmp_path_factory.mktemp("lora")
+    squad = write_tiny_squad(xquad_path, tmp / "tiny.json", articles=2, questions_per_article=6)
+    chat = write_jsonl(squad_conversations(read_squad(squad)), tmp / "chat.jsonl")
+    with chat.open("a", encoding="utf-8") as handle:
+        handle.write('not json\n\n{"messages": [{"role": "user", "content": "вопрос"}]}\n')
+    settings = Settings(llm_train_max_tokens=1024, llm_lora_r=4, llm_lora_alpha=8)
+    inputs = check_llm_inputs(settings, str(tiny_mistral), chat, None)
+    result = train_llm(
+        settings, inputs, tmp / "adapter", epochs=2, batch_size=4, num_workers=2, use_gpu=False
+    )
+    return inputs, result
+
+
 def _stop_test_cluster() -> None:
     """Stop only the processes of this suite's cluster (never a cluster the user runs)."""
     import psutil

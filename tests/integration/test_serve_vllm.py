@@ -14,9 +14,13 @@ import pytest
 
 from ruai.settings import Settings
 from tests.conftest import RAY_TEMP, free_port
+from tests.support.s3 import local_s3, upload_folder
 from tests.support.serve_app import ingest_tenants, running_app
+from tests.support.tiny_llm import write_random_lora
 
 pytest.importorskip("vllm")
+# the first test's set-up trains the LoRA adapter, ingests and starts a vLLM engine
+pytestmark = pytest.mark.timeout(900)
 
 COLLECTION = "serve_llm"
 MODEL = f"rag-{COLLECTION}"
@@ -24,11 +28,28 @@ MAX_MODEL_LEN = 512
 MAX_TOKENS = 12
 TESLA = "В каком году умер Никола Тесла?"
 ABORTED = re.compile(r"Request (\S+) aborted")
+BUCKET = "ruai-loras"
+
+
+@pytest.fixture(scope="module")
+def lora_bucket(trained_lora, tiny_mistral: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Object storage holding two adapters of the tiny base: "xquad", what jobs.finetune_llm
+    saved, and "loud", random weights that visibly change the answer."""
+    _, trained = trained_lora
+    loud = write_random_lora(tiny_mistral, tmp_path_factory.mktemp("lora") / "loud")
+    with local_s3(free_port(), BUCKET) as env:
+        upload_folder(env, trained.output, BUCKET, "tiny/xquad")
+        upload_folder(env, loud, BUCKET, "tiny/loud")
+        yield env
 
 
 @pytest.fixture(scope="module")
 def served(
-    ray_cluster, sample_articles: Path, tiny_mistral: Path, tmp_path_factory: pytest.TempPathFactory
+    ray_cluster,
+    sample_articles: Path,
+    tiny_mistral: Path,
+    lora_bucket: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ):
     from pipelines.store_owner import release_owner
 
@@ -47,6 +68,8 @@ def served(
             "llm_max_tokens": MAX_TOKENS,
             "llm_num_cpus": 1,
             "generator_timeout_s": 15,
+            "llm_lora_path": f"s3://{BUCKET}/tiny",
+            "llm_max_lora_rank": 8,
         },
         # enable_log_requests: vLLM logs "Request … aborted." when a generation is cancelled
         "engine_kwargs": {
@@ -55,7 +78,7 @@ def served(
             "enforce_eager": True,
             "enable_log_requests": True,
         },
-        "llm_env_vars": {"VLLM_CPU_KVCACHE_SPACE": "1"},
+        "llm_env_vars": {"VLLM_CPU_KVCACHE_SPACE": "1", **lora_bucket},
     }
     with running_app(args, free_port(), ready_timeout_s=420) as base:
         yield {"base": base, "sources": sources["acme"]}
@@ -106,6 +129,29 @@ def test_plain_llm_and_models(client) -> None:
     )
     assert 0 < response.usage.completion_tokens <= 5
     assert "sources" not in response.model_extra or not response.model_extra["sources"]
+
+
+def test_lora_adapters_from_object_storage(client) -> None:
+    """`<model>:<adapter>` and `rag-<collection>:<adapter>` run with the adapter applied
+    (ray.serve.llm loads it from RUAI_LLM_LORA_PATH on first use); an unknown one is a 404."""
+
+    def greedy(model: str) -> str:
+        return client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "Привет!"}], max_tokens=8,
+            temperature=0,
+        ).choices[0].message.content  # fmt: skip
+
+    base, loud = greedy("tiny"), greedy("tiny:loud")
+    assert loud != base, "the random adapter did not change the greedy answer"
+    assert greedy("tiny:loud") == loud and greedy("tiny") == base
+    assert isinstance(greedy("tiny:xquad"), str)  # the adapter jobs.finetune_llm saved
+    rag = client.chat.completions.create(
+        model=f"{MODEL}:xquad", messages=[{"role": "user", "content": TESLA}], max_tokens=4
+    )
+    assert rag.model_extra["sources"] and 0 < rag.usage.completion_tokens <= 4
+    with pytest.raises(openai.NotFoundError) as missing:
+        greedy("tiny:missing")
+    assert "missing" in missing.value.message
 
 
 def _aborted_requests() -> set[str]:

@@ -1,4 +1,5 @@
-"""LoRA SFT on Ray Train with the tiny Mistral: the adapter loads with peft on the tiny base."""
+"""LoRA SFT on Ray Train with the tiny Mistral (the `trained_lora` fixture): the adapter loads
+with peft on the tiny base; test_serve_vllm serves the same adapter through ray.serve.llm."""
 
 from __future__ import annotations
 
@@ -7,32 +8,12 @@ import math
 
 import pytest
 
-from pipelines.train_llm import check_llm_inputs, train_llm
-from ruai.settings import Settings
-from ruai.training.chat_data import squad_conversations, write_jsonl
-from tests.support.tiny_squad import write_tiny_squad
-
 pytestmark = pytest.mark.integration
 
 
-def test_lora_adapter_from_xquad_chat_loads_on_the_tiny_base(
-    ray_cluster, tiny_mistral, xquad_path, tmp_path
-):
-    from ruai.eval.squad import read_squad
-
-    squad = write_tiny_squad(
-        xquad_path, tmp_path / "tiny.json", articles=2, questions_per_article=6
-    )
-    chat = write_jsonl(squad_conversations(read_squad(squad)), tmp_path / "chat.jsonl")
-    with chat.open("a", encoding="utf-8") as handle:
-        handle.write('not json\n\n{"messages": [{"role": "user", "content": "вопрос"}]}\n')
-    settings = Settings(llm_train_max_tokens=1024, llm_lora_r=4, llm_lora_alpha=8)
-    inputs = check_llm_inputs(settings, str(tiny_mistral), chat, None)
+def test_lora_adapter_from_xquad_chat_loads_on_the_tiny_base(trained_lora, tiny_mistral):
+    inputs, result = trained_lora
     assert inputs.report.kept == 12 and inputs.report.skipped_total == 3
-
-    result = train_llm(
-        settings, inputs, tmp_path / "adapter", epochs=2, batch_size=4, num_workers=2, use_gpu=False
-    )
     assert [row["epoch"] for row in result.history] == [1, 2]
     assert all(math.isfinite(row["loss"]) for row in result.history)
     config = json.loads((result.output / "adapter_config.json").read_text())

@@ -60,3 +60,22 @@ def build_tiny_mistral(out_dir: Path, texts: Iterable[str], vocab_size: int = 20
     )
     MistralForCausalLM(config).save_pretrained(out_dir, safe_serialization=True)
     return out_dir
+
+
+def write_random_lora(base_dir: Path, out_dir: Path, rank: int = 4, seed: int = 0) -> Path:
+    """A PEFT adapter of the tiny base with random A and B (a trained-from-zero B barely moves
+    a few steps in): whoever applies it visibly changes the greedy answer."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(str(base_dir))
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=16 * rank,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+        init_lora_weights=False,
+    )
+    get_peft_model(model, config).save_pretrained(str(out_dir))
+    return out_dir

@@ -1,0 +1,36 @@
+"""The generator's LLMConfig built from Settings: LoRA from object storage or none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from ruai.settings import Settings
+
+
+def test_a_local_lora_folder_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="RUAI_LLM_LORA_PATH.*object storage"):
+        Settings(llm_lora_path=str(tmp_path))
+
+
+def test_lora_settings_reach_ray_serve_llm_and_the_engine(tmp_path: Path) -> None:
+    pytest.importorskip("ray.serve.llm")
+    from serve_apps.llm import llm_config
+
+    settings = Settings(
+        llm_model=str(tmp_path),
+        llm_lora_path="s3://bucket/loras/",
+        llm_max_loras=2,
+        llm_max_lora_rank=8,
+    )
+    config = llm_config(settings, {"max_lora_rank": 32})
+    assert config.lora_config.dynamic_lora_loading_path == "s3://bucket/loras"
+    assert config.lora_config.max_num_adapters_per_replica == 2
+    assert config.engine_kwargs["enable_lora"] is True
+    assert config.engine_kwargs["max_loras"] == 2
+    assert config.engine_kwargs["max_lora_rank"] == 32  # the app's engine_kwargs win
+
+    plain = llm_config(Settings(llm_model=str(tmp_path)))
+    assert plain.lora_config is None and "enable_lora" not in plain.engine_kwargs
