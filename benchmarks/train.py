@@ -7,8 +7,8 @@
         The plain training step (no Ray) on one device, per batch size: what one GPU worker of the
         Ray job runs.
 
-    python benchmarks/train.py --no-ray --quality [--folds 5] [--max-folds N] [--epochs 4]
-            [--learning-rate 5e-5] [--passages chunks|paragraphs]
+    python benchmarks/train.py --no-ray --quality [--folds 5] [--max-folds N] [--first-fold K]
+            [--epochs 4] [--learning-rate 5e-5] [--passages chunks|paragraphs]
         Retrieval quality, not speed: fine-tune on the dev questions of all articles but one fold,
         measure recall@5 of the held-out fold's questions over all 240 paragraphs before and
         after (folds by article, never by question). Passages are the chunks ingestion would
@@ -118,6 +118,8 @@ def quality(args: argparse.Namespace) -> dict:
         chunker = PassageChunker.for_model(Settings(), args.model)
     results = []
     for number, held_out in enumerate(folds[: args.max_folds or None]):
+        if number < args.first_fold:
+            continue
         train = dataset.subset(set(articles) - held_out)
         rows = pair_rows(train, RowReport("train"), chunker)
         recall = PassageRecall(dataset.subset(held_out), dataset, k=5, chunker=chunker)
@@ -317,6 +319,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument(
         "--max-folds", type=int, default=0, help="quality: evaluate only the first N folds"
+    )
+    parser.add_argument(
+        "--first-fold", type=int, default=0, help="quality: skip the folds before this one"
     )
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument(
