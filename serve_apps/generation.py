@@ -3,6 +3,7 @@ the answer comes from the extractive deployment or from the vLLM LLMServer."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -39,12 +40,7 @@ class Generator(Protocol):
     kind: str
 
     def rag(
-        self,
-        question: str,
-        passages: list[Passage],
-        sampling: dict[str, Any],
-        out: Generation,
-        adapter: str | None = None,
+        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
     ) -> AsyncIterator[str]: ...
 
     async def ready(self) -> None: ...
@@ -57,15 +53,8 @@ class ExtractiveClient:
         self.handle = handle
 
     async def rag(
-        self,
-        question: str,
-        passages: list[Passage],
-        sampling: dict[str, Any],
-        out: Generation,
-        adapter: str | None = None,
+        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
     ) -> AsyncIterator[str]:
-        if adapter:
-            raise GenerationError("LoRA adapters need generator=vllm", 404)
         out.passages = passages
         out.prompt_tokens = count_words(question) + sum(count_words(p.text) for p in passages)
         text = await self.handle.answer.remote(question, passages)
@@ -84,49 +73,42 @@ class VLLMClient:
     def __init__(self, handle: DeploymentHandle, settings: Settings) -> None:
         self.handle = handle.options(stream=True)
         self.settings = settings
+        self.model = settings.llm_served_name
         self.template = ChatTemplate.from_pretrained(llm_tokenizer_path(settings))
 
+    def with_adapter(self, adapter: str) -> VLLMClient:
+        """This client answering with a LoRA folder under RUAI_LLM_LORA_PATH: Serve's model
+        multiplexing sends its requests to a replica that has the adapter loaded, or loads it."""
+        client = copy.copy(self)
+        client.model = f"{self.settings.llm_served_name}:{adapter}"
+        client.handle = self.handle.options(multiplexed_model_id=client.model)
+        return client
+
     async def rag(
-        self,
-        question: str,
-        passages: list[Passage],
-        sampling: dict[str, Any],
-        out: Generation,
-        adapter: str | None = None,
+        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
     ) -> AsyncIterator[str]:
         sampling = with_sampling_defaults(self.settings, sampling)
         budget = self.settings.max_model_len - sampling["max_tokens"]
         messages, out.passages = fit_rag_messages(
             self.settings.llm_system_prompt, question, passages, self.template.count_tokens, budget
         )
-        async for delta in self.chat(messages, sampling, out, adapter):
+        async for delta in self.chat(messages, sampling, out):
             yield delta
 
     async def chat(
-        self,
-        messages: list[Message],
-        sampling: dict[str, Any],
-        out: Generation,
-        adapter: str | None = None,
+        self, messages: list[Message], sampling: dict[str, Any], out: Generation
     ) -> AsyncIterator[str]:
-        """``adapter``: a LoRA folder under RUAI_LLM_LORA_PATH; Serve's model multiplexing sends
-        the request to a replica that has it loaded, or loads it there."""
         from ray.serve.llm.openai_api_models import ChatCompletionRequest
 
         sampling = with_sampling_defaults(self.settings, sampling)
-        model = self.settings.llm_served_name
-        handle = self.handle
-        if adapter:
-            model = f"{model}:{adapter}"
-            handle = handle.options(multiplexed_model_id=model)
         request = ChatCompletionRequest(
-            model=model,
+            model=self.model,
             messages=messages,
             stream=True,
             stream_options={"include_usage": True},
             **sampling,
         )
-        stream = handle.chat.remote(request)
+        stream = self.handle.chat.remote(request)
         try:
             async for batch in stream:
                 for item in batch if isinstance(batch, list) else [batch]:

@@ -246,6 +246,7 @@ class RagIngress:
                            self.settings.max_request_messages,
                            "RUAI_MAX_REQUEST_MESSAGES")  # fmt: skip
         collection, adapter = self._route(body.model)
+        generator = self.generator.with_adapter(adapter) if adapter else self.generator
         out = Generation()
         if collection is not None:
             question = body.question()
@@ -255,16 +256,14 @@ class RagIngress:
             hits = await self._search(
                 collection, tenant, question, body.top_k or self.settings.top_k
             )
-            deltas = self.generator.rag(
-                question, passages_from_hits(hits), body.sampling(), out, adapter
-            )
+            deltas = generator.rag(question, passages_from_hits(hits), body.sampling(), out)
         else:
             total = sum(len(m.content) for m in body.messages)
             limit = self.settings.max_question_chars * self.settings.max_request_messages
             if total > limit:
                 raise too_long("the conversation", total, limit, "RUAI_MAX_QUESTION_CHARS")
             messages = [m.model_dump() for m in body.messages]
-            deltas = self.generator.chat(messages, body.sampling(), out, adapter)
+            deltas = generator.chat(messages, body.sampling(), out)
         started = time.perf_counter()
         first = await self._first(deltas)
         metrics().ttft.observe((time.perf_counter() - started) * 1000,
@@ -281,7 +280,8 @@ class RagIngress:
 
     def _route(self, model: str) -> tuple[str | None, str | None]:
         """``rag-<collection>[:<adapter>]`` → (collection, adapter); the LLM's own name
-        ``<llm_served_name>[:<adapter>]`` → (None, adapter), a plain chat."""
+        ``<llm_served_name>[:<adapter>]`` → (None, adapter), a plain chat. An adapter comes back
+        only when the generator is vLLM with RUAI_LLM_LORA_PATH set."""
         name, colon, adapter = model.partition(":")
         if colon and not (adapter and self.settings.llm_lora_path and self._llm):
             raise not_found(

@@ -45,7 +45,7 @@ def llm_config(
     bundle = {"CPU": settings.llm_num_cpus}
     if settings.llm_num_gpus:
         bundle["GPU"] = settings.llm_num_gpus
-    lora: dict[str, Any] = {}
+    lora: dict[str, Any] | None = None
     engine = {"max_model_len": settings.max_model_len}
     if settings.llm_lora_path:
         lora = {
@@ -62,7 +62,7 @@ def llm_config(
             "model_id": settings.llm_served_name,
             "model_source": llm_model_path(settings),
         },
-        lora_config=lora or None,
+        lora_config=lora,
         engine_kwargs={**engine, **(engine_kwargs or {})},
         placement_group_config={"bundles": [bundle]},
         deployment_config={
