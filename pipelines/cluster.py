@@ -7,6 +7,7 @@ from pathlib import Path
 
 import ray
 
+from pipelines.cluster_token import ensure_cluster_token
 from ruai.retrieval import Retriever
 from ruai.settings import Settings
 
@@ -23,11 +24,15 @@ def running_cluster_address() -> str | None:
     return None
 
 
-def use_token_auth_if_present() -> None:
-    """`ray start` enables token auth when ~/.ray/auth_token exists, but a driver connecting by
-    address only sends the token with RAY_AUTH_MODE=token (Ray 2.60)."""
+def use_token_auth() -> None:
+    """The project's token (pipelines/cluster_token.py) for the cluster we join or start; a driver
+    connecting by address only sends a token with RAY_AUTH_MODE=token (Ray 2.60)."""
+    before = os.environ.get("RAY_AUTH_MODE")
     if "RAY_AUTH_MODE" not in os.environ and (Path.home() / ".ray" / "auth_token").exists():
-        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_MODE"] = "token"  # a cluster started with Ray's own default token
+    else:
+        ensure_cluster_token()
+    if os.environ.get("RAY_AUTH_MODE") != before:
         from ray._raylet import Config
 
         Config.initialize("")  # Ray reads the mode once at import: make it see the change
@@ -37,9 +42,9 @@ def init_ray(**kwargs) -> bool:
     """Connect to the running cluster, or start a local one. True when started here."""
     if ray.is_initialized():
         return False
+    use_token_auth()
     address = running_cluster_address()
     if address:
-        use_token_auth_if_present()
         try:
             ray.init(address=address, **kwargs)
             return False

@@ -14,13 +14,7 @@ from pathlib import Path
 import pytest
 
 from jobs.deploy.layout import serve_cluster_env
-
-# the test cluster, this driver and the jobs it submits all use Ray's token authentication and
-# the cluster scripts/main.sh starts (Serve's data plane of cluster_configs/ray-serve.env; the
-# driver builds the applications' handles, so it needs the switches too); set before anything
-# imports ray, which reads them once
-os.environ["RAY_AUTH_MODE"] = "token"
-os.environ.update(serve_cluster_env())
+from pipelines.cluster_token import ensure_cluster_token
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -29,6 +23,16 @@ XQUAD = Path(
 )
 # per test run, so that parallel runs on one machine never share (or stop) each other's cluster
 RAY_TEMP = Path(f"/tmp/ruai-test-ray-{os.getpid()}")
+
+# The test cluster, this driver and the jobs it submits use Ray's token authentication with a
+# token of this run's own (never the user's ~/.ray), and the data plane scripts/main.sh starts
+# (Serve's switches of cluster_configs/ray-serve.env: the driver builds the applications'
+# handles, so it needs them too); set before anything imports ray, which reads them once.
+for _inherited in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE", "RAY_ADDRESS"):
+    os.environ.pop(_inherited, None)
+os.environ["RAY_AUTH_TOKEN_PATH"] = str(Path(f"/tmp/ruai-test-auth-{os.getpid()}/auth_token"))
+ensure_cluster_token()
+os.environ.update(serve_cluster_env())
 
 
 def free_port() -> int:
@@ -131,3 +135,4 @@ def ray_cluster() -> dict[str, str]:
     _stop_test_cluster()
     time.sleep(1)
     shutil.rmtree(RAY_TEMP, ignore_errors=True)
+    shutil.rmtree(Path(os.environ["RAY_AUTH_TOKEN_PATH"]).parent, ignore_errors=True)
