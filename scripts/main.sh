@@ -4,29 +4,34 @@
 # run a hybrid search and print the hits, then deploy the RAG service (Ray Serve, local profile)
 # and ask it one question through the `openai` client. The cluster and the service are left
 # running (`serve shutdown -y` ends the service, `ray stop` the cluster).
+#
+# Everything it creates lives under RUAI_DATA_DIR (default ./data): the corpus, the index, the
+# reports, the cluster's token (ray/auth_token) and cluster.env, which a second terminal sources
+# (`set -a; . data/cluster.env; set +a`) to reach this cluster. Nothing is read from or written
+# to the home directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export PATH="$PWD/.venv/bin:$PATH" RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1
-# the cluster, `ray job submit`, `serve deploy` and drivers all use Ray's token authentication
-export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"
-export RUAI_QDRANT_PATH="${RUAI_QDRANT_PATH:-$PWD/data/qdrant}"
+DATA="$(mkdir -p "${RUAI_DATA_DIR:-data}" && cd "${RUAI_DATA_DIR:-data}" && pwd)"
+.venv/bin/python -m jobs.cluster_env --data-dir "$DATA" >/dev/null
+set -a; . "$DATA/cluster.env"; set +a
+export RUAI_QDRANT_PATH="${RUAI_QDRANT_PATH:-$DATA/qdrant}"
 COLLECTION="${RUAI_COLLECTION:-xquad_ru}"
 DATASET="${RUAI_SAMPLE_DATASET:-$PWD/../shared/data/xquad-ru/xquad.ru.dev.json}"
 QUERY="${1:-В каком году умер Никола Тесла?}"
-DASHBOARD=http://127.0.0.1:8265
+DASHBOARD="$RAY_DASHBOARD_ADDRESS"
 
-python -m jobs.prepare_sample --dataset "$DATASET" --out data/sample/xquad-ru
+python -m jobs.prepare_sample --dataset "$DATASET" --out "$DATA/sample/xquad-ru"
 if ! ray status >/dev/null 2>&1; then
-  echo ">> starting a local Ray cluster (ray start --head, Serve's fast data plane)"
+  echo ">> starting a local Ray cluster (ray start --head, Serve's fast data plane, token auth)"
   set -a; . cluster_configs/ray-serve.env; set +a
   ray start --head --dashboard-host 127.0.0.1 --disable-usage-stats >/dev/null
 fi
-echo ">> ray job submit: ingest data/sample/xquad-ru/articles → $COLLECTION"
+echo ">> ray job submit: ingest $DATA/sample/xquad-ru/articles → $COLLECTION"
 ray job submit --address "$DASHBOARD" --working-dir . \
   --runtime-env-json "{\"env_vars\": {\"RUAI_QDRANT_PATH\": \"$RUAI_QDRANT_PATH\", \"HF_HUB_OFFLINE\": \"1\"}}" \
-  -- python -m jobs.ingest "$PWD/data/sample/xquad-ru/articles" --collection "$COLLECTION" \
-     --report "$PWD/data/reports/ingest.json"
+  -- python -m jobs.ingest "$DATA/sample/xquad-ru/articles" --collection "$COLLECTION" \
+     --report "$DATA/reports/ingest.json"
 echo ">> search: $QUERY"
 python -m jobs.search "$QUERY" --collection "$COLLECTION" --top-k 3
 echo ">> serve deploy: the RAG application (serve_apps/configs/local.yaml) on http://127.0.0.1:8000"
@@ -36,7 +41,9 @@ config = yaml.safe_load(open(sys.argv[1]))
 config["applications"][0]["runtime_env"]["env_vars"].update(
     RUAI_QDRANT_PATH=sys.argv[2], RUAI_COLLECTION=sys.argv[3])
 yaml.safe_dump(config, sys.stdout, allow_unicode=True)' \
-  serve_apps/configs/local.yaml "$RUAI_QDRANT_PATH" "$COLLECTION" > data/serve-local.yaml
-serve deploy data/serve-local.yaml --address "$DASHBOARD"
+  serve_apps/configs/local.yaml "$RUAI_QDRANT_PATH" "$COLLECTION" > "$DATA/serve-local.yaml"
+serve deploy "$DATA/serve-local.yaml" --address "$DASHBOARD"
 echo ">> ask: $QUERY"
 python -m jobs.ask "$QUERY" --model "rag-$COLLECTION" --wait 300
+echo ">> the cluster and the service keep running; in another terminal:"
+echo "   set -a; . $DATA/cluster.env; set +a   # then ray job submit / serve status / python -m jobs.search"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The test command: refresh .venv, then run the whole suite (unit + integration on a real local
-# Ray cluster; GPU tests skip without CUDA). Extra arguments go to pytest.
+# The test command: refresh .venv and the system packages the suite runs (PostgreSQL, Chromium,
+# Prometheus), then run the whole suite (unit + integration on a real local Ray cluster; GPU tests
+# skip without CUDA). Extra arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
+bash scripts/system-packages.sh || exit 1
 export RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/python -m pytest tests "$@"
 rc=$?

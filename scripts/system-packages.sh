@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The Debian packages the test suite runs for real: PostgreSQL 15 (registry and conversation
+# stores), Chromium + ChromeDriver (browser tests), Prometheus + promtool (metrics and alert rules).
+# Installs only what is missing; needs root (or passwordless sudo) and apt-get.
+set -euo pipefail
+declare -A probe=(
+  [postgresql]=/usr/lib/postgresql/15/bin/initdb
+  [chromium]=/usr/bin/chromium
+  [chromium-driver]=/usr/bin/chromedriver
+  [prometheus]=/usr/bin/promtool
+)
+missing=()
+for package in "${!probe[@]}"; do
+  [ -x "${probe[$package]}" ] || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+if ! command -v apt-get >/dev/null || { [ -n "$sudo" ] && ! sudo -n true 2>/dev/null; }; then
+  echo "error: missing system packages: ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo ">> installing system packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
