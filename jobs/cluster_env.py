@@ -5,8 +5,8 @@
 Creates the project's Ray token (DATA/ray/auth_token) when missing and writes DATA/cluster.env:
 token auth (RAY_AUTH_MODE, RAY_AUTH_TOKEN_PATH), the cluster's addresses for drivers
 (RAY_ADDRESS), `ray job` (RAY_API_SERVER_ADDRESS) and `serve` (RAY_DASHBOARD_ADDRESS), the venv
-on PATH (so `ray job submit` runs the cluster's Python), the store path and offline model loading. Use it with
-`set -a; . data/cluster.env; set +a`.
+on PATH (so `ray job submit` runs the cluster's Python), the store path and offline model
+loading. Use it with `set -a; . data/cluster.env; set +a`.
 """
 
 from __future__ import annotations
