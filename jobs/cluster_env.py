@@ -42,6 +42,7 @@ def main(
         f"RUAI_QDRANT_PATH={data_dir / 'qdrant'}",
         "RAY_USAGE_STATS_ENABLED=0",
         "HF_HUB_OFFLINE=1",
+        "MLFLOW_DISABLE_TELEMETRY=true",
     ]
     target = out or data_dir / "cluster.env"
     target.parent.mkdir(parents=True, exist_ok=True)

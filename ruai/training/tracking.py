@@ -8,6 +8,7 @@ RUAI_MLFLOW_TRACKING_URI points elsewhere (a tracking server on a cluster).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,9 @@ class Tracking:
 
     def activate(self) -> str:
         """Point mlflow at this store and experiment (created if missing); its id."""
+        # offline platform: MLflow 3's usage telemetry would try the network and write
+        # ~/.config/mlflow/telemetry.json
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         import mlflow
 
         mlflow.set_tracking_uri(self.uri)
