@@ -68,9 +68,7 @@ def token_f1(prediction: str, golds: Sequence[str]) -> float:
 def contains_answer(text: str, golds: Sequence[str]) -> bool:
     """Does ``text`` hold one of the gold answers as whole normalised tokens?"""
     haystack = f" {normalize_answer(text)} "
-    return any(
-        (needle := normalize_answer(gold)) and f" {needle} " in haystack for gold in golds
-    )
+    return any((needle := normalize_answer(gold)) and f" {needle} " in haystack for gold in golds)
 
 
 @dataclass(slots=True)

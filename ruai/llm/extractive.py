@@ -47,7 +47,7 @@ class ExtractiveAnswerer:
         max_sentences: int = 3,
         *,
         style: AnswerStyle = "sentences",
-        max_chars: int = 300,
+        max_chars: int = 400,
         type_bonus: float = 0.35,
         rank_penalty: float = 0.08,
         support_ratio: float = 0.5,
