@@ -31,9 +31,9 @@ import psutil
 from ruai.encoders.factory import build_dense_encoder
 from ruai.encoders.model_info import build_token_counter
 from ruai.eval.sample_corpus import replicate_corpus, write_sample_corpus
-from ruai.processing import DocumentProcessor, chunk_payload
+from ruai.inline_index import index_files
+from ruai.processing import DocumentProcessor
 from ruai.settings import Settings
-from ruai.store.base import PointRecord
 from ruai.store.edge import EdgeStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,20 +102,8 @@ def plain_loop(settings: Settings, files: list[Path]) -> int:
     count_tokens, max_tokens = build_token_counter(settings)
     processor = DocumentProcessor(settings, count_tokens, max_tokens)
     dense = build_dense_encoder(settings, lemmatizer=processor.lemmatizer)
-    store = EdgeStore(settings.qdrant_path)
-    store.ensure_collection(settings.collection, dense.dim)
-    chunks = 0
-    for path in files:
-        doc = processor.process(str(path), path.read_bytes())
-        vectors = dense.encode_passages([c.text for c in doc.chunks])
-        points = [
-            PointRecord(c.chunk_id, v.tolist(), s, chunk_payload(doc, c, settings.tenant))
-            for c, v, s in zip(doc.chunks, vectors, doc.sparse, strict=True)
-        ]
-        chunks += store.upsert(settings.collection, points)
-    store.optimize(settings.collection)
-    store.close()
-    return chunks
+    with EdgeStore(settings.qdrant_path) as store:
+        return index_files(settings, files, store, dense, processor)
 
 
 def langchain(settings: Settings, files: list[Path], path: Path) -> int:

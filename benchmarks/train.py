@@ -84,11 +84,10 @@ def no_ray(args: argparse.Namespace) -> dict:
 
 def quality(args: argparse.Namespace) -> dict:
     """K-fold by article: recall of each held-out fold before and after fine-tuning on the rest."""
-    import random
 
     import torch
 
-    from ruai.eval.squad import read_squad
+    from ruai.eval.squad import article_folds, read_squad
     from ruai.training.batches import shuffled_batches
     from ruai.training.embedder_loop import run_epochs
     from ruai.training.embedder_session import EmbedderSession
@@ -98,9 +97,7 @@ def quality(args: argparse.Namespace) -> dict:
     from ruai.training.rows import RowReport
 
     dataset = read_squad(args.dataset)
-    articles = sorted({q.article_index for q in dataset.questions})
-    random.Random(0).shuffle(articles)
-    folds = [set(articles[i :: args.folds]) for i in range(args.folds)]
+    folds = article_folds(dataset, args.folds, seed=0)
     hp = EmbedderHParams(
         epochs=args.epochs,
         batch_size=args.batch_sizes[0],
@@ -120,7 +117,7 @@ def quality(args: argparse.Namespace) -> dict:
     for number, held_out in enumerate(folds[: args.max_folds or None]):
         if number < args.first_fold:
             continue
-        train = dataset.subset(set(articles) - held_out)
+        train = dataset.subset(set().union(*folds) - held_out)
         rows = pair_rows(train, RowReport("train"), chunker)
         recall = PassageRecall(dataset.subset(held_out), dataset, k=5, chunker=chunker)
         session = EmbedderSession(args.model, hp, hp.steps_per_epoch(len(rows)), device=args.device)

@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     llm_lora_path: str | None = None
     llm_max_loras: int = Field(4, ge=1)
     llm_max_lora_rank: int = Field(16, ge=1)
+    # extractive answers: "concise" = the answering sentence and at most one supporting one,
+    # within answer_max_chars; "sentences" = the earlier answer_sentences best-overlap sentences
+    answer_style: Literal["concise", "sentences"] = "concise"
+    answer_max_chars: int = Field(400, ge=40)
     answer_sentences: int = Field(3, ge=1)
     max_question_chars: int = Field(2000, ge=1)
     max_request_messages: int = Field(64, ge=1)

@@ -115,6 +115,16 @@ def split_by_article(
     return dataset.subset(train_articles), dataset.subset(validation_articles)
 
 
+def article_folds(dataset: SquadDataset, k: int, seed: int = 0) -> list[set[int]]:
+    """``k`` disjoint sets of the article indices that have questions (shuffled with ``seed``,
+    then dealt round-robin): for cross-validation by article, never by question."""
+    articles = sorted({q.article_index for q in dataset.questions})
+    if not 2 <= k <= len(articles):
+        raise ValueError(f"need 2 <= k <= {len(articles)} articles with questions, got k={k}")
+    random.Random(seed).shuffle(articles)
+    return [set(articles[i::k]) for i in range(k)]
+
+
 def _from_squad_json(path: Path, root: dict[str, Any]) -> SquadDataset:
     titles: dict[int, str] = {}
     paragraphs: list[Paragraph] = []

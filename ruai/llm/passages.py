@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ruai.store.base import Hit
@@ -18,10 +18,13 @@ class Passage:
     chunk_id: str
     score: float
     title: str = ""
+    # natasha entities of the chunk ({"type", "text", "normal"}), as ingestion stored them
+    entities: list[dict[str, str]] = field(default_factory=list)
 
     def citation(self) -> dict[str, Any]:
         """The structured source an API response lists for marker ``[n]``."""
         fields = asdict(self)
+        del fields["entities"]
         fields["snippet"] = fields.pop("text")[:SNIPPET_CHARS]
         return fields
 
@@ -35,6 +38,7 @@ def passages_from_hits(hits: list[Hit]) -> list[Passage]:
             chunk_id=hit.id,
             score=hit.score,
             title=str(hit.payload.get("title") or ""),
+            entities=list(hit.payload.get("entities") or []),
         )
         for i, hit in enumerate(hits, 1)
     ]
