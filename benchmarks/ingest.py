@@ -31,6 +31,7 @@ import psutil
 from ruai.encoders.factory import build_dense_encoder
 from ruai.encoders.model_info import build_token_counter
 from ruai.eval.sample_corpus import replicate_corpus, write_sample_corpus
+from ruai.extraction import Extractor
 from ruai.processing import DocumentProcessor, chunk_payload
 from ruai.settings import Settings
 from ruai.store.base import PointRecord
@@ -99,8 +100,7 @@ def ray_job(settings: Settings, source: Path) -> int:
 
 
 def plain_loop(settings: Settings, files: list[Path]) -> int:
-    count_tokens, max_tokens = build_token_counter(settings)
-    processor = DocumentProcessor(settings, count_tokens, max_tokens)
+    processor = DocumentProcessor(settings, Extractor.from_settings(settings))
     dense = build_dense_encoder(settings, lemmatizer=processor.lemmatizer)
     store = EdgeStore(settings.qdrant_path)
     store.ensure_collection(settings.collection, dense.dim)
