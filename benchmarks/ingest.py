@@ -31,6 +31,7 @@ import psutil
 from ruai.encoders.factory import build_dense_encoder
 from ruai.encoders.model_info import build_token_counter
 from ruai.eval.sample_corpus import replicate_corpus, write_sample_corpus
+from ruai.extraction import Extractor
 from ruai.inline_index import index_files
 from ruai.processing import DocumentProcessor
 from ruai.settings import Settings
@@ -99,8 +100,7 @@ def ray_job(settings: Settings, source: Path) -> int:
 
 
 def plain_loop(settings: Settings, files: list[Path]) -> int:
-    count_tokens, max_tokens = build_token_counter(settings)
-    processor = DocumentProcessor(settings, count_tokens, max_tokens)
+    processor = DocumentProcessor(settings, Extractor.from_settings(settings))
     dense = build_dense_encoder(settings, lemmatizer=processor.lemmatizer)
     with EdgeStore(settings.qdrant_path) as store:
         return index_files(settings, files, store, dense, processor)

@@ -32,14 +32,19 @@ def main(
 
     if mode not in ("hybrid", "dense", "sparse"):
         fail(f"--mode must be hybrid, dense or sparse, not {mode!r}")
+    settings = get_settings()
+    collection = collection or settings.collection
+    tenant = tenant or settings.tenant
     try:
-        hits = open_retriever(get_settings()).search(
-            query, collection=collection, tenant=tenant, top_k=top_k, mode=mode
-        )
+        retriever = open_retriever(settings)
+        hits = retriever.search(query, collection=collection, tenant=tenant, top_k=top_k, mode=mode)
+        hint = None if hits else _why_empty(retriever.store, collection, tenant)
     except CollectionNotFoundError as exc:
         fail(str(exc), code=3)
     except StoreError as exc:
         fail(f"store unreachable: {exc}")
+    if hint:
+        typer.echo(hint, err=True)
     rows = [
         {"source": h.payload.get("source"), "score": h.score, "text": h.payload.get("text")}
         for h in hits
@@ -55,6 +60,19 @@ def main(
     for i, row in enumerate(rows, 1):
         table.add_row(str(i), f"{row['score']:.4f}", str(row["source"]), row["text"][:300])
     Console().print(table)
+
+
+def _why_empty(store, collection: str, tenant: str) -> str | None:
+    """An empty result on a collection that holds points: they belong to other tenants."""
+    total = store.count(collection)
+    if not total:
+        return f"no hits: collection {collection!r} is empty"
+    if not store.count(collection, tenant):
+        return (
+            f"no hits: collection {collection!r} holds {total} points, none of tenant {tenant!r};"
+            " pass --tenant (or RUAI_TENANT) with the tenant the documents were ingested for"
+        )
+    return None
 
 
 if __name__ == "__main__":

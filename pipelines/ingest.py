@@ -86,8 +86,15 @@ def run_ingest(
     settings = with_absolute_paths(settings)
     collection = collection or settings.collection
     tenant = tenant or settings.tenant
-    root, files = list_source_files(source)
-    report = IngestReport(collection=collection, source=root, tenant=tenant, files_seen=len(files))
+    listing = list_source_files(source)
+    root, files = listing.root, listing.files
+    report = IngestReport(
+        collection=collection,
+        source=root,
+        tenant=tenant,
+        files_seen=len(files),
+        files_skipped=listing.skipped,
+    )
 
     store = connect_store(settings)
     store.ensure_collection(collection, dense_dim(settings))

@@ -13,7 +13,7 @@ from pipelines.sources import read_source_file
 from ruai.documents import doc_id_for
 from ruai.encoders.base import SparseVector
 from ruai.encoders.factory import build_dense_encoder
-from ruai.encoders.model_info import build_token_counter
+from ruai.isolated_extraction import IsolatedExtractor
 from ruai.processing import DocumentProcessor, ProcessedDocument, chunk_payload
 from ruai.settings import Settings
 from ruai.store.base import PointRecord
@@ -67,11 +67,13 @@ def _rows(processed: ProcessedDocument, tenant: str) -> list[dict]:
 
 
 class ChunkStage:
-    """Files → chunk rows (text, payload, BM25) plus one outcome row per file."""
+    """Files → chunk rows (text, payload, BM25) plus one outcome row per file. Parsing and chunking
+    run in this actor's killable child process, under the per-document limits: a hostile file
+    costs at most ``parse_timeout_s`` and ``parse_memory_bytes`` there, and this actor, which Ray
+    would restart and retry without end, never holds that work itself."""
 
     def __init__(self, settings: Settings, tenant: str) -> None:
-        count_tokens, max_tokens = build_token_counter(settings)
-        self.processor = DocumentProcessor(settings, count_tokens, max_tokens, tenant=tenant)
+        self.processor = DocumentProcessor(settings, IsolatedExtractor(settings), tenant=tenant)
         self.tenant = tenant
 
     def _isolated(self, uri: str, step: Callable[[], ProcessedDocument]) -> ProcessedDocument:

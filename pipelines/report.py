@@ -13,6 +13,9 @@ class IngestReport:
     source: str
     tenant: str
     files_seen: int = 0
+    # left out by the listing (symlink loops, dangling links, links out of SOURCE, the same
+    # file reached twice): [{source, reason}]
+    files_skipped: list[dict[str, str]] = field(default_factory=list)
     documents_ok: int = 0
     documents_unchanged: int = 0
     documents_failed: list[dict[str, str]] = field(default_factory=list)
@@ -47,12 +50,13 @@ class IngestReport:
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, value in self.to_dict().items():
-            if key not in ("documents_failed", "collection", "tenant"):
+            if key not in ("documents_failed", "files_skipped", "collection", "tenant"):
                 table.add_row(key, str(value))
+        table.add_row("files_skipped", str(len(self.files_skipped)))
         table.add_row("documents_failed", str(len(self.documents_failed)))
-        failed = Table(title="failed documents")
+        failed = Table(title="skipped files and failed documents")
         failed.add_column("source")
         failed.add_column("reason")
-        for item in self.documents_failed:
+        for item in self.files_skipped + self.documents_failed:
             failed.add_row(item["source"], item["reason"])
-        return table, failed if self.documents_failed else None
+        return table, failed if self.files_skipped or self.documents_failed else None

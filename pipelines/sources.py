@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import errno
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -37,21 +39,97 @@ def _hidden(rel: str) -> bool:
     return any(part.startswith(".") for part in Path(rel).parts)
 
 
-def list_source_files(source: str) -> tuple[str, list[SourceFile]]:
-    """The root URI and every regular, non-hidden file under SOURCE, sorted by path."""
+@dataclass(slots=True)
+class SourceListing:
+    root: str  # the root URI
+    files: list[SourceFile]  # sorted by path, each real file once
+    skipped: list[dict[str, str]] = field(default_factory=list)  # [{source, reason}]
+
+
+def list_source_files(source: str) -> SourceListing:
+    """Every regular, non-hidden file under SOURCE, once. A local tree is walked without following
+    symlinks into loops, out of SOURCE or into directories listed anyway; what is left out is in
+    ``skipped`` with the reason. Object-store keys are deduplicated."""
     fs, root, prefix = resolve_filesystem(source)
     info = fs.get_file_info(root)
     if info.type == pafs.FileType.NotFound:
         raise SourceNotFoundError(f"SOURCE does not exist: {source}")
     if info.type == pafs.FileType.File:
-        return prefix + root, [SourceFile(prefix + root, root, info.size or 0)]
+        return SourceListing(prefix + root, [SourceFile(prefix + root, root, info.size or 0)])
+    if not prefix:
+        return _walk_local(root)
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
-    files = [
-        SourceFile(prefix + i.path, i.path, i.size or 0)
+    files = {
+        i.path: SourceFile(prefix + i.path, i.path, i.size or 0)
         for i in infos
         if i.type == pafs.FileType.File and not _hidden(i.path[len(root) :])
-    ]
-    return prefix + root, sorted(files, key=lambda f: f.path)
+    }
+    return SourceListing(prefix + root, [files[path] for path in sorted(files)])
+
+
+def _walk_local(root: str) -> SourceListing:
+    found: list[tuple[str, tuple[int, int], int]] = []  # (path, (device, inode), size)
+    links: list[str] = []
+    skipped: list[dict[str, str]] = []
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            skipped.append({"source": directory, "reason": f"cannot list directory: {exc}"})
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                links.append(entry.path)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                stat = entry.stat(follow_symlinks=False)
+                found.append((entry.path, (stat.st_dev, stat.st_ino), stat.st_size))
+            else:
+                skipped.append({"source": entry.path, "reason": "not a regular file"})
+    files: dict[tuple[int, int], SourceFile] = {}
+    for path, key, size in sorted(found):
+        if key in files:  # a hard link: one file, one document
+            skipped.append({"source": path, "reason": f"same file as {files[key].path}"})
+        else:
+            files[key] = SourceFile(path, path, size)
+    for link in sorted(links):
+        reason = _follow_link(link, root, files)
+        if reason:
+            skipped.append({"source": link, "reason": reason})
+    listed = sorted(files.values(), key=lambda f: f.path)
+    return SourceListing(root, listed, sorted(skipped, key=lambda s: s["source"]))
+
+
+def _follow_link(link: str, root: str, files: dict[tuple[int, int], SourceFile]) -> str | None:
+    """Add the file a symlink leads to when it is inside SOURCE and not listed yet; else why not.
+    A directory link is never followed: inside SOURCE its files are listed under their own path,
+    outside it they are not part of SOURCE."""
+    shown = f"{link} -> {os.readlink(link)}"
+    try:
+        target = os.path.realpath(link, strict=True)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"symlink loop: {shown} never reaches a file"
+        return f"dangling symlink: {shown} does not exist"
+    if not is_under(target, root):
+        return f"symlink out of SOURCE: {shown} (not followed)"
+    if os.path.isdir(target):
+        if is_under(os.path.dirname(link), target):
+            return f"symlink loop: {shown} leads back to a directory containing it"
+        return f"symlink to a directory listed anyway: {shown}"
+    if not os.path.isfile(target):
+        return f"symlink to something other than a regular file: {shown}"
+    stat = os.stat(target)
+    key = (stat.st_dev, stat.st_ino)
+    if key in files:
+        return f"same file as {files[key].path} (through {shown})"
+    files[key] = SourceFile(link, link, stat.st_size)
+    return None
 
 
 def read_source_file(uri: str) -> bytes:

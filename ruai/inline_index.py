@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ruai.encoders.base import DenseEncoder
-from ruai.encoders.model_info import build_token_counter
+from ruai.extraction import Extractor
 from ruai.processing import DocumentProcessor, chunk_payload
 from ruai.settings import Settings
 from ruai.store.base import PointRecord, VectorStore
@@ -26,8 +26,7 @@ def index_files(
 ) -> int:
     """Ingest ``files`` into ``settings.collection`` of ``store``; the number of chunks written."""
     if processor is None:
-        count_tokens, max_tokens = build_token_counter(settings)
-        processor = DocumentProcessor(settings, count_tokens, max_tokens)
+        processor = DocumentProcessor(settings, Extractor.from_settings(settings))
     store.ensure_collection(settings.collection, dense.dim)
     chunks = 0
     for path in files:

@@ -1,5 +1,6 @@
 """One document's way from raw bytes to chunks ready for embedding: decode and parse, normalize,
-chunk within the encoder's token limit, lemmatize, extract entities, encode BM25.
+chunk within the encoder's token limit (``ruai.extraction``), lemmatize, extract entities, encode
+BM25.
 
 Ray-free: the Ray Data pipeline runs it inside actors, the plain loop in benchmarks runs it inline.
 """
@@ -13,9 +14,9 @@ from typing import Literal
 from ruai.documents import Chunk, Document, content_hash_of, doc_id_for
 from ruai.encoders.base import SparseVector
 from ruai.encoders.factory import build_sparse_encoder
-from ruai.loaders import LoaderError, load_document
+from ruai.extraction import Extraction
+from ruai.loaders import LimitExceededError, LoaderError
 from ruai.settings import Settings
-from ruai.text.chunking import chunk_text
 from ruai.text.entities import EntityExtractor
 from ruai.text.lemmas import Lemmatizer
 
@@ -36,17 +37,19 @@ class ProcessedDocument:
 
 
 class DocumentProcessor:
+    """``extract`` parses and chunks one file (``ruai.extraction.Extractor`` inline, or
+    ``ruai.isolated_extraction.IsolatedExtractor`` in a killable child process); lemmas, BM25
+    and entities follow here, their cost bounded by the chunk limit."""
+
     def __init__(
         self,
         settings: Settings,
-        count_tokens: Callable[[str], int],
-        max_tokens: int,
+        extract: Callable[[str, bytes], Extraction],
         tenant: str | None = None,
     ) -> None:
         self.settings = settings
         self.tenant = tenant or settings.tenant
-        self.count_tokens = count_tokens
-        self.max_tokens = min(settings.chunk_max_tokens, max_tokens)
+        self.extract = extract
         self.lemmatizer = Lemmatizer(cache_size=settings.lemma_cache_size)
         self.sparse = build_sparse_encoder(settings, lemmatizer=self.lemmatizer)
         self.entities = EntityExtractor() if settings.extract_entities else None
@@ -58,9 +61,12 @@ class DocumentProcessor:
             source,
             doc_id_for(source, self.tenant),
             "failed",
-            reason=(
-                f"file too large: {size / MIB:.1f} MiB > {self.settings.max_file_bytes / MIB:.1f}"
-                " MiB (raise RUAI_MAX_FILE_BYTES to ingest it)"
+            reason=str(
+                LimitExceededError(
+                    "max_file_bytes",
+                    self.settings.max_file_bytes,
+                    f"file too large: {size:,} bytes",
+                )
             ),
         )
 
@@ -72,15 +78,10 @@ class DocumentProcessor:
         doc_id = doc_id_for(source, self.tenant)
         digest = content_hash_of(data)
         try:
-            document = load_document(source, data)
+            extraction = self.extract(source, data)
         except LoaderError as exc:
             return ProcessedDocument(source, doc_id, "failed", digest, reason=str(exc))
-        spans = chunk_text(
-            document.text,
-            max_tokens=self.max_tokens,
-            count_tokens=self.count_tokens,
-            overlap_sentences=self.settings.chunk_overlap_sentences,
-        )
+        document, spans = extraction.document, extraction.spans
         chunks = [
             Chunk(
                 doc_id=doc_id,

@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(1, ge=0)
     max_file_bytes: int = Field(32 * 1024 * 1024, ge=1)
     lemma_cache_size: int = Field(200_000, ge=0)
+    # per-document limits (README "Limits per document"): a document past one is reported with
+    # the limit's name and value and never retried. Parsing and chunking run in a child process
+    # of each ingest actor, killed after parse_timeout_s and capped at parse_memory_bytes of
+    # address space (0: no cap)
+    parse_timeout_s: float = Field(60.0, gt=0)
+    parse_memory_bytes: int = Field(2 * 1024**3, ge=0)
+    max_unzipped_bytes: int = Field(128 * 1024 * 1024, ge=1)
+    max_zip_members: int = Field(10_000, ge=1)
+    max_markup_depth: int = Field(256, ge=8)
+    max_pdf_pages: int = Field(2_000, ge=1)
+    max_chunks_per_doc: int = Field(5_000, ge=1)
     extract_entities: bool = True
 
     # encoders

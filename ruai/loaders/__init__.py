@@ -1,7 +1,15 @@
 """Document loaders: one small module per format, ``load_document`` picks one."""
 
-from ruai.loaders.errors import LoaderError
+from ruai.loaders.errors import LimitExceededError, LoaderError
+from ruai.loaders.limits import ParseLimits
 from ruai.loaders.load import detect_format, load_document
 from ruai.loaders.parsed import ParsedText
 
-__all__ = ["LoaderError", "ParsedText", "detect_format", "load_document"]
+__all__ = [
+    "LimitExceededError",
+    "LoaderError",
+    "ParseLimits",
+    "ParsedText",
+    "detect_format",
+    "load_document",
+]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import codecs
 import re
 
-from bs4 import BeautifulSoup, NavigableString
+from bs4 import BeautifulSoup, NavigableString, Tag
 
+from ruai.loaders.limits import UNLIMITED, ParseLimits, check_limit
 from ruai.loaders.parsed import ParsedText
 from ruai.text.decoding import decode_bytes
 
@@ -28,9 +29,11 @@ _PREFORMATTED = ("pre", "textarea")
 _WHITESPACE = re.compile(r"\s+")
 
 
-def parse(data: bytes) -> ParsedText:
+def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
     text, encoding = _decode(data)
     soup = BeautifulSoup(text, "lxml")
+    # building the tree is linear; walking a deep one (find_parent per string) is not
+    check_limit("max_markup_depth", limits.max_markup_depth, _depth(soup), "HTML nesting depth")
     title = _title(soup)
     for element in soup.find_all(_DROPPED):
         element.decompose()
@@ -84,3 +87,14 @@ def _collapse_source_whitespace(soup: BeautifulSoup) -> None:
     for string in soup.find_all(string=True):
         if type(string) is NavigableString and string.find_parent(_PREFORMATTED) is None:
             string.replace_with(_WHITESPACE.sub(" ", string))
+
+
+def _depth(soup: BeautifulSoup) -> int:
+    """The deepest element's nesting level, without recursion (a page may nest 100 000 divs)."""
+    deepest = 0
+    stack = [(soup, 0)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in element.children if isinstance(child, Tag))
+    return deepest

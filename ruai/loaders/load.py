@@ -14,12 +14,13 @@ from collections.abc import Callable
 from ruai.documents import Document, content_hash_of
 from ruai.loaders import docx, html, markdown, pdf, txt
 from ruai.loaders.errors import LoaderError
+from ruai.loaders.limits import UNLIMITED, ParseLimits
 from ruai.loaders.parsed import ParsedText
 from ruai.text.decoding import DecodeError
 from ruai.text.language import language_of
 from ruai.text.normalize import normalize_text
 
-PARSERS: dict[str, Callable[[bytes], ParsedText]] = {
+PARSERS: dict[str, Callable[[bytes, ParseLimits], ParsedText]] = {
     "txt": txt.parse,
     "markdown": markdown.parse,
     "html": html.parse,
@@ -38,13 +39,14 @@ TITLE_MAX_CHARS = 120
 _HTML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
 
 
-def load_document(source: str, data: bytes) -> Document:
+def load_document(source: str, data: bytes, limits: ParseLimits = UNLIMITED) -> Document:
     """Parse one file's bytes; ``source`` is its path or URI (it picks the format and names the
-    document). Raises :class:`LoaderError` with the reason when there is no text to index."""
+    document). Raises :class:`LoaderError` with the reason when there is no text to index, its
+    subclass :class:`LimitExceededError` when the file is past one of ``limits``."""
     if not data:
         raise LoaderError("empty file")
     fmt = detect_format(source, data)
-    parsed = _parse(fmt, data)
+    parsed = _parse(fmt, data, limits)
     text = normalize_text(parsed.text)
     if not text:
         raise LoaderError("no text extracted")
@@ -76,10 +78,10 @@ def detect_format(source: str, data: bytes) -> str:
     return "txt"
 
 
-def _parse(fmt: str, data: bytes) -> ParsedText:
+def _parse(fmt: str, data: bytes, limits: ParseLimits) -> ParsedText:
     try:
-        return PARSERS[fmt](data)
-    except LoaderError:
+        return PARSERS[fmt](data, limits)
+    except (LoaderError, MemoryError):  # a memory cap is a limit, not a corrupt file
         raise
     except DecodeError as exc:
         raise LoaderError(f"binary or undecodable content: {exc}") from exc

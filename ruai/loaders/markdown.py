@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ruai.loaders.limits import UNLIMITED, ParseLimits
 from ruai.loaders.parsed import ParsedText
 from ruai.text.decoding import decode_bytes
 
@@ -34,7 +35,8 @@ _INLINE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def parse(data: bytes) -> ParsedText:
+def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
+    """Plain text needs no limit of its own: its size and chunk count bound its cost."""
     text, encoding = decode_bytes(data)
     title, text = _split_front_matter(text)
     lines: list[str] = []

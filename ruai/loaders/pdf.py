@@ -11,15 +11,17 @@ from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError, PdfReadError
 
 from ruai.loaders.errors import LoaderError
+from ruai.loaders.limits import UNLIMITED, ParseLimits, check_limit
 from ruai.loaders.parsed import ParsedText
 
 _PARAGRAPH_GAP = 1.3  # times the page's usual line gap
 
 
-def parse(data: bytes) -> ParsedText:
+def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         _decrypt_without_password(reader)
+    check_limit("max_pdf_pages", limits.max_pdf_pages, len(reader.pages), "PDF pages")
     pages = [_page_text(page) for page in reader.pages]
     title = (reader.metadata.title or "") if reader.metadata else ""
     return ParsedText("\n\n".join(pages), str(title).strip())

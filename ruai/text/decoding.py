@@ -66,11 +66,14 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     utf16 = _decode_utf16_without_bom(data)
     if utf16 is not None:
         return utf16
-    if b"\x00" in data:
-        raise DecodeError("NUL bytes that are not UTF-16 text: binary data")
+    # binary is judged by the share of control bytes, not by their presence: a few stray NULs
+    # in a text file are noise that normalize_text removes, not a reason to drop the file
     control_ratio = _control_byte_ratio(data)
     if control_ratio > _MAX_CONTROL_BYTE_RATIO:
-        raise DecodeError(f"{control_ratio:.0%} of the bytes are control characters")
+        raise DecodeError(
+            f"{control_ratio:.0%} of the bytes are control characters (NUL and the like):"
+            " binary data"
+        )
     if data.isascii():
         return data.decode("ascii"), "ascii"
     return _decode_by_score(data)

@@ -22,9 +22,13 @@ _LINE_BREAKS = re.compile(r"\r\n?|[\v\u0085\u2028]")
 _PARAGRAPH_BREAKS = re.compile(r"[\f\u2029]")
 _BLANK_LINE = re.compile(r"\n(?:[ \t]*\n)+")
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
+# C0 controls other than the whitespace ones, DEL and the C1 block: stray NULs and escapes that
+# text files and PDF text layers carry; none is text
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 
 
 def normalize_text(text: str) -> str:
+    text = _CONTROLS.sub("", text)
     text = unicodedata.normalize("NFC", text)
     text = _LINE_BREAKS.sub("\n", text)
     text = _PARAGRAPH_BREAKS.sub("\n\n", text)

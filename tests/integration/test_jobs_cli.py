@@ -70,6 +70,14 @@ def test_search_cli_goes_through_the_clusters_store_owner(submitted, few_article
     assert hits[0]["source"] == str(first)
 
 
+def test_search_cli_explains_an_empty_result_of_another_tenant(submitted):
+    _, _, env = submitted
+    result = run([PYTHON, "-m", "jobs.search", "Тесла", "--json", "--tenant", "other"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout) == []
+    assert "none of tenant 'other'" in result.stderr and "--tenant" in result.stderr
+
+
 def test_evaluate_cli_reports_every_retriever(submitted, few_articles, xquad_path, tmp_path):
     _, _, env = submitted
     dataset = read_squad(xquad_path)

@@ -1,0 +1,36 @@
+"""The per-document limits that a parser checks itself, before the work they bound: unpacked
+size and member count of a ZIP container (DOCX), nesting depth of HTML/XML, pages of a PDF.
+``None`` means unlimited (a loader called without limits, as in the unit tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ruai.loaders.errors import LimitExceededError
+from ruai.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    max_unzipped_bytes: int | None = None
+    max_zip_members: int | None = None
+    max_markup_depth: int | None = None
+    max_pdf_pages: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ParseLimits:
+        return cls(
+            max_unzipped_bytes=settings.max_unzipped_bytes,
+            max_zip_members=settings.max_zip_members,
+            max_markup_depth=settings.max_markup_depth,
+            max_pdf_pages=settings.max_pdf_pages,
+        )
+
+
+UNLIMITED = ParseLimits()
+
+
+def check_limit(limit: str, value: int | None, found: int, what: str) -> None:
+    """Raise :class:`LimitExceededError` when ``found`` (a count of ``what``) passes ``value``."""
+    if value is not None and found > value:
+        raise LimitExceededError(limit, value, f"{what}: {found}")

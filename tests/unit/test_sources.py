@@ -1,0 +1,38 @@
+"""Listing SOURCE: every real file once, symlink traps reported, object-store keys deduplicated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.sources import list_source_files
+from tests.support.link_tree import write_link_traps
+
+
+def test_symlink_traps_are_reported_and_each_real_file_listed_once(tmp_path: Path):
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "real.txt").write_text("Первый файл.", encoding="utf-8")
+    (root / "sub" / "real2.txt").write_text("Второй файл.", encoding="utf-8")
+    (root / ".hidden.txt").write_text("скрытый", encoding="utf-8")
+    traps = write_link_traps(root, tmp_path / "outside")
+
+    listing = list_source_files(str(root))
+
+    assert [Path(f.path).relative_to(root).as_posix() for f in listing.files] == [
+        "real.txt",
+        "sub/real2.txt",
+    ]
+    skipped = {Path(s["source"]).relative_to(root).as_posix(): s["reason"] for s in listing.skipped}
+    assert set(skipped) == set(traps)
+    for name, phrase in traps.items():
+        assert phrase in skipped[name], (name, skipped[name])
+
+
+def test_a_link_inside_source_to_an_unlisted_file_is_followed(tmp_path: Path):
+    root = tmp_path / "docs"
+    (root / ".drafts").mkdir(parents=True)
+    (root / ".drafts" / "note.txt").write_text("Черновик.", encoding="utf-8")
+    (root / "note.txt").symlink_to(".drafts/note.txt")
+    listing = list_source_files(str(root))
+    assert [f.path for f in listing.files] == [str(root / "note.txt")]
+    assert listing.skipped == []
