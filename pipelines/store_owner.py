@@ -25,7 +25,10 @@ def embedded(settings: Settings) -> bool:
 
 def with_absolute_paths(settings: Settings) -> Settings:
     """Actors and `ray job submit` drivers run in other working directories: pin the path."""
-    return settings.model_copy(update={"qdrant_path": settings.qdrant_path.expanduser().resolve()})
+    paths = ("qdrant_path", "conversations_path")
+    return settings.model_copy(
+        update={name: getattr(settings, name).expanduser().resolve() for name in paths}
+    )
 
 
 def owner_name(settings: Settings) -> str:

@@ -144,6 +144,17 @@ class Settings(BaseSettings):
     retrieval_timeout_s: float = Field(10.0, gt=0)
     health_timeout_s: float = Field(5.0, gt=0)
 
+    # multi-turn chat: the retrieval query is the question plus up to this many earlier user
+    # turns (a follow-up like "а когда он умер?" names nothing by itself); 0 = the question only
+    followup_turns: int = Field(2, ge=0)
+    # a source card's "in context" view lists at most this many chunks of the cited document
+    context_max_chunks: int = Field(200, ge=1)
+
+    # the chat UI's conversations and /v1/feedback: SQLite at conversations_path by default,
+    # PostgreSQL when conversations_dsn ("postgresql://user:password@host:5432/db") is set
+    conversations_path: Path = Path("./data/conversations.sqlite3")
+    conversations_dsn: str | None = None
+
     # embedder fine-tuning (Ray Train) and sweeps (Ray Tune); jobs' options override these
     train_epochs: int = Field(3, ge=1)
     train_batch_size: int = Field(32, ge=2)

@@ -16,10 +16,13 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from ruai.api_keys import ApiKeys
+from ruai.conversations.retrieval_query import retrieval_query
 from ruai.llm.passages import Passage, passages_from_hits
 from ruai.settings import Settings
 from ruai.store.base import CollectionNotFoundError, Hit
 from serve_apps import openai_shapes as shapes
+from serve_apps.chat_routes import record_response
+from serve_apps.chat_routes import router as chat_router
 from serve_apps.errors import (
     ApiError,
     error_response,
@@ -43,6 +46,7 @@ RAG_PREFIX = "rag-"
 T = TypeVar("T")
 
 app = FastAPI(title="ruai RAG API")
+app.include_router(chat_router)  # the chat UI at /, conversations, /v1/feedback
 _metrics: ServeMetrics | None = None
 
 
@@ -253,9 +257,10 @@ class RagIngress:
             if not question.strip():
                 raise ApiError(400, "the last user message (the question) is empty",
                                "invalid_request_error", "empty_question")  # fmt: skip
-            hits = await self._search(
-                collection, tenant, question, body.top_k or self.settings.top_k
-            )
+            query = retrieval_query(((m.role, m.content) for m in body.messages),
+                                    self.settings.followup_turns,
+                                    self.settings.max_question_chars)  # fmt: skip
+            hits = await self._search(collection, tenant, query, body.top_k or self.settings.top_k)
             deltas = generator.rag(question, passages_from_hits(hits), body.sampling(), out)
         else:
             total = sum(len(m.content) for m in body.messages)
@@ -269,6 +274,7 @@ class RagIngress:
         metrics().ttft.observe((time.perf_counter() - started) * 1000,
                                tags={"generator": self.generator.kind})  # fmt: skip
         cid = shapes.completion_id()
+        await record_response(self.settings, cid, tenant)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             stream = self._sse(cid, body.model, first, deltas, out, include_usage)

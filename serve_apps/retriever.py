@@ -62,3 +62,16 @@ class Retriever:
         except CollectionNotFoundError:
             return False
         return True
+
+    async def document(
+        self, collection: str, tenant: str, doc_id: str, dense: list[float], limit: int
+    ) -> list[Hit]:
+        """The chunks (up to ``limit``) of one of the tenant's documents, in document order:
+        a source card's "in context" view."""
+        if not tenant:
+            raise ValueError("every search is filtered to one tenant; none was given")
+        request = SearchRequest(
+            dense=dense, tenant=tenant, limit=limit, fusion=self.fusion, doc_ids=[doc_id]
+        )
+        hits = await self._call("search", collection, request)
+        return sorted(hits, key=lambda hit: int(hit.payload.get("chunk_index", 0)))

@@ -136,3 +136,16 @@ def ray_cluster() -> dict[str, str]:
     time.sleep(1)
     shutil.rmtree(RAY_TEMP, ignore_errors=True)
     shutil.rmtree(Path(os.environ["RAY_AUTH_TOKEN_PATH"]).parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """A real PostgreSQL 15 server for this session: "postgresql://USER@127.0.0.1:PORT/DB"."""
+    from tests.support.postgres_server import PostgresMissingError, check_binaries, postgres_server
+
+    try:
+        check_binaries()
+    except PostgresMissingError as exc:
+        pytest.fail(str(exc))
+    with postgres_server() as dsn:
+        yield dsn

@@ -1,0 +1,18 @@
+"""The chat UI's conversation and feedback store: SQLite by default, PostgreSQL when
+RUAI_CONVERSATIONS_DSN is set (no Ray here)."""
+
+from ruai.conversations.records import (
+    Conversation,
+    ConversationNotFoundError,
+    Message,
+    ResponseNotFoundError,
+)
+from ruai.conversations.store import ConversationStore
+
+__all__ = [
+    "Conversation",
+    "ConversationNotFoundError",
+    "ConversationStore",
+    "Message",
+    "ResponseNotFoundError",
+]

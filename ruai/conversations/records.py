@@ -1,0 +1,41 @@
+"""What the conversation store holds: conversations, their messages, feedback on answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Role = Literal["user", "assistant"]
+
+
+class ConversationNotFoundError(LookupError):
+    """No such conversation for this tenant and key (another tenant's id looks the same)."""
+
+
+class ResponseNotFoundError(LookupError):
+    """No answer with this response id was given to this tenant."""
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: str
+    title: str
+    model: str
+    created_at: float
+    updated_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Message:
+    id: int
+    role: Role
+    content: str
+    created_at: float
+    # for an answer: its response_id, the sources it cites, partial=True when the stream broke
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

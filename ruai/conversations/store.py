@@ -1,0 +1,178 @@
+"""ConversationStore: conversations and messages per tenant and API key, the answers given to
+each tenant (response ids) and the feedback on them, in SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from ruai.conversations.database import Database
+from ruai.conversations.migrations import migrate
+from ruai.conversations.records import (
+    Conversation,
+    ConversationNotFoundError,
+    Message,
+    ResponseNotFoundError,
+    Role,
+)
+from ruai.settings import Settings
+
+_CONVERSATION = "id, title, model, created_at, updated_at"
+
+
+class ConversationStore:
+    """Every read and write names the owner (tenant, key_id): an id owned by someone else is
+    indistinguishable from a missing one. ``key_id`` is an opaque id of the API key (a hash),
+    never the key itself."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.schema_version = migrate(database)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConversationStore:
+        if settings.conversations_dsn:
+            return cls(Database.postgresql(settings.conversations_dsn))
+        return cls(Database.sqlite(settings.conversations_path))
+
+    def close(self) -> None:
+        self.database.close()
+
+    # --- conversations ----------------------------------------------------------------------
+
+    def create(self, tenant: str, key_id: str, title: str, model: str) -> Conversation:
+        now = time.time()
+        conversation = Conversation(uuid.uuid4().hex, title, model, now, now)
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO conversations (id, tenant, key_id, title, model, created_at, "
+                "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (conversation.id, tenant, key_id, title, model, now, now),
+            )
+        return conversation
+
+    def list(self, tenant: str, key_id: str, limit: int = 200) -> list[Conversation]:
+        with self.database.transaction() as cursor:
+            rows = cursor.execute(
+                f"SELECT {_CONVERSATION} FROM conversations WHERE tenant = %s AND key_id = %s "
+                "ORDER BY updated_at DESC, id LIMIT %s",
+                (tenant, key_id, limit),
+            ).fetchall()
+        return [Conversation(*row) for row in rows]
+
+    def get(self, tenant: str, key_id: str, conversation_id: str) -> Conversation:
+        with self.database.transaction() as cursor:
+            return self._owned(cursor, tenant, key_id, conversation_id)
+
+    def rename(self, tenant: str, key_id: str, conversation_id: str, title: str) -> Conversation:
+        with self.database.transaction() as cursor:
+            self._owned(cursor, tenant, key_id, conversation_id)
+            cursor.execute(
+                "UPDATE conversations SET title = %s, updated_at = %s WHERE id = %s",
+                (title, time.time(), conversation_id),
+            )
+            return self._owned(cursor, tenant, key_id, conversation_id)
+
+    def delete(self, tenant: str, key_id: str, conversation_id: str) -> None:
+        with self.database.transaction() as cursor:
+            self._owned(cursor, tenant, key_id, conversation_id)
+            cursor.execute("DELETE FROM messages WHERE conversation_id = %s", (conversation_id,))
+            cursor.execute("DELETE FROM conversations WHERE id = %s", (conversation_id,))
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def add_message(
+        self,
+        tenant: str,
+        key_id: str,
+        conversation_id: str,
+        role: Role,
+        content: str,
+        meta: dict[str, Any] | None = None,
+    ) -> Message:
+        now = time.time()
+        meta = dict(meta or {})
+        with self.database.transaction() as cursor:
+            self._owned(cursor, tenant, key_id, conversation_id)
+            (message_id,) = cursor.execute(
+                "INSERT INTO messages (conversation_id, role, content, meta, created_at) "
+                "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                (conversation_id, role, content, json.dumps(meta, ensure_ascii=False), now),
+            ).fetchone()
+            cursor.execute(
+                "UPDATE conversations SET updated_at = %s WHERE id = %s", (now, conversation_id)
+            )
+        return Message(int(message_id), role, content, now, meta)
+
+    def messages(self, tenant: str, key_id: str, conversation_id: str) -> list[Message]:
+        with self.database.transaction() as cursor:
+            self._owned(cursor, tenant, key_id, conversation_id)
+            rows = cursor.execute(
+                "SELECT id, role, content, created_at, meta FROM messages "
+                "WHERE conversation_id = %s ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+        return [
+            Message(int(i), role, text, at, json.loads(meta)) for i, role, text, at, meta in rows
+        ]
+
+    # --- answers and feedback ---------------------------------------------------------------
+
+    def record_response(self, response_id: str, tenant: str) -> None:
+        """Remember that ``tenant`` got the answer ``response_id`` (feedback is checked
+        against it)."""
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO responses (response_id, tenant, created_at) VALUES (%s, %s, %s) "
+                "ON CONFLICT (response_id) DO NOTHING",
+                (response_id, tenant, time.time()),
+            )
+
+    def add_feedback(
+        self,
+        tenant: str,
+        response_id: str,
+        rating: int,
+        comment: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        """Store (or replace: the last vote counts) the tenant's rating of its own answer."""
+        if rating not in (-1, 1):
+            raise ValueError(f"rating must be +1 or -1, got {rating!r}")
+        with self.database.transaction() as cursor:
+            owner = cursor.execute(
+                "SELECT tenant FROM responses WHERE response_id = %s", (response_id,)
+            ).fetchone()
+            if owner is None or owner[0] != tenant:
+                raise ResponseNotFoundError(f"no answer {response_id!r} was given to this tenant")
+            cursor.execute(
+                "INSERT INTO feedback (response_id, tenant, rating, comment, source, created_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (response_id) DO UPDATE SET "
+                "rating = excluded.rating, comment = excluded.comment, "
+                "source = excluded.source, created_at = excluded.created_at",
+                (response_id, tenant, rating, comment, source, time.time()),
+            )
+
+    def feedback(self, tenant: str, response_id: str) -> dict[str, Any] | None:
+        with self.database.transaction() as cursor:
+            row = cursor.execute(
+                "SELECT rating, comment, source FROM feedback "
+                "WHERE response_id = %s AND tenant = %s",
+                (response_id, tenant),
+            ).fetchone()
+        return None if row is None else {"rating": row[0], "comment": row[1], "source": row[2]}
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _owned(cursor, tenant: str, key_id: str, conversation_id: str) -> Conversation:
+        row = cursor.execute(
+            f"SELECT {_CONVERSATION} FROM conversations "
+            "WHERE id = %s AND tenant = %s AND key_id = %s",
+            (conversation_id, tenant, key_id),
+        ).fetchone()
+        if row is None:
+            raise ConversationNotFoundError(f"conversation {conversation_id!r} does not exist")
+        return Conversation(*row)

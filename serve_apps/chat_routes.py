@@ -1,0 +1,194 @@
+"""The chat UI's routes on the RAG ingress: the static interface at ``/``, conversations per
+tenant and API key, ``/v1/feedback``, and a cited chunk within its document.
+
+The routes are plain functions on an APIRouter that the ingress includes; they reach the
+replica's RagIngress (its auth, routing and deployment handles) through Serve's replica context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+
+from ruai.conversations import (
+    ConversationNotFoundError,
+    ConversationStore,
+    ResponseNotFoundError,
+)
+from ruai.conversations.database import DatabaseUnavailableError
+from ruai.documents import doc_id_for
+from ruai.settings import Settings
+from serve_apps.chat_schemas import ContextBody, FeedbackBody, NewConversation, NewMessage, Rename
+from serve_apps.errors import not_found, unavailable
+
+logger = logging.getLogger("ray.serve")
+STATIC = Path(__file__).resolve().parent / "static"
+# the UI's files: a fixed list, so that no path from a request ever reaches the file system
+UI_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+T = TypeVar("T")
+
+router = APIRouter()
+_store: ConversationStore | None = None
+_store_lock = asyncio.Lock()
+
+
+def _ingress() -> Any:
+    """This replica's RagIngress."""
+    from ray import serve
+
+    return serve.get_replica_context().servable_object
+
+
+async def conversation_store(settings: Settings) -> ConversationStore:
+    """The replica's store, opened (and migrated) on first use."""
+    global _store
+    async with _store_lock:
+        if _store is None:
+            _store = await _call(ConversationStore.from_settings, settings)
+        return _store
+
+
+async def _call(function: Callable[..., T], *args: Any) -> T:
+    """A store call off the event loop, with the store's errors as API errors."""
+    try:
+        return await asyncio.to_thread(partial(function, *args))
+    except ConversationNotFoundError as exc:
+        raise not_found(str(exc), "conversation_not_found") from exc
+    except ResponseNotFoundError as exc:
+        raise not_found(str(exc), "response_not_found") from exc
+    except DatabaseUnavailableError as exc:
+        raise unavailable("the conversation store", exc) from exc
+
+
+async def record_response(settings: Settings, response_id: str, tenant: str) -> None:
+    """Remember which tenant got an answer, for /v1/feedback. Never fails the request: a store
+    that is down costs the answer its feedback, logged."""
+    try:
+        store = await conversation_store(settings)
+        await asyncio.to_thread(store.record_response, response_id, tenant)
+    except Exception as exc:
+        logger.warning("could not record response %s for feedback: %s", response_id, exc)
+
+
+class Owner:
+    """Who is asking: the tenant (the ingress's own auth) and an id of the API key (a hash:
+    the key itself is never stored)."""
+
+    def __init__(self, request: Request) -> None:
+        self.ingress = _ingress()
+        self.tenant: str = self.ingress._tenant(request)
+        header = request.headers.get("authorization", "")
+        key = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        self.key_id = hashlib.sha256(key.encode()).hexdigest()[:32] if key else "local"
+
+    async def store(self) -> ConversationStore:
+        return await conversation_store(self.ingress.settings)
+
+    async def call(self, method: str, *args: Any) -> Any:
+        store = await self.store()
+        return await _call(getattr(store, method), self.tenant, self.key_id, *args)
+
+
+AskedBy = Annotated[Owner, Depends()]
+
+
+# --- the interface ------------------------------------------------------------------------
+
+
+@router.get("/", include_in_schema=False)
+async def index() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+
+@router.get("/ui/{name}", include_in_schema=False)
+async def ui_file(name: str) -> FileResponse:
+    if name not in UI_FILES:
+        raise not_found(f"no UI file {name!r}", "not_found")
+    return FileResponse(STATIC / name, media_type=f"{UI_FILES[name]}; charset=utf-8")
+
+
+# --- conversations ------------------------------------------------------------------------
+
+
+@router.get("/v1/conversations")
+async def list_conversations(owner: AskedBy) -> dict[str, Any]:
+    conversations = await owner.call("list")
+    return {"object": "list", "data": [c.to_dict() for c in conversations]}
+
+
+@router.post("/v1/conversations")
+async def create_conversation(body: NewConversation, owner: AskedBy) -> dict[str, Any]:
+    return (await owner.call("create", body.title, body.model)).to_dict()
+
+
+@router.get("/v1/conversations/{conversation_id}")
+async def get_conversation(conversation_id: str, owner: AskedBy) -> dict[str, Any]:
+    conversation = await owner.call("get", conversation_id)
+    messages = await owner.call("messages", conversation_id)
+    return conversation.to_dict() | {"messages": [m.to_dict() for m in messages]}
+
+
+@router.patch("/v1/conversations/{conversation_id}")
+async def rename_conversation(conversation_id: str, body: Rename, owner: AskedBy) -> dict[str, Any]:
+    return (await owner.call("rename", conversation_id, body.title)).to_dict()
+
+
+@router.delete("/v1/conversations/{conversation_id}")
+async def delete_conversation(conversation_id: str, owner: AskedBy) -> dict[str, Any]:
+    await owner.call("delete", conversation_id)
+    return {"id": conversation_id, "deleted": True}
+
+
+@router.post("/v1/conversations/{conversation_id}/messages")
+async def add_message(conversation_id: str, body: NewMessage, owner: AskedBy) -> dict[str, Any]:
+    message = await owner.call("add_message", conversation_id, body.role, body.content, body.meta)
+    return message.to_dict()
+
+
+# --- feedback -----------------------------------------------------------------------------
+
+
+@router.post("/v1/feedback")
+async def feedback(body: FeedbackBody, owner: AskedBy) -> dict[str, Any]:
+    store = await owner.store()
+    await _call(store.add_feedback, owner.tenant, body.response_id, body.rating, body.comment,
+                body.source)  # fmt: skip
+    return {"response_id": body.response_id, "rating": body.rating, "stored": True}
+
+
+# --- a cited chunk in its document --------------------------------------------------------
+
+
+@router.post("/v1/context")
+async def chunk_in_context(body: ContextBody, owner: AskedBy) -> dict[str, Any]:
+    """The tenant's document that holds the cited chunk, as its chunks in order (the cited one
+    flagged): the document id is derived from (source, tenant), so another tenant's document
+    is never reachable."""
+    ingress = owner.ingress
+    collection, _ = ingress._route(body.model)
+    if collection is None:
+        raise not_found(f"model {body.model!r} answers without documents", "model_not_found")
+    dense, _ = await ingress.encoder.encode.remote(body.query)
+    hits = await ingress.retriever.document.remote(
+        collection, owner.tenant, doc_id_for(body.source, owner.tenant), dense,
+        ingress.settings.context_max_chunks,
+    )  # fmt: skip
+    if not any(hit.id == body.chunk_id for hit in hits):
+        raise not_found("no such chunk in this tenant's documents", "chunk_not_found")
+    return {
+        "source": body.source,
+        "title": str(hits[0].payload.get("title") or ""),
+        "chunks": [
+            {"chunk_id": hit.id, "text": str(hit.payload.get("text", "")),
+             "cited": hit.id == body.chunk_id}
+            for hit in hits
+        ],
+    }  # fmt: skip

@@ -1,0 +1,121 @@
+"""The conversation store on SQLite and on a real PostgreSQL 15 server: CRUD per tenant and key,
+another owner's id is a 404, migrations run once, feedback only on one's own answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ruai.conversations import (
+    ConversationNotFoundError,
+    ConversationStore,
+    ResponseNotFoundError,
+)
+from ruai.conversations.database import Database, DatabaseUnavailableError
+from ruai.conversations.migrations import LATEST
+from ruai.settings import Settings
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path: Path):
+    if request.param == "sqlite":
+        settings = Settings(conversations_path=tmp_path / "conv.sqlite3")
+    else:
+        dsn = request.getfixturevalue("postgres_dsn")
+        schema_dsn = _fresh_database(dsn, request.node.name)
+        settings = Settings(conversations_dsn=schema_dsn)
+    store = ConversationStore.from_settings(settings)
+    yield store
+    store.close()
+
+
+def _fresh_database(dsn: str, name: str) -> str:
+    """A new empty database on the session's server for one test."""
+    import re
+
+    import psycopg
+
+    db = "t_" + re.sub(r"\W", "_", name).lower()[:50]
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {db}")
+        connection.execute(f"CREATE DATABASE {db}")
+    return dsn.rsplit("/", 1)[0] + "/" + db
+
+
+def test_conversation_lifecycle(store: ConversationStore) -> None:
+    first = store.create("acme", "k1", "Тесла", "rag-docs")
+    second = store.create("acme", "k1", "Варшава", "rag-docs")
+    store.add_message("acme", "k1", first.id, "user", "Когда умер Тесла?")
+    answer = store.add_message(
+        "acme", "k1", first.id, "assistant", "В 1943 году [1].",
+        {"response_id": "chatcmpl-1", "sources": [{"n": 1, "title": "Тесла"}], "partial": False},
+    )  # fmt: skip
+    # the conversation just written to comes first
+    assert [c.id for c in store.list("acme", "k1")] == [first.id, second.id]
+    messages = store.messages("acme", "k1", first.id)
+    assert [(m.role, m.content) for m in messages] == [
+        ("user", "Когда умер Тесла?"), ("assistant", "В 1943 году [1]."),
+    ]  # fmt: skip
+    assert messages[1].meta["sources"][0]["title"] == "Тесла" and messages[1].id == answer.id
+    renamed = store.rename("acme", "k1", second.id, "Река Висла")
+    assert (
+        renamed.title == "Река Висла" and store.get("acme", "k1", second.id).title == renamed.title
+    )
+    store.delete("acme", "k1", first.id)
+    assert [c.id for c in store.list("acme", "k1")] == [second.id]
+    with pytest.raises(ConversationNotFoundError):
+        store.messages("acme", "k1", first.id)
+
+
+def test_another_tenant_or_key_sees_nothing(store: ConversationStore) -> None:
+    mine = store.create("acme", "k1", "секрет", "rag-docs")
+    for tenant, key in (("globex", "k1"), ("acme", "k2")):
+        assert store.list(tenant, key) == []
+        for action, *args in (
+            (store.get,),
+            (store.messages,),
+            (store.rename, "взлом"),
+            (store.add_message, "user", "взлом"),
+            (store.delete,),
+        ):
+            with pytest.raises(ConversationNotFoundError):
+                action(tenant, key, mine.id, *args)
+    assert store.get("acme", "k1", mine.id).title == "секрет"
+    assert store.messages("acme", "k1", mine.id) == []
+
+
+def test_feedback_only_for_the_tenant_that_got_the_answer(store: ConversationStore) -> None:
+    store.record_response("chatcmpl-a", "acme")
+    store.record_response("chatcmpl-a", "acme")  # recording twice is harmless
+    with pytest.raises(ResponseNotFoundError):
+        store.add_feedback("globex", "chatcmpl-a", -1)
+    with pytest.raises(ResponseNotFoundError):
+        store.add_feedback("acme", "chatcmpl-unknown", 1)
+    with pytest.raises(ValueError):
+        store.add_feedback("acme", "chatcmpl-a", 5)
+    store.add_feedback("acme", "chatcmpl-a", -1, "не то", "ui")
+    store.add_feedback("acme", "chatcmpl-a", 1, None, "ui")  # a changed vote replaces the first
+    assert store.feedback("acme", "chatcmpl-a") == {"rating": 1, "comment": None, "source": "ui"}
+    assert store.feedback("globex", "chatcmpl-a") is None
+
+
+def test_migrations_apply_once_and_data_survives_reopen(store: ConversationStore) -> None:
+    conversation = store.create("acme", "k1", "Тесла", "rag-docs")
+    assert store.schema_version == LATEST
+    database = store.database
+    store.close()
+    reopened = ConversationStore(database)  # migrate() again on the same database
+    assert reopened.schema_version == LATEST
+    assert reopened.get("acme", "k1", conversation.id).title == "Тесла"
+    with database.transaction() as cursor:
+        rows = cursor.execute("SELECT version FROM schema_migrations").fetchall()
+    assert [r[0] for r in rows] == list(range(1, LATEST + 1))
+
+
+def test_unreachable_postgres_names_the_setting() -> None:
+    from tests.conftest import free_port
+
+    database = Database.postgresql(f"postgresql://ruai@127.0.0.1:{free_port()}/ruai")
+    with pytest.raises(DatabaseUnavailableError, match="RUAI_CONVERSATIONS_DSN"):
+        ConversationStore(database)
