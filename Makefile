@@ -1,4 +1,4 @@
-.PHONY: setup main test lint bench bench-serve bench-train validate-configs manifests
+.PHONY: setup main test lint bench bench-serve bench-store bench-train validate-configs manifests
 setup:  ## create or refresh .venv
 	bash scripts/setup.sh
 main:   ## the main job end to end (sample corpus → ray job submit ingest → search → serve → ask)
@@ -11,6 +11,8 @@ bench:  ## benchmarks/ingest.py: this job vs a plain loop vs LangChain
 	.venv/bin/python benchmarks/ingest.py
 bench-serve:  ## benchmarks/serve.py: /v1/search and RAG latency, Serve overhead, store at 100k
 	.venv/bin/python benchmarks/serve.py
+bench-store:  ## benchmarks/store_scale.py: Qdrant Edge recall@10 and p50 at 100k / 300k points
+	nice .venv/bin/python benchmarks/store_scale.py
 bench-train:  ## benchmarks/train.py: Ray Train samples/s with 1 and 2 workers
 	.venv/bin/python benchmarks/train.py
 validate-configs:  ## every manifest parses, validates and matches its source

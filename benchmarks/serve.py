@@ -34,7 +34,7 @@ from store_backends import COLLECTION as STORE_COLLECTION
 from store_backends import make_corpus, make_queries, measure_queries
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jobs.deploy.layout import serve_cluster_env  # noqa: E402
+from cluster_configs.toolchain.layout import serve_cluster_env  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 XQUAD = Path(__file__).resolve().parents[2] / "shared/data/xquad-ru/xquad.ru.dev.json"

@@ -11,8 +11,8 @@ import sys
 import typer
 from rich.console import Console
 
-from jobs.deploy.layout import REPO
-from jobs.deploy.render import render_manifests
+from cluster_configs.toolchain.layout import REPO
+from cluster_configs.toolchain.render import render_manifests
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)

@@ -20,13 +20,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from jobs.deploy.entrypoint_check import check_entrypoints
-from jobs.deploy.layout import REPO, load_release
-from jobs.deploy.metrics_check import check_metric_names
-from jobs.deploy.problems import Problem
-from jobs.deploy.release_check import check_env, check_images, check_qdrant_wiring
-from jobs.deploy.schema_check import check_launcher, check_parse, check_schemas
-from jobs.deploy.serve_check import check_generated, check_serve_configs
+from cluster_configs.toolchain.entrypoint_check import check_entrypoints
+from cluster_configs.toolchain.layout import REPO, load_release
+from cluster_configs.toolchain.metrics_check import check_metric_names
+from cluster_configs.toolchain.problems import Problem
+from cluster_configs.toolchain.release_check import check_env, check_images, check_qdrant_wiring
+from cluster_configs.toolchain.schema_check import check_launcher, check_parse, check_schemas
+from cluster_configs.toolchain.serve_check import check_generated, check_serve_configs
 
 app = typer.Typer(add_completion=False, help=__doc__)
 

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     collection: str = "ruai"
     tenant: str = "default"
     write_batch_size: int = Field(512, ge=1)
+    # HNSW graph of the dense vectors (ruai/store/hnsw.py), both backends. Build parameters are
+    # fixed when a collection is created; the search ones apply to every dense query
+    hnsw_m: int = Field(16, ge=0)
+    hnsw_ef_construct: int = Field(100, ge=4)
+    hnsw_full_scan_threshold_kb: int = Field(10_000, ge=0)
+    hnsw_payload_m: int | None = Field(None, ge=0)
+    hnsw_indexing_threshold_kb: int | None = Field(None, ge=0)  # None: the engine's default
+    search_hnsw_ef: int | None = Field(None, ge=1)  # None: ef_construct
+    search_exact: bool = False  # brute force over every vector: exact recall, linear time
 
     # text
     chunk_max_tokens: int = Field(200, ge=16)

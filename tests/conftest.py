@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.deploy.layout import serve_cluster_env
+from cluster_configs.toolchain.layout import serve_cluster_env
 from pipelines.cluster_token import ensure_cluster_token
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ruai.encoders.base import SparseVector
+from ruai.store.hnsw import HnswSearch
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -74,6 +75,9 @@ class SearchRequest:
     limit: int = 10
     fusion: FusionConfig = field(default_factory=FusionConfig)
     doc_ids: list[str] | None = None
+    # how the dense part walks the HNSW graph; None: the store's own (RUAI_SEARCH_HNSW_EF /
+    # RUAI_SEARCH_EXACT)
+    hnsw: HnswSearch | None = None
 
 
 @runtime_checkable

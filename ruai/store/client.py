@@ -28,6 +28,7 @@ from ruai.store.base import (
 )
 from ruai.store.dir_archive import archive_directory, snapshot_name
 from ruai.store.doc_state_tally import DOC_STATE_FIELDS, DocStateTally
+from ruai.store.hnsw import DEFAULT_HNSW_BUILD, DEFAULT_HNSW_SEARCH, HnswBuild, HnswSearch
 from ruai.store.search_plan import SearchMode, search_mode
 
 _SCROLL_PAGE = 2048
@@ -35,7 +36,11 @@ _SERVER_ERRORS = (ApiException, grpc.RpcError, httpx.HTTPError)
 
 
 class QdrantClientStore:
-    """VectorStore through ``qdrant-client``: give ``url`` (server), ``path`` or ``location``."""
+    """VectorStore through ``qdrant-client``: give ``url`` (server), ``path`` or ``location``.
+
+    ``hnsw_build`` goes into collections this store creates, ``hnsw_search`` into every dense
+    query that does not bring its own ``SearchRequest.hnsw``. A server honours both; local mode
+    has no HNSW (it scans every vector, so it is always exact) and reports Qdrant's defaults."""
 
     def __init__(
         self,
@@ -45,6 +50,8 @@ class QdrantClientStore:
         path: Path | str | None = None,
         location: str | None = None,
         timeout: int = 10,
+        hnsw_build: HnswBuild = DEFAULT_HNSW_BUILD,
+        hnsw_search: HnswSearch = DEFAULT_HNSW_SEARCH,
     ) -> None:
         if sum(x is not None for x in (url, path, location)) != 1:
             raise ValueError("give exactly one of url= (server), path= or location=':memory:'")
@@ -52,6 +59,8 @@ class QdrantClientStore:
         self.local = url is None
         self._api_key = api_key
         self._prefer_grpc = prefer_grpc
+        self.hnsw_build = hnsw_build
+        self.hnsw_search = hnsw_search
         self.where = url or (str(path) if path is not None else str(location))
         try:
             if url is not None:
@@ -99,6 +108,10 @@ class QdrantClientStore:
                     sparse_vectors_config={
                         SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
                     },
+                    hnsw_config=_hnsw_config(self.hnsw_build),
+                    optimizers_config=models.OptimizersConfigDiff(
+                        indexing_threshold=self.hnsw_build.indexing_threshold_kb
+                    ),
                 )
         if self.local:
             return  # local mode has no payload indexes (it scans)
@@ -192,11 +205,19 @@ class QdrantClientStore:
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         mode = search_mode(request)
         where = _filter(request.tenant, request.doc_ids)
+        # local mode scans every vector (and warns about search params it cannot use)
+        dense_params = None if self.local else _search_params(request.hnsw or self.hnsw_search)
         if mode is SearchMode.HYBRID:
             limit = request.fusion.prefetch_limit
             query_args = {
                 "prefetch": [
-                    models.Prefetch(query=request.dense, using=DENSE, filter=where, limit=limit),
+                    models.Prefetch(
+                        query=request.dense,
+                        using=DENSE,
+                        filter=where,
+                        limit=limit,
+                        params=dense_params,
+                    ),
                     models.Prefetch(
                         query=_sparse(request), using=SPARSE, filter=where, limit=limit
                     ),
@@ -204,7 +225,12 @@ class QdrantClientStore:
                 "query": _fusion(request.fusion),
             }
         elif mode is SearchMode.DENSE:
-            query_args = {"query": request.dense, "using": DENSE, "query_filter": where}
+            query_args = {
+                "query": request.dense,
+                "using": DENSE,
+                "query_filter": where,
+                "search_params": dense_params,
+            }
         else:
             query_args = {"query": _sparse(request), "using": SPARSE, "query_filter": where}
         with self._calls(f"run a {mode} query on", collection):
@@ -325,6 +351,20 @@ def _filter(tenant: str | None, doc_ids: list[str] | None = None) -> models.Filt
     if doc_ids is not None:
         must.append(models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids))))
     return models.Filter(must=must) if must else None
+
+
+def _hnsw_config(build: HnswBuild) -> models.HnswConfigDiff:
+    return models.HnswConfigDiff(
+        m=build.m,
+        ef_construct=build.ef_construct,
+        full_scan_threshold=build.full_scan_threshold_kb,
+        payload_m=build.payload_m,
+    )
+
+
+def _search_params(hnsw: HnswSearch) -> models.SearchParams:
+    """What a dense query (or prefetch) sends to the server for ``hnsw``."""
+    return models.SearchParams(hnsw_ef=hnsw.ef, exact=hnsw.exact)
 
 
 def _sparse(request: SearchRequest) -> models.SparseVector:

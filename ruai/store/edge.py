@@ -33,6 +33,7 @@ from ruai.store.base import (
 )
 from ruai.store.dir_archive import archive_directory
 from ruai.store.doc_state_tally import DOC_STATE_FIELDS, DocStateTally
+from ruai.store.hnsw import DEFAULT_HNSW_BUILD, DEFAULT_HNSW_SEARCH, HnswBuild, HnswSearch
 from ruai.store.search_plan import SearchMode, search_mode
 from ruai.store.shard_lock import LOCK_FILE_NAME, ShardLock
 
@@ -60,10 +61,21 @@ class _OpenShard:
 
 
 class EdgeStore:
-    """VectorStore on Qdrant Edge shards under ``root``."""
+    """VectorStore on Qdrant Edge shards under ``root``.
 
-    def __init__(self, root: Path) -> None:
+    ``hnsw_build`` applies to collections this store creates (persisted in the shard's
+    ``edge_config.json``; an existing shard keeps its own); ``hnsw_search`` to every dense
+    query that does not bring its own ``SearchRequest.hnsw``."""
+
+    def __init__(
+        self,
+        root: Path,
+        hnsw_build: HnswBuild = DEFAULT_HNSW_BUILD,
+        hnsw_search: HnswSearch = DEFAULT_HNSW_SEARCH,
+    ) -> None:
         self.root = Path(root)
+        self.hnsw_build = hnsw_build
+        self.hnsw_search = hnsw_search
         self._open: dict[str, _OpenShard] = {}
         # serialises shard lifecycle and writes; queries run concurrently on the open shard
         self._guard = threading.RLock()
@@ -191,24 +203,27 @@ class EdgeStore:
         mode = search_mode(request)
         shard = self._shard(collection)
         where = _filter(request.tenant, request.doc_ids)
+        dense_params = _search_params(request.hnsw or self.hnsw_search)
         if mode is SearchMode.HYBRID:
             fusion = request.fusion
+            limit = fusion.prefetch_limit
             query = qe.QueryRequest(
                 limit=request.limit,
                 prefetches=[
-                    qe.Prefetch(fusion.prefetch_limit, query=_dense(request), filter=where),
-                    qe.Prefetch(fusion.prefetch_limit, query=_sparse(request), filter=where),
+                    qe.Prefetch(limit, query=_dense(request), filter=where, params=dense_params),
+                    qe.Prefetch(limit, query=_sparse(request), filter=where),
                 ],
                 query=_fusion(fusion),
                 with_payload=True,
                 with_vector=False,
             )
         else:
-            nearest = _dense(request) if mode is SearchMode.DENSE else _sparse(request)
+            dense = mode is SearchMode.DENSE
             query = qe.QueryRequest(
                 limit=request.limit,
-                query=nearest,
+                query=_dense(request) if dense else _sparse(request),
                 filter=where,
+                params=dense_params if dense else None,
                 with_payload=True,
                 with_vector=False,
             )
@@ -269,9 +284,17 @@ class EdgeStore:
             return self._register(collection, path, lambda: qe.EdgeShard.load(str(path)))
 
     def _create(self, collection: str, dense_dim: int) -> qe.EdgeShard:
+        build = self.hnsw_build
         config = qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            hnsw_config=qe.HnswIndexConfig(
+                m=build.m,
+                ef_construct=build.ef_construct,
+                full_scan_threshold=build.full_scan_threshold_kb,
+                payload_m=build.payload_m,
+            ),
+            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=build.indexing_threshold_kb),
         )
         path = self.shard_dir(collection)
         return self._register(collection, path, lambda: qe.EdgeShard.create(str(path), config))
@@ -308,6 +331,10 @@ def _filter(tenant: str | None, doc_ids: list[str] | None = None) -> qe.Filter |
 
 def _dense(request: SearchRequest) -> qe.Query:
     return qe.Query.Nearest(request.dense, using=DENSE)
+
+
+def _search_params(hnsw: HnswSearch) -> qe.SearchParams:
+    return qe.SearchParams(hnsw_ef=hnsw.ef, exact=hnsw.exact)
 
 
 def _sparse(request: SearchRequest) -> qe.Query:

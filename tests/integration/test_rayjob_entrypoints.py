@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jobs.deploy.layout import REPO
-from jobs.deploy.manifests import kubernetes_manifests
+from cluster_configs.toolchain.layout import REPO
+from cluster_configs.toolchain.manifests import kubernetes_manifests
 
 pytestmark = pytest.mark.integration
 

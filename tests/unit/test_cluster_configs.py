@@ -10,14 +10,18 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from jobs.deploy.entrypoint_check import check_entrypoint, check_entrypoints
-from jobs.deploy.layout import KUBERAY, REPO, load_release
-from jobs.deploy.manifests import kubernetes_manifests
-from jobs.deploy.metrics_check import check_metric_names
-from jobs.deploy.release_check import check_env, check_images, check_qdrant_wiring
-from jobs.deploy.render import render_manifests, serve_source_of
-from jobs.deploy.schema_check import check_launcher, check_parse, check_schemas
-from jobs.deploy.serve_check import check_generated, check_serve_configs, resolve_import_path
+from cluster_configs.toolchain.entrypoint_check import check_entrypoint, check_entrypoints
+from cluster_configs.toolchain.layout import KUBERAY, REPO, load_release
+from cluster_configs.toolchain.manifests import kubernetes_manifests
+from cluster_configs.toolchain.metrics_check import check_metric_names
+from cluster_configs.toolchain.release_check import check_env, check_images, check_qdrant_wiring
+from cluster_configs.toolchain.render import render_manifests, serve_source_of
+from cluster_configs.toolchain.schema_check import check_launcher, check_parse, check_schemas
+from cluster_configs.toolchain.serve_check import (
+    check_generated,
+    check_serve_configs,
+    resolve_import_path,
+)
 from jobs.validate_configs import app as validate_app
 
 RAYSERVICE = KUBERAY / "rayservice.yaml"

@@ -4,6 +4,7 @@ one-process shard lock, the client's unreachable-server error, and open_store.""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,7 +28,8 @@ from ruai.store import (
 )
 from ruai.store.client import QdrantClientStore
 from ruai.store.doc_state_tally import MIXED_VERSIONS
-from ruai.store.edge import EdgeStore
+from ruai.store.edge import EDGE_CONFIG_FILE, EdgeStore
+from ruai.store.hnsw import HnswBuild, HnswSearch
 from ruai.store.shard_lock import ShardLockedError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,12 +92,12 @@ def _rare(point: PointRecord) -> SparseVector:
     return SparseVector([point.sparse.indices[-1]], [1.0])
 
 
-def _open(kind: str, root: Path) -> VectorStore:
+def _open(kind: str, root: Path, **hnsw: HnswBuild | HnswSearch) -> VectorStore:
     if kind == "edge":
-        return EdgeStore(root / "edge")
+        return EdgeStore(root / "edge", **hnsw)
     if kind == "client-path":
-        return QdrantClientStore(path=root / "local")
-    return QdrantClientStore(location=":memory:")
+        return QdrantClientStore(path=root / "local", **hnsw)
+    return QdrantClientStore(location=":memory:", **hnsw)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -365,6 +367,112 @@ def test_invalid_requests_are_refused(filled: VectorStore) -> None:
         filled.search(COLLECTION, SearchRequest(dense=[1.0, 0.0]))  # wrong dimension
 
 
+# -- HNSW parameters -----------------------------------------------------------------------
+
+ANN_POINTS, ANN_DIM, ANN_QUERIES, ANN_K = 3000, 32, 30, 10
+# a deliberately poor graph (4 edges per node, 8 candidates while building), built from the
+# first KB of vectors on: walking it with a small ef misses neighbours; exact search must not
+POOR_GRAPH = HnswBuild(m=4, ef_construct=8, full_scan_threshold_kb=1, indexing_threshold_kb=1)
+
+
+def _unit_rows(rng: np.random.Generator, rows: int) -> np.ndarray:
+    x = rng.normal(size=(rows, ANN_DIM)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module", params=["edge", "client-memory"])
+def ann(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """(kind, store, queries, brute-force top-k ids): uniformly random unit vectors, HNSW's
+    hardest case, indexed with POOR_GRAPH and optimized."""
+    rng = np.random.default_rng(3)
+    vectors, queries = _unit_rows(rng, ANN_POINTS), _unit_rows(rng, ANN_QUERIES)
+    ids = [f"30000000-0000-4000-8000-{i:012d}" for i in range(ANN_POINTS)]
+    points = [
+        PointRecord(ids[i], vectors[i].tolist(), SparseVector([i], [1.0]), {"tenant": "t"})
+        for i in range(ANN_POINTS)
+    ]
+    store = _open(request.param, tmp_path_factory.mktemp("ann"), hnsw_build=POOR_GRAPH)
+    store.ensure_collection(COLLECTION, ANN_DIM)
+    store.upsert(COLLECTION, points)
+    store.optimize(COLLECTION)
+    truth = [[ids[j] for j in row] for row in np.argsort(-(queries @ vectors.T), axis=1)[:, :ANN_K]]
+    yield request.param, store, queries, truth
+    store.close()
+
+
+def _recall(store: VectorStore, queries: np.ndarray, truth, **request) -> float:
+    found = 0
+    for query, expected in zip(queries, truth, strict=True):
+        hits = store.search(COLLECTION, SearchRequest(dense=query.tolist(), limit=ANN_K, **request))
+        assert len(hits) == ANN_K
+        found += len(set(_ids(hits)) & set(expected))
+    return found / (ANN_K * len(queries))
+
+
+def test_exact_search_equals_brute_force(ann) -> None:
+    _, store, queries, truth = ann
+    exact = HnswSearch(exact=True)
+    for query, expected in zip(queries, truth, strict=True):
+        dense = SearchRequest(dense=query.tolist(), limit=ANN_K, hnsw=exact)
+        assert _ids(store.search(COLLECTION, dense)) == expected
+        # hybrid: the dense prefetch takes the same parameters (sparse weight 0: dense order)
+        fusion = FusionConfig("linear", dense_weight=1.0, sparse_weight=0.0, prefetch_limit=ANN_K)
+        sparse = SparseVector([0], [1.0])
+        hybrid = SearchRequest(query.tolist(), sparse, limit=ANN_K, fusion=fusion, hnsw=exact)
+        assert _ids(store.search(COLLECTION, hybrid)) == expected
+
+
+def test_search_ef_steers_the_graph_walk(ann) -> None:
+    """On Edge's poor graph a small ef misses neighbours and a larger one finds more, in dense
+    queries and in the hybrid dense prefetch alike; client local mode has no graph: it scans,
+    so every ef is exact there."""
+    kind, store, queries, truth = ann
+    narrow = _recall(store, queries, truth, hnsw=HnswSearch(ef=ANN_K))
+    wide = _recall(store, queries, truth, hnsw=HnswSearch(ef=400))
+    default = _recall(store, queries, truth)  # the store's own: ef = ef_construct (8) -> 10
+    if kind == "client-memory":
+        assert narrow == wide == default == 1.0
+        return
+    assert narrow < 0.6 and wide > narrow + 0.2
+    assert default == narrow
+    fusion = FusionConfig("linear", dense_weight=1.0, sparse_weight=0.0, prefetch_limit=ANN_K)
+    hybrid = _recall(
+        store, queries, truth, sparse=SparseVector([0], [1.0]), fusion=fusion,
+        hnsw=HnswSearch(ef=ANN_K),
+    )  # fmt: skip
+    assert hybrid == narrow
+
+
+def test_store_search_defaults_come_from_the_store(ann, tmp_path: Path) -> None:
+    """A store opened with exact search answers exactly when requests bring no HNSW params."""
+    kind, store, queries, truth = ann
+    if kind != "edge":
+        pytest.skip("client local mode is always exact")
+    root = store.root
+    store.close()  # one process, one open shard
+    exact_store = EdgeStore(root, hnsw_search=HnswSearch(exact=True))
+    try:
+        assert _recall(exact_store, queries, truth) == 1.0
+    finally:
+        exact_store.close()
+
+
+def test_hnsw_build_reaches_the_edge_shard_config(tmp_path: Path) -> None:
+    build = HnswBuild(m=6, ef_construct=40, full_scan_threshold_kb=77, payload_m=12)
+    with EdgeStore(tmp_path, hnsw_build=build) as store:
+        store.ensure_collection(COLLECTION, DIM)
+    config = json.loads((tmp_path / COLLECTION / EDGE_CONFIG_FILE).read_text("utf-8"))
+    assert config["hnsw_config"] | {"max_indexing_threads": 0} == {
+        "m": 6, "ef_construct": 40, "full_scan_threshold": 77, "payload_m": 12,
+        "max_indexing_threads": 0,
+    }  # fmt: skip
+    # an existing shard keeps the graph it was built with
+    with EdgeStore(tmp_path, hnsw_build=HnswBuild(m=32)) as store:
+        store.ensure_collection(COLLECTION, DIM)
+    again = json.loads((tmp_path / COLLECTION / EDGE_CONFIG_FILE).read_text("utf-8"))
+    assert again["hnsw_config"]["m"] == 6
+
+
 # -- snapshots -----------------------------------------------------------------------------
 
 
@@ -534,3 +642,19 @@ def test_open_store_follows_the_settings(tmp_path: Path) -> None:
     )
     with pytest.raises(StoreError, match="RUAI_QDRANT_URL"):
         open_store(server)
+
+
+@pytest.mark.usefixtures("no_profile")
+def test_open_store_passes_the_hnsw_settings(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RUAI_HNSW_EF_CONSTRUCT", "48")
+    monkeypatch.setenv("RUAI_SEARCH_EXACT", "true")
+    settings = Settings(
+        qdrant_path=tmp_path, qdrant_url=None, hnsw_m=6, hnsw_indexing_threshold_kb=1
+    )
+    build = HnswBuild(m=6, ef_construct=48, indexing_threshold_kb=1)
+    for backend in ("edge", "client"):
+        with open_store(settings.model_copy(update={"store_backend": backend})) as store:
+            assert store.hnsw_build == build
+            assert store.hnsw_search == HnswSearch(exact=True)
+    with pytest.raises(ValueError, match="search_hnsw_ef"):
+        Settings(search_hnsw_ef=0)

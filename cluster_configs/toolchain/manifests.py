@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from jobs.deploy.layout import CONFIGS, KUBERAY_SRC
+from cluster_configs.toolchain.layout import CONFIGS, KUBERAY_SRC
 
 
 @dataclass(frozen=True)

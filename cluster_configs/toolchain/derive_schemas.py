@@ -1,6 +1,7 @@
 """Derive the compact JSON schemas in cluster_configs/schemas/ from upstream CRDs.
 
-python -m jobs.deploy.derive_schemas --kuberay KUBERAY_CHECKOUT --prometheus-operator PO_CHECKOUT
+python -m cluster_configs.toolchain.derive_schemas \\
+    --kuberay KUBERAY_CHECKOUT --prometheus-operator PO_CHECKOUT
 
 Each schema keeps, from the upstream OpenAPI schema, only the fields the manifests in
 cluster_configs/ use, and forbids any other field: a typo or a field the CRD lacks fails
@@ -20,8 +21,8 @@ from typing import Any
 import typer
 import yaml
 
-from jobs.deploy.layout import REPO, SCHEMAS
-from jobs.deploy.manifests import kubernetes_manifests
+from cluster_configs.toolchain.layout import REPO, SCHEMAS
+from cluster_configs.toolchain.manifests import kubernetes_manifests
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -246,7 +247,8 @@ def main(
     for key, docs in sorted(used.items()):
         pruned = prune(schemas[key], docs, key)
         pruned["$comment"] = (
-            f"Derived from {sources[key]} by `python -m jobs.deploy.derive_schemas`, pruned to "
+            f"Derived from {sources[key]} by "
+            "`python -m cluster_configs.toolchain.derive_schemas`, pruned to "
             "the fields cluster_configs uses. Do not edit."
         )
         text = json.dumps(pruned, indent=1, sort_keys=True) + "\n"

@@ -13,10 +13,16 @@ from urllib.parse import urlparse
 
 import yaml
 
-from jobs.deploy.layout import DOCKERFILE, SERVE_ENV, Release, load_release, serve_cluster_env
-from jobs.deploy.manifests import Manifest, kubernetes_manifests
-from jobs.deploy.problems import Problem
-from jobs.deploy.schema_check import LAUNCHER
+from cluster_configs.toolchain.layout import (
+    DOCKERFILE,
+    SERVE_ENV,
+    Release,
+    load_release,
+    serve_cluster_env,
+)
+from cluster_configs.toolchain.manifests import Manifest, kubernetes_manifests
+from cluster_configs.toolchain.problems import Problem
+from cluster_configs.toolchain.schema_check import LAUNCHER
 from ruai.settings import Settings
 
 RAY_KINDS = {"RayCluster", "RayJob", "RayService"}

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from jobs.deploy.layout import (
+from cluster_configs.toolchain.layout import (
     KUBERAY,
     KUBERAY_SRC,
     REPO,

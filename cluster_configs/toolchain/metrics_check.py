@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from jobs.deploy.layout import CONFIGS
-from jobs.deploy.problems import Problem
+from cluster_configs.toolchain.layout import CONFIGS
+from cluster_configs.toolchain.problems import Problem
 
 MONITORING = CONFIGS / "monitoring"
 _SUFFIXES = re.compile(r"_(total|bucket|sum|count)$")

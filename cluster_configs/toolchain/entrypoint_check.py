@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
-from jobs.deploy.manifests import kubernetes_manifests
-from jobs.deploy.problems import Problem
+from cluster_configs.toolchain.manifests import kubernetes_manifests
+from cluster_configs.toolchain.problems import Problem
 
 
 def split_entrypoint(entrypoint: str) -> tuple[str, list[str]] | str:

@@ -11,14 +11,19 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from jobs.deploy.layout import CONFIGS, SCHEMAS
-from jobs.deploy.manifests import Manifest, ParseError, kubernetes_manifests, load_documents
-from jobs.deploy.problems import Problem
+from cluster_configs.toolchain.layout import CONFIGS, SCHEMAS
+from cluster_configs.toolchain.manifests import (
+    Manifest,
+    ParseError,
+    kubernetes_manifests,
+    load_documents,
+)
+from cluster_configs.toolchain.problems import Problem
 
 LAUNCHER = CONFIGS / "launcher"
 _DERIVED_HINT = (
     " (not in the upstream schema: a typo? if it is a real field, re-run "
-    "`python -m jobs.deploy.derive_schemas`)"
+    "`python -m cluster_configs.toolchain.derive_schemas`)"
 )
 
 
@@ -52,7 +57,8 @@ def check_manifest_schema(repo: Path, manifest: Manifest) -> Iterator[Problem]:
         yield Problem(
             manifest.where,
             f"no schema for {manifest.doc['apiVersion']} {manifest.doc['kind']} "
-            f"({schema_path.relative_to(repo)}): run `python -m jobs.deploy.derive_schemas`",
+            f"({schema_path.relative_to(repo)}): run "
+            "`python -m cluster_configs.toolchain.derive_schemas`",
         )
         return
     yield from _errors(_schema(schema_path), manifest.doc, manifest.where, _DERIVED_HINT)

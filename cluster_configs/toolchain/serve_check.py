@@ -10,10 +10,10 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from jobs.deploy.layout import REPO
-from jobs.deploy.manifests import kubernetes_manifests
-from jobs.deploy.problems import Problem
-from jobs.deploy.render import render_manifests, serve_source_of
+from cluster_configs.toolchain.layout import REPO
+from cluster_configs.toolchain.manifests import kubernetes_manifests
+from cluster_configs.toolchain.problems import Problem
+from cluster_configs.toolchain.render import render_manifests, serve_source_of
 
 SERVE_CONFIGS = Path("serve_apps") / "configs"
 
