@@ -94,6 +94,23 @@ def trained_lora(
     return inputs, result
 
 
+@pytest.fixture(scope="session")
+def postgres_dsn():
+    """A real PostgreSQL 15 server of this session (tests/support/postgres_server.py):
+    "postgresql://USER@127.0.0.1:PORT/DB", stopped and deleted at the end."""
+    from tests.support.postgres_server import PostgresServer, wait_ready
+
+    try:
+        server = PostgresServer().start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        wait_ready(server.dsn)
+        yield server.dsn
+    finally:
+        server.stop()
+
+
 def _stop_test_cluster() -> None:
     """Stop only the processes of this suite's cluster (never a cluster the user runs)."""
     import psutil
