@@ -7,7 +7,9 @@
 
 The data (SQuAD v1.1 JSON or question/context JSONL) is split by article; each epoch reports the
 loss and validation recall@k, checkpoints, and the final model is a sentence-transformers
-directory: RUAI_DENSE_MODEL=<output> makes ingestion and serving use it.
+directory: RUAI_DENSE_MODEL=<output> makes ingestion and serving use it. The run is registered as
+the new `challenger` of --register-as in the model registry (docs/lifecycle.md); after
+`jobs.promote`, RUAI_DENSE_MODEL=models:/ruai-embedder@champion names it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def main(
         False, help="Add a hard negative per pair, mined from the current index (RUAI_COLLECTION)"
     ),
     run_name: str = typer.Option(None, help="Ray Train / MLflow run name"),
+    register_as: str = typer.Option(
+        "ruai-embedder",
+        help="Registered model the result becomes the new 'challenger' version of ('' skips)",
+    ),
 ) -> None:
     from pipelines.train_embedder import check_inputs
     from ruai.encoders.base import ModelNotFoundError
@@ -82,12 +88,18 @@ def main(
         use_gpu=use_gpu,
         hard_negatives=hard_negatives,
         name=run_name,
+        register_as=register_as or None,
     )
     Console().print(history_table(result.history))
     console.print(
         f"model: {result.output}  (RUAI_DENSE_MODEL={result.output})\n"
         f"checkpoint: {result.checkpoint_path}\nmlflow run: {result.mlflow_run_id}"
     )
+    if result.registered:
+        console.print(
+            f"registered: {result.registered} (alias challenger); gate it with "
+            f"python -m jobs.promote --model {register_as}"
+        )
 
 
 def history_table(history: list[dict]) -> Table:

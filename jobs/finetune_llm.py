@@ -37,6 +37,13 @@ def main(
     num_workers: int = typer.Option(None, min=1, help="Ray Train workers"),
     use_gpu: bool = typer.Option(None, "--use-gpu/--no-gpu", help="One GPU per worker"),
     run_name: str = typer.Option(None, help="Ray Train / MLflow run name"),
+    holdout: float = typer.Option(
+        0.2, min=0.0, max=0.9, help="Fraction of conversations held out for jobs.promote"
+    ),
+    register_as: str = typer.Option(
+        "ruai-lora",
+        help="Registered model the adapter becomes the new 'challenger' version of ('' skips)",
+    ),
 ) -> None:
     from pipelines.train_llm import check_llm_inputs
     from ruai.encoders.base import ModelNotFoundError
@@ -44,7 +51,7 @@ def main(
 
     settings = get_settings()
     try:
-        inputs = check_llm_inputs(settings, base_model, dataset, squad)
+        inputs = check_llm_inputs(settings, base_model, dataset, squad, holdout)
     except (ModelNotFoundError, ValueError, SquadFormatError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -64,6 +71,7 @@ def main(
         num_workers=num_workers,
         use_gpu=use_gpu,
         name=run_name,
+        register_as=register_as or None,
     )
     for row in result.history:
         console.print(f"epoch {row['epoch']}: loss {row['loss']:.4f} ({row['steps']} steps)")
@@ -71,6 +79,8 @@ def main(
         f"adapter: {result.output}\ncheckpoint: {result.checkpoint_path}\n"
         f"mlflow run: {result.mlflow_run_id}"
     )
+    if result.registered:
+        console.print(f"registered: {result.registered} (alias challenger)")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import ray.train
 import ray.train.torch
 
 from pipelines.train_run import TrainRunResult, finish_run, run_name, torch_trainer
+from ruai.lifecycle.lineage import EMBEDDER, Lineage
+from ruai.lifecycle.registry import model_path
 from ruai.settings import Settings
 from ruai.training.base_model import resolve_base_embedder
 from ruai.training.embedder_loop import run_epochs
@@ -94,6 +96,8 @@ class EmbedderInputs:
     split: PairSplit
     # what the passages were cut with (PassageChunker.for_model); workers cut the same way
     settings: Settings
+    # the base model as given (a path, an id or models:/…), for the lineage
+    base_ref: str = ""
 
     def chunker(self) -> PassageChunker:
         return PassageChunker.for_model(self.settings, self.base_model)
@@ -103,12 +107,13 @@ def check_inputs(settings: Settings, dataset: Path, base_model: str | None) -> E
     """Resolve the base model and read, validate and split the pairs (no Ray involved): a
     missing model or a file without one valid pair fails here with a clear message. Training
     passages are the chunks ingestion would index for this model (the one holding the answer)."""
-    base = resolve_base_embedder(base_model or settings.dense_model)
+    base_ref = base_model or settings.dense_model
+    base = resolve_base_embedder(model_path(base_ref, settings))
     chunker = PassageChunker.for_model(settings, base)
     split = load_pair_split(
         dataset, settings.train_validation_fraction, settings.train_seed, chunker
     )
-    return EmbedderInputs(base, dataset, split, settings)
+    return EmbedderInputs(base, dataset, split, settings, base_ref)
 
 
 def train_embedder(
@@ -122,9 +127,11 @@ def train_embedder(
     hard_negatives: bool = False,
     crash_marker: Path | None = None,
     name: str | None = None,
+    register_as: str | None = None,
 ) -> TrainRunResult:
     """Train on Ray Train, save the final model as a sentence-transformers directory at
-    ``output``, log the run to MLflow; returns the per-epoch history and where things are."""
+    ``output``, log the run to MLflow and (``register_as``) register it as that model's new
+    ``challenger``; returns the per-epoch history and where things are."""
     started = time.perf_counter()
     base, dataset, split = inputs.base_model, inputs.dataset, inputs.split
     train_rows, negatives_missing = split.train, None
@@ -161,8 +168,29 @@ def train_embedder(
         "use_gpu": gpu,
         "hard_negatives": hard_negatives,
     }
+    lineage = Lineage(
+        kind=EMBEDDER,
+        base_model=inputs.base_ref,
+        dataset=dataset,
+        split={
+            "by": "article",
+            "validation_fraction": settings.train_validation_fraction,
+            "seed": settings.train_seed,
+            "validation_articles": data["validation_articles"],
+            "recall_k": settings.train_recall_k,
+        },
+        params=params,
+    )
     return finish_run(
-        settings, result.checkpoint, MODEL_DIRNAME, output, name, params, data, started
+        settings,
+        result.checkpoint,
+        MODEL_DIRNAME,
+        output,
+        name,
+        params,
+        data,
+        started,
+        register=(register_as, lineage) if register_as else None,
     )
 
 

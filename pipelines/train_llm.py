@@ -17,8 +17,10 @@ import ray.train
 import ray.train.torch
 
 from pipelines.train_run import TrainRunResult, finish_run, run_name, storage_path, torch_trainer
+from ruai.lifecycle.lineage import LORA, Lineage
+from ruai.lifecycle.registry import model_path
 from ruai.settings import Settings
-from ruai.training.chat_data import read_chat_jsonl, squad_conversations, write_jsonl
+from ruai.training.chat_data import read_conversations, split_held_out, write_jsonl
 from ruai.training.embedder_session import HISTORY_FILENAME, STATE_FILENAME
 from ruai.training.lora import load_lora_model, resolve_base_llm, save_adapter
 from ruai.training.rows import NoValidPairsError, RowReport
@@ -35,26 +37,36 @@ class LlmInputs:
     conversations: list[list[dict[str, str]]]
     report: RowReport
     pad_id: int
+    # what the lineage records: the base as given, the data file, the held-out cut
+    base_ref: str = ""
+    dataset: Path | None = None
+    split: dict | None = None
+    held_out: list[list[dict[str, str]]] | None = None
 
 
 def check_llm_inputs(
-    settings: Settings, base_model: str | None, chat: Path | None, squad: Path | None
+    settings: Settings,
+    base_model: str | None,
+    chat: Path | None,
+    squad: Path | None,
+    holdout_fraction: float = 0.0,
 ) -> LlmInputs:
-    """Resolve the base model, read the conversations (chat JSONL, or made from a SQuAD file)
-    and tokenize them: fails here, before Ray, without one trainable example."""
+    """Resolve the base model, read the conversations (chat JSONL, or made from a SQuAD file),
+    hold out a seeded ``holdout_fraction`` of them (what jobs.promote evaluates adapters on) and
+    tokenize the rest: fails here, before Ray, without one trainable example."""
     from transformers import AutoTokenizer
 
-    base = resolve_base_llm(base_model or settings.llm_model)
-    if (chat is None) == (squad is None):
-        raise ValueError("give exactly one of --dataset (chat JSONL) and --squad (SQuAD file)")
+    base_ref = base_model or settings.llm_model
+    base = resolve_base_llm(model_path(base_ref, settings) if base_ref else None)
     report = RowReport(str(chat or squad))
-    if chat is not None:
-        conversations = read_chat_jsonl(chat, report)
-    else:
-        from ruai.eval.squad import read_squad
-
-        conversations = [row["messages"] for row in squad_conversations(read_squad(squad))]
-        report.kept = len(conversations)
+    conversations = read_conversations(chat, squad, report)
+    split = {
+        "by": "conversation",
+        "format": "chat" if chat is not None else "squad",
+        "holdout_fraction": holdout_fraction,
+        "seed": settings.train_seed,
+    }
+    conversations, held_out = split_held_out(conversations, holdout_fraction, settings.train_seed)
     tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
     examples = []
     for messages in conversations:
@@ -67,7 +79,10 @@ def check_llm_inputs(
     if not examples:
         raise NoValidPairsError(f"no trainable conversation: {report.summary()}")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    return LlmInputs(base, examples, conversations, report, pad_id)
+    dataset = Path(chat or squad)
+    return LlmInputs(
+        base, examples, conversations, report, pad_id, base_ref, dataset, split, held_out
+    )
 
 
 def llm_train_loop(config: dict) -> None:
@@ -146,8 +161,10 @@ def train_llm(
     num_workers: int | None = None,
     use_gpu: bool | None = None,
     name: str | None = None,
+    register_as: str | None = None,
 ) -> TrainRunResult:
-    """Train a LoRA adapter on Ray Train and save it (PEFT format) at ``output``."""
+    """Train a LoRA adapter on Ray Train and save it (PEFT format) at ``output``;
+    ``register_as``: register it as that model's new ``challenger``."""
     started = time.perf_counter()
     output = output.expanduser().resolve()
     name = run_name("lora", name)
@@ -180,7 +197,11 @@ def train_llm(
     )
     params = {k: v for k, v in config.items() if k not in ("lora", "pad_id")} | lora
     params |= {"num_workers": workers, "use_gpu": gpu}
-    data = inputs.report.to_dict() | {"examples": len(inputs.examples)}
+    data = inputs.report.to_dict() | {
+        "examples": len(inputs.examples),
+        "held_out": len(inputs.held_out or []),
+    }
+    lineage = Lineage(LORA, inputs.base_ref, inputs.dataset, inputs.split or {}, params)
     return finish_run(
         settings,
         result.checkpoint,
@@ -191,4 +212,5 @@ def train_llm(
         data,
         started,
         extra_artifacts=(chat_file,),
+        register=(register_as, lineage) if register_as else None,
     )

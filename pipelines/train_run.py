@@ -14,6 +14,7 @@ import ray.train
 from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
+from ruai.lifecycle.lineage import Lineage
 from ruai.settings import Settings
 from ruai.training.embedder_session import HISTORY_FILENAME
 from ruai.training.tracking import Tracking, log_run
@@ -30,12 +31,15 @@ class TrainRunResult:
     seconds: float
     mlflow_run_id: str = ""
     params: dict = field(default_factory=dict)
+    # models:/<name>/<version> when the run was registered
+    registered: str = ""
 
     def to_dict(self) -> dict:
         return {
             "output": str(self.output),
             "checkpoint": self.checkpoint_path,
             "mlflow_run_id": self.mlflow_run_id,
+            "registered": self.registered,
             "params": self.params,
             "data": self.data,
             "history": self.history,
@@ -97,9 +101,12 @@ def finish_run(
     data: dict,
     started: float,
     extra_artifacts: tuple[Path, ...] = (),
+    register: tuple[str, Lineage] | None = None,
 ) -> TrainRunResult:
     """Copy ``<checkpoint>/<model_subdir>`` to ``output`` (replacing it), then summarise and
-    log to MLflow (the store under ``output``'s parent unless RUAI_MLFLOW_TRACKING_URI)."""
+    log to MLflow (the store under ``output``'s parent unless RUAI_MLFLOW_TRACKING_URI);
+    ``register=(name, lineage)`` makes the logged model a new ``challenger`` version of
+    ``name`` in the model registry."""
     with checkpoint.as_directory() as final:
         final = Path(final)
         if output.exists():
@@ -110,13 +117,37 @@ def finish_run(
         output, history, checkpoint.path, data, time.perf_counter() - started, params=params
     )
     summary = result.write()
+    tracking = Tracking.from_settings(settings, output.parent)
     result.mlflow_run_id = log_run(
-        Tracking.from_settings(settings, output.parent),
+        tracking,
         name,
         params,
         history,
         [summary, output, *extra_artifacts],
         tags={"job": name.split("-")[0]},
     )
+    if register is not None:
+        result.registered = register_run(settings, tracking, result, *register)
     result.write()
     return result
+
+
+def register_run(
+    settings: Settings, tracking: Tracking, result: TrainRunResult, model: str, lineage: Lineage
+) -> str:
+    """Register the model the run logged (its ``<output name>`` artifact folder) with the run's
+    final metrics in its lineage; returns ``models:/<model>/<version>``."""
+    from dataclasses import replace
+
+    from mlflow import MlflowClient
+
+    from ruai.lifecycle.registry import Registry
+
+    run = MlflowClient(tracking_uri=tracking.uri).get_run(result.mlflow_run_id)
+    source = f"{run.info.artifact_uri.rstrip('/')}/{result.output.name}"
+    last = result.history[-1] if result.history else {}
+    lineage = replace(lineage, metrics=last, run_id=result.mlflow_run_id)
+    version = Registry.from_settings(settings).register(
+        model, source, lineage.tags(), description=f"run {run.info.run_name} ({tracking.uri})"
+    )
+    return version.uri

@@ -195,9 +195,20 @@ class Settings(BaseSettings):
     # GPU only (bitsandbytes): 4-bit NF4 QLoRA fits a 12B base on a 24 GB card
     llm_load_in: Literal["full", "8bit", "4bit"] = "full"
 
-    # experiment tracking: a local MLflow file store by default (<output dir>/mlruns)
+    # experiment tracking: a local MLflow file store by default (<output dir>/mlruns); on a
+    # cluster one PostgreSQL database holds runs and the model registry
+    # (postgresql+psycopg://user@host:5432/mlflow), artifacts under mlflow_artifact_root
     mlflow_tracking_uri: str | None = None
     mlflow_experiment: str = "ruai"
+    # where new experiments keep artifacts when the tracking URI is a database (a shared path or
+    # s3://); None: the tracking server decides
+    mlflow_artifact_root: str | None = None
+    # the model registry (models:/<name>@<alias>) without RUAI_MLFLOW_TRACKING_URI: SQLite here,
+    # and the download cache of versions whose files are not on this disk
+    registry_dir: Path = Path("./data/registry")
+    # the evaluation gate (jobs.promote): the challenger must beat the champion by this much on
+    # the primary metric (recall@train_recall_k for embedders, held-out loss for LoRA adapters)
+    promote_margin: float = Field(0.01, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

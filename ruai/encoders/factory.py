@@ -9,7 +9,8 @@ from ruai.text.lemmas import Lemmatizer
 
 
 def build_dense_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None) -> DenseEncoder:
-    """``dense_model="navec"``: the offline navec encoder; anything else: sentence-transformers.
+    """``dense_model="navec"``: the offline navec encoder; anything else: sentence-transformers
+    (a ``models:/<name>@<alias>`` registry URI resolves to the version's local files).
 
     Pass ``lemmatizer`` to share one lemma cache with the sparse encoder.
     """
@@ -18,9 +19,10 @@ def build_dense_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None
 
         return NavecEncoder(lemmatizer or Lemmatizer(cache_size=settings.lemma_cache_size))
     from ruai.encoders.sentence_transformer import SentenceTransformerEncoder
+    from ruai.lifecycle.registry import model_path
 
     return SentenceTransformerEncoder(
-        settings.dense_model,
+        model_path(settings.dense_model, settings),
         query_prefix=settings.dense_query_prefix,
         passage_prefix=settings.dense_passage_prefix,
         batch_size=settings.dense_batch_size,

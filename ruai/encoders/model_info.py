@@ -38,8 +38,9 @@ def dense_dim(settings: Settings) -> int:
 
         return NavecEncoder().dim
     from ruai.encoders.sentence_transformer import resolve_local_model
+    from ruai.lifecycle.registry import model_path
 
-    return _st_dim(resolve_local_model(settings.dense_model))
+    return _st_dim(resolve_local_model(model_path(settings.dense_model, settings)))
 
 
 def build_token_counter(settings: Settings) -> tuple[TokenCounter, int]:
@@ -56,8 +57,9 @@ def build_token_counter(settings: Settings) -> tuple[TokenCounter, int]:
         family_prefixes,
         resolve_local_model,
     )
+    from ruai.lifecycle.registry import model_path
 
-    path = resolve_local_model(settings.dense_model)
+    path = resolve_local_model(model_path(settings.dense_model, settings))
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     prompts = _read_json(path / "config_sentence_transformers.json").get("prompts", {})
     prefix = _pick_prefix(

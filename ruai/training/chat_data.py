@@ -72,6 +72,32 @@ def squad_conversations(dataset: SquadDataset, system_prompt: str | None = None)
     return rows
 
 
+def split_held_out(conversations: list, fraction: float, seed: int) -> tuple[list, list]:
+    """(train, held out): a seeded random ``fraction`` of the conversations held out, the rest
+    in file order; the same file, fraction and seed always cut the same way."""
+    import random
+
+    count = round(len(conversations) * fraction)
+    held = set(random.Random(seed).sample(range(len(conversations)), count)) if count else set()
+    train = [c for i, c in enumerate(conversations) if i not in held]
+    return train, [c for i, c in enumerate(conversations) if i in held]
+
+
+def read_conversations(
+    chat: Path | None, squad: Path | None, report: RowReport
+) -> list[list[dict[str, str]]]:
+    """The conversations of a chat JSONL file, or made from a SQuAD file (exactly one)."""
+    if (chat is None) == (squad is None):
+        raise ValueError("give exactly one of --dataset (chat JSONL) and --squad (SQuAD file)")
+    if chat is not None:
+        return read_chat_jsonl(chat, report)
+    from ruai.eval.squad import read_squad
+
+    conversations = [row["messages"] for row in squad_conversations(read_squad(squad))]
+    report.kept = len(conversations)
+    return conversations
+
+
 def write_jsonl(rows: list[dict], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

@@ -26,7 +26,11 @@ class Tracking:
     @classmethod
     def from_settings(cls, settings: Settings, default_dir: Path) -> Tracking:
         if settings.mlflow_tracking_uri:
-            return cls(settings.mlflow_tracking_uri, settings.mlflow_experiment)
+            return cls(
+                settings.mlflow_tracking_uri,
+                settings.mlflow_experiment,
+                settings.mlflow_artifact_root,
+            )
         root = (default_dir / "mlruns").resolve()
         root.mkdir(parents=True, exist_ok=True)
         return cls(

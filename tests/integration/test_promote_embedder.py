@@ -1,0 +1,129 @@
+"""Fine-tune → registered version with lineage → the gate → models:/…@champion in ingestion and
+serving. Two 1-epoch fine-tunes of MiniLM on a tiny XQuAD-ru cut (1 Ray Train worker): a good
+one and one wrecked at learning rate 5.0 (as test_train_tune wrecks a trial)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from jobs.promote import app as promote_app
+from pipelines.train_embedder import check_inputs, train_embedder
+from ruai.lifecycle.registry import CHALLENGER, CHAMPION, Registry
+from ruai.settings import Settings
+from tests.support.tiny_squad import write_tiny_squad
+
+pytestmark = pytest.mark.integration
+MODEL = "emb"
+
+
+@pytest.fixture(scope="module")
+def registered(ray_cluster, xquad_path, tmp_path_factory):
+    """(settings, wrecked version uri, good version uri): wrecked is v1, good is v2."""
+    work = tmp_path_factory.mktemp("promote-embedder")
+    dataset = write_tiny_squad(xquad_path, work / "tiny.json", articles=3, questions_per_article=8)
+    settings = Settings(
+        dense_model="all-MiniLM-L6-v2",
+        train_validation_fraction=0.34,
+        train_recall_k=3,
+        registry_dir=work / "registry",
+    )
+    inputs = check_inputs(settings, dataset, None)
+    uris = []
+    for label, rate in (("wrecked", 5.0), ("good", 5e-5)):
+        result = train_embedder(
+            settings,
+            inputs,
+            work / label,
+            hp_overrides={
+                "epochs": 1,
+                "batch_size": 4,
+                "max_seq_length": 48,
+                "learning_rate": rate,
+            },
+            num_workers=1,
+            use_gpu=False,
+            name=f"test-{label}",
+            register_as=MODEL,
+        )
+        uris.append(result.registered)
+    return settings, *uris
+
+
+def run_promote(settings: Settings, monkeypatch, *args: str):
+    from ruai.settings import get_settings
+
+    monkeypatch.setenv("RUAI_REGISTRY_DIR", str(settings.registry_dir))
+    for name in ("DENSE_MODEL", "TRAIN_VALIDATION_FRACTION", "TRAIN_RECALL_K"):
+        monkeypatch.setenv(f"RUAI_{name}", str(getattr(settings, name.lower())))
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(promote_app, ["--model", MODEL, *args])
+    finally:
+        get_settings.cache_clear()
+
+
+def test_fine_tune_registers_a_version_with_lineage(registered):
+    settings, wrecked, good = registered
+    registry = Registry.from_settings(settings)
+    assert (wrecked, good) == (f"models:/{MODEL}/1", f"models:/{MODEL}/2")
+    version = registry.get(f"models:/{MODEL}@{CHALLENGER}")
+    assert version.version == "2"
+    tags = version.tags
+    assert tags["kind"] == "embedder" and tags["base_model"] == "all-MiniLM-L6-v2"
+    assert tags["param.learning_rate"] == "5e-05" and "metric.recall_at_3" in tags
+    assert len(tags["dataset_sha256"]) == 64 and tags["git_commit"] != "unknown"
+    assert (registry.local_path(version) / "modules.json").is_file()
+
+
+def test_gate_promotes_the_better_and_refuses_the_wrecked(registered, monkeypatch):
+    settings, wrecked, good = registered
+    registry = Registry.from_settings(settings)
+    # the wrecked model went live by hand: the good challenger must beat it
+    registry.set_alias(MODEL, CHAMPION, "1")
+    promoted = run_promote(settings, monkeypatch, "--margin", "0.05")
+    assert promoted.exit_code == 0, promoted.output
+    assert "recall_at_3 (primary)" in promoted.output and "promoted" in promoted.output
+    assert registry.get(f"models:/{MODEL}@{CHAMPION}").version == "2"
+
+    # now the wrecked one is the challenger against the good champion
+    registry.set_alias(MODEL, CHALLENGER, "1")
+    refused = run_promote(settings, monkeypatch)
+    assert refused.exit_code == 1, refused.output
+    assert "refused" in refused.output
+    assert registry.get(f"models:/{MODEL}@{CHAMPION}").version == "2"
+
+    import mlflow
+
+    mlflow.set_tracking_uri(registry.uri)
+    runs = mlflow.search_runs(experiment_names=["ruai-promote"], order_by=["start_time ASC"])
+    assert list(runs["tags.decision"]) == ["promoted", "refused"]
+    first = runs.iloc[0]
+    assert first["metrics.challenger.recall_at_3"] >= first["metrics.champion.recall_at_3"] + 0.05
+
+
+def test_champion_uri_loads_in_ingestion_and_serving(registered, make_settings, few_articles):
+    import numpy as np
+
+    from pipelines.ingest import run_ingest
+    from ruai.encoders.factory import build_dense_encoder
+    from serve_apps.encoder import QueryEncoder
+
+    settings, _, _ = registered
+    registry = Registry.from_settings(settings)
+    registry.set_alias(MODEL, CHAMPION, "2")
+    champion = settings.model_copy(update={"dense_model": f"models:/{MODEL}@{CHAMPION}"})
+    # serving's query encoder deployment, constructed as a replica constructs it
+    serving = QueryEncoder.func_or_class(champion).dense
+    pinned = settings.model_copy(update={"dense_model": str(registry.local_path("models:/emb/2"))})
+    question = ["Кто такой Никола Тесла?"]
+    vectors = serving.encode_queries(question)
+    np.testing.assert_allclose(
+        vectors, build_dense_encoder(pinned).encode_queries(question), atol=1e-6
+    )
+    base = build_dense_encoder(settings).encode_queries(question)
+    assert not np.allclose(vectors, base, atol=1e-4), "the base model answered, not the version"
+
+    ingest = make_settings(dense_model=champion.dense_model, registry_dir=settings.registry_dir)
+    report = run_ingest(ingest, str(few_articles))
+    assert report.chunks > 0 and not report.documents_failed
