@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.ingest import DATASET, RESULTS, PeakMemory  # noqa: E402
+from pipelines.cluster import use_token_auth  # noqa: E402
 from ruai.eval.sample_corpus import write_sample_corpus  # noqa: E402
 from ruai.settings import Settings  # noqa: E402
 from tests.support.hostile_corpus import write_bad_files, write_good_files  # noqa: E402
@@ -91,6 +92,7 @@ def main() -> None:
     write_bad_files(hostile / "bad")
     write_link_traps(hostile, work / "outside")
 
+    use_token_auth()  # the project's token, not ~/.ray
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     rows = [
         run("(a) 48 articles", articles, work / "qa"),

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import psutil
 
+from pipelines.cluster import use_token_auth
 from ruai.encoders.factory import build_dense_encoder
 from ruai.encoders.model_info import build_token_counter
 from ruai.eval.sample_corpus import replicate_corpus, write_sample_corpus
@@ -187,6 +188,7 @@ def main() -> None:
             )
         )
 
+    use_token_auth()  # the project's token, not ~/.ray
     started = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray_init_s = round(time.perf_counter() - started, 2)
