@@ -161,24 +161,18 @@ def plot(report: dict, path: Path) -> None:
 
 
 def measure_in_process(settings, questions: list[str]) -> dict:
-    from pipelines.store_owner import connect_store
-    from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
+    from raystore import store_for
     from ruai.llm.extractive import ExtractiveAnswerer
     from ruai.llm.passages import passages_from_hits
-    from ruai.retrieval import Retriever
+    from ruai.retrieval import Searcher
     from ruai.text.lemmas import Lemmatizer
 
     lemmatizer = Lemmatizer(settings.lemma_cache_size)
-    retriever = Retriever(
-        settings,
-        connect_store(settings),
-        build_dense_encoder(settings, lemmatizer),
-        build_sparse_encoder(settings, lemmatizer),
-    )
+    searcher = Searcher.from_settings(settings, store_for(settings), lemmatizer)
     answerer = ExtractiveAnswerer(lemmatizer, settings.answer_sentences)
 
     def search(question: str):
-        return retriever.search(question, top_k=5)
+        return searcher.search(question, top_k=5)
 
     def rag(question: str):
         return answerer.answer(question, passages_from_hits(search(question)))
@@ -193,7 +187,7 @@ def measure_mode(args: argparse.Namespace) -> dict:
     import ray
 
     from pipelines.ingest import run_ingest
-    from pipelines.store_owner import release_owner, with_absolute_paths
+    from raystore import release_store, with_absolute_paths
     from ruai.eval.squad import read_squad
     from ruai.settings import Settings
 
@@ -210,7 +204,7 @@ def measure_mode(args: argparse.Namespace) -> dict:
     result = {"in_process": measure_in_process(settings, questions)}
     print(">> in-process", json.dumps(result["in_process"]))
     result["serve"] = serve_runs(settings, questions, free_port())
-    release_owner(settings)
+    release_store(settings)
     ray.shutdown()
     return result
 

@@ -43,7 +43,7 @@ def main(
     json_out: Path = typer.Option(None, "--json", help="Write the results as JSON here"),
     sweep: bool = typer.Option(False, help="Also evaluate a grid of fusion settings"),
 ) -> None:
-    from pipelines.cluster import open_retriever
+    from pipelines.cluster import open_searcher
     from ruai.eval.retrieval_eval import evaluate_modes
     from ruai.eval.squad import read_squad
     from ruai.store.base import StoreError
@@ -54,7 +54,7 @@ def main(
         fail(f"dataset not found: {dataset}")
     try:
         results = evaluate_modes(
-            open_retriever(settings),
+            open_searcher(settings),
             collection,
             read_squad(dataset),
             tenant or settings.tenant,

@@ -27,13 +27,13 @@ def main(
     mode: str = typer.Option("hybrid", help="hybrid, dense or sparse"),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table"),
 ) -> None:
-    from pipelines.cluster import open_retriever
+    from pipelines.cluster import open_searcher
     from ruai.store.base import CollectionNotFoundError, StoreError
 
     if mode not in ("hybrid", "dense", "sparse"):
         fail(f"--mode must be hybrid, dense or sparse, not {mode!r}")
     try:
-        hits = open_retriever(get_settings()).search(
+        hits = open_searcher(get_settings()).search(
             query, collection=collection, tenant=tenant, top_k=top_k, mode=mode
         )
     except CollectionNotFoundError as exc:

@@ -15,6 +15,7 @@ from ruai.encoders.base import SparseVector
 from ruai.encoders.factory import build_sparse_encoder
 from ruai.loaders import LoaderError, load_document
 from ruai.settings import Settings
+from ruai.store.rows import ChunkPayload
 from ruai.text.chunking import chunk_text
 from ruai.text.entities import EntityExtractor
 from ruai.text.lemmas import Lemmatizer
@@ -106,7 +107,7 @@ class DocumentProcessor:
         return documents
 
 
-def chunk_payload(processed: ProcessedDocument, chunk: Chunk, tenant: str) -> dict:
+def chunk_payload(processed: ProcessedDocument, chunk: Chunk, tenant: str) -> ChunkPayload:
     """The Qdrant payload of one chunk (DESIGN.md's schema)."""
     document = processed.document
     assert document is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipelines.store_owner import with_absolute_paths
+from raystore import with_absolute_paths
 from ruai.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""RagIngress: the HTTP API (FastAPI) over QueryEncoder → Retriever → Generator."""
+"""RagIngress: the HTTP API (FastAPI) over Search (encode + retrieve) → Generator."""
 
 from __future__ import annotations
 
@@ -102,14 +102,12 @@ class RagIngress:
     def __init__(
         self,
         settings: Settings,
-        encoder: DeploymentHandle,
-        retriever: DeploymentHandle,
+        search: DeploymentHandle,
         generator: DeploymentHandle,
         collections: list[str],
     ) -> None:
         self.settings = settings
-        self.encoder = encoder
-        self.retriever = retriever
+        self.search_handle = search
         self.generator: Generator = (
             VLLMClient(generator, settings)
             if settings.generator == "vllm"
@@ -154,18 +152,9 @@ class RagIngress:
         top_k = min(top_k, self.settings.max_top_k)
         started = time.perf_counter()
 
-        async def encode_and_query() -> list[Hit]:
-            dense, sparse = await self.encoder.encode.remote(query)
-            return await self.retriever.search.remote(
-                collection,
-                tenant,
-                dense if mode != "sparse" else None,
-                sparse if mode != "dense" else None,
-                top_k,
-            )
-
         try:
-            hits = await _within(encode_and_query(), self.settings.retrieval_timeout_s,
+            hits = await _within(self.search_handle.search.remote(collection, tenant, query, top_k,
+                                 mode), self.settings.retrieval_timeout_s,
                                  "RUAI_RETRIEVAL_TIMEOUT_S")  # fmt: skip
         except Exception as exc:
             if isinstance(_cause(exc), CollectionNotFoundError):
@@ -182,7 +171,7 @@ class RagIngress:
         checks: dict[str, str] = {}
         limit = self.settings.health_timeout_s
         try:
-            await _within(self.retriever.check.remote(self.collections[0]), limit,
+            await _within(self.search_handle.check.remote(self.collections[0]), limit,
                           "RUAI_HEALTH_TIMEOUT_S")  # fmt: skip
             checks["store"] = "ok"
         except Exception as exc:
@@ -234,8 +223,8 @@ class RagIngress:
         if len(texts) > self.settings.max_top_k:
             raise too_long("the input list", len(texts), self.settings.max_top_k,
                            "RUAI_MAX_TOP_K")  # fmt: skip
-        vectors, tokens = await self.encoder.embed.remote(texts)
-        model = await self.encoder.dense_model.remote()
+        vectors, tokens = await self.search_handle.embed.remote(texts)
+        model = await self.search_handle.dense_model.remote()
         return shapes.embeddings(model, vectors, tokens)
 
     @app.post("/v1/chat/completions")

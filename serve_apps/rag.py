@@ -5,7 +5,7 @@ args (all optional)::
 
     settings: {name: value}    Settings fields; RUAI_* environment variables win over them
     collections: [name, ...]   collections listed by /v1/models (default: [settings.collection])
-    encoder: {num_cpus, num_gpus, num_replicas}   and the same for retriever, generator, ingress
+    search: {num_cpus, num_gpus, num_replicas}    and the same for generator and ingress
     engine_kwargs: {...}        extra vLLM engine arguments (generator=vllm)
     llm_env_vars: {...}         environment of the vLLM engine (e.g. VLLM_CPU_KVCACHE_SPACE)
 """
@@ -18,14 +18,12 @@ from ray.serve.deployment import Application
 
 from ruai.api_keys import ApiKeys
 from serve_apps.app_settings import settings_from_args
-from serve_apps.encoder import QueryEncoder
 from serve_apps.extractive import ExtractiveGenerator
 from serve_apps.ingress import RagIngress
-from serve_apps.retriever import Retriever
+from serve_apps.search import Search
 
 _DEFAULT_RESOURCES = {
-    "encoder": {"num_cpus": 0.25},
-    "retriever": {"num_cpus": 0.1},
+    "search": {"num_cpus": 0.25},
     "generator": {"num_cpus": 0.25},
     "ingress": {"num_cpus": 0.25},
 }
@@ -58,8 +56,7 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     collections = list(args.get("collections") or [settings.collection])
     if settings.collection not in collections:
         collections.insert(0, settings.collection)
-    encoder = QueryEncoder.options(**_options(args, "encoder")).bind(settings)
-    retriever = Retriever.options(**_options(args, "retriever")).bind(settings)
+    search = Search.options(**_options(args, "search")).bind(settings)
     if settings.generator == "vllm":
         from serve_apps.llm import build_llm_server, llm_config
 
@@ -68,5 +65,5 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     else:
         generator = ExtractiveGenerator.options(**_options(args, "generator")).bind(settings)
     return RagIngress.options(**_options(args, "ingress")).bind(
-        settings, encoder, retriever, generator, collections
+        settings, search, generator, collections
     )

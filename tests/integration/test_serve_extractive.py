@@ -27,7 +27,7 @@ WARSAW = "Какая река протекает через Варшаву?"
 
 @pytest.fixture(scope="module")
 def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPathFactory):
-    from pipelines.store_owner import release_owner
+    from raystore import release_store
 
     tmp = tmp_path_factory.mktemp("serve")
     settings = Settings(qdrant_path=tmp / "qdrant", collection=COLLECTION)
@@ -47,7 +47,7 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
     }
     with running_app(args, free_port()) as base:
         yield {"base": base, "sources": sources, "settings": settings}
-    release_owner(settings)
+    release_store(settings)
 
 
 def client(served, key: str = "key-acme") -> openai.OpenAI:
@@ -150,11 +150,11 @@ def test_bad_input_gets_openai_style_error(served, path, body, status, code) -> 
 
 
 def test_store_down_is_503_and_recovers(served) -> None:
-    from pipelines.store_owner import release_owner
+    from raystore import release_store
     from ruai.store.factory import open_store
 
     settings = served["settings"]
-    release_owner(settings)  # the owner actor closes the shard and exits
+    release_store(settings)  # the owner actor closes the shard and exits
     squatter = open_store(settings)  # …and this process holds it: no new owner can open it
     assert squatter.count(COLLECTION) > 0
     try:
