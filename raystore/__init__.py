@@ -21,7 +21,6 @@ from raystore.direct_store import DirectStore
 from raystore.owned_store import OwnedStore
 from raystore.owner import StoreOwner
 from ruai.settings import Settings
-from ruai.store.factory import open_store
 
 NAMESPACE = "ruai"
 RayStore = OwnedStore | DirectStore
@@ -58,7 +57,7 @@ def store_for(settings: Settings) -> RayStore:
     """The store for this process: direct for a Qdrant server or without Ray, else the owner's
     (started on this node if it is not running yet)."""
     if not embedded(settings) or not ray.is_initialized():
-        return DirectStore(open_store(settings))
+        return DirectStore(settings)
     settings = with_absolute_paths(settings)
     owner = StoreOwner.options(
         name=owner_name(settings),

@@ -1,70 +1,21 @@
-"""DirectStore: a VectorStore opened in this process (a Qdrant server every process may reach,
-or any store when Ray is not running), with the same extras and async twins as OwnedStore."""
+"""DirectStore: the store opened in this process (a Qdrant server every process may reach, or
+any store when Ray is not running), with the async twins OwnedStore has."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import pyarrow as pa
-
-from ruai.store.base import DocState, Hit, PointRecord, SearchRequest, VectorStore
-from ruai.store.rows import points_from_table
+from raystore.local_store import LocalStore
+from ruai.store.base import Hit, SearchRequest
 
 
-class DirectStore:
-    def __init__(self, store: VectorStore) -> None:
-        self._store = store
-
-    # --- the VectorStore protocol ---------------------------------------------------------
-
-    def ensure_collection(self, collection: str, dense_dim: int) -> None:
-        self._store.ensure_collection(collection, dense_dim)
-
-    def collection_exists(self, collection: str) -> bool:
-        return self._store.collection_exists(collection)
-
-    def drop_collection(self, collection: str) -> None:
-        self._store.drop_collection(collection)
-
-    def upsert(self, collection: str, points: list[PointRecord]) -> int:
-        return self._store.upsert(collection, points)
-
-    def delete_doc(
-        self, collection: str, doc_id: str, keep_content_hash: str | None = None
-    ) -> None:
-        self._store.delete_doc(collection, doc_id, keep_content_hash)
-
-    def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
-        return self._store.doc_states(collection, tenant)
-
-    def search(self, collection: str, request: SearchRequest) -> list[Hit]:
-        return self._store.search(collection, request)
-
-    def count(self, collection: str, tenant: str | None = None) -> int:
-        return self._store.count(collection, tenant)
-
-    def optimize(self, collection: str) -> None:
-        self._store.optimize(collection)
-
-    def snapshot(self, collection: str, target_dir: Path) -> Path:
-        return self._store.snapshot(collection, target_dir)
-
-    def close(self) -> None:
-        self._store.close()
-
-    # --- beyond the protocol --------------------------------------------------------------
-
-    def upsert_rows(self, collection: str, table: pa.Table) -> int:
-        return self._store.upsert(collection, points_from_table(table))
-
-    # --- async twins (Serve): the blocking client call runs in a worker thread -------------
-
+class DirectStore(LocalStore):
+    # the blocking client call runs in a worker thread
     async def search_async(self, collection: str, request: SearchRequest) -> list[Hit]:
-        return await asyncio.to_thread(self._store.search, collection, request)
+        return await asyncio.to_thread(self.search, collection, request)
 
     async def count_async(self, collection: str, tenant: str | None = None) -> int:
-        return await asyncio.to_thread(self._store.count, collection, tenant)
+        return await asyncio.to_thread(self.count, collection, tenant)
 
     async def collection_exists_async(self, collection: str) -> bool:
-        return await asyncio.to_thread(self._store.collection_exists, collection)
+        return await asyncio.to_thread(self.collection_exists, collection)

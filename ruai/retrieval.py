@@ -46,6 +46,8 @@ def search_request(
         raise ValueError(f"search mode must be one of {MODES}, not {mode!r}")
     if not tenant:
         raise ValueError("every search is filtered to one tenant; none was given")
+    if (mode != "sparse" and vectors.dense is None) or (mode != "dense" and vectors.sparse is None):
+        raise ValueError(f"mode {mode!r} needs vectors the query was not encoded with")
     return SearchRequest(
         dense=vectors.dense if mode != "sparse" else None,
         sparse=vectors.sparse if mode != "dense" else None,

@@ -10,10 +10,8 @@ from raystore import with_absolute_paths
 from ruai.settings import Settings
 
 
-def settings_from_args(args: dict[str, Any]) -> Settings:
+def settings_from_args(given: dict[str, Any]) -> Settings:
     overrides = {
-        name: value
-        for name, value in (args.get("settings") or {}).items()
-        if f"RUAI_{name.upper()}" not in os.environ
+        name: value for name, value in given.items() if f"RUAI_{name.upper()}" not in os.environ
     }
     return with_absolute_paths(Settings(**overrides))
