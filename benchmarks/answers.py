@@ -25,7 +25,7 @@ from ruai.eval.sample_corpus import write_sample_corpus
 from ruai.eval.squad import article_folds, read_squad
 from ruai.inline_index import index_files
 from ruai.llm.extractive import ExtractiveAnswerer
-from ruai.retrieval import Retriever
+from ruai.retrieval import Searcher
 from ruai.settings import Settings
 from ruai.store.edge import EdgeStore
 from ruai.text.lemmas import Lemmatizer
@@ -51,9 +51,7 @@ def main() -> None:
         dense = build_dense_encoder(settings, lemmatizer)
         with EdgeStore(settings.qdrant_path) as store:
             index_files(settings, files, store, dense)
-            retriever = Retriever(
-                settings, store, dense, build_sparse_encoder(settings, lemmatizer)
-            )
+            retriever = Searcher(settings, store, dense, build_sparse_encoder(settings, lemmatizer))
             for style in STYLES:
                 styled = settings.model_copy(update={"answer_style": style})
                 answerer = ExtractiveAnswerer.from_settings(styled, lemmatizer)

@@ -26,7 +26,7 @@ from ruai.eval.retrieval_eval import encode_questions, ranked_paragraphs
 from ruai.eval.sample_corpus import write_sample_corpus
 from ruai.eval.squad import SquadDataset, article_folds, read_squad
 from ruai.inline_index import index_files
-from ruai.retrieval import Retriever
+from ruai.retrieval import Searcher
 from ruai.settings import Settings
 from ruai.store.base import FusionConfig
 from ruai.store.edge import EdgeStore
@@ -63,7 +63,7 @@ def run_grid(
         with EdgeStore(settings.qdrant_path) as store:
             index_files(settings, files, store, dense)
             sparse = build_sparse_encoder(settings, lemmatizer)
-            retriever = Retriever(settings, store, dense, sparse)
+            retriever = Searcher(settings, store, dense, sparse)
             encoded = encode_questions(retriever, dataset, settings.tenant, chunk_limit=30)
             ranked[name] = {
                 weight: ranked_paragraphs(

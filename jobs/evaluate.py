@@ -62,7 +62,7 @@ def main(
             dataset, collection, tenant, json_out, url, model, api_key, judge_model
         )
         return
-    from pipelines.cluster import open_retriever
+    from pipelines.cluster import open_searcher
     from ruai.eval.retrieval_eval import evaluate_modes
     from ruai.eval.squad import read_squad
     from ruai.store.base import StoreError
@@ -73,7 +73,7 @@ def main(
         fail(f"dataset not found: {dataset}")
     try:
         results = evaluate_modes(
-            open_retriever(settings),
+            open_searcher(settings),
             collection,
             read_squad(dataset),
             tenant or settings.tenant,
@@ -129,9 +129,9 @@ def evaluate_answers_cli(
         judge = openai_chat(client, judge_model) if judge_model else None
         where = url
     else:
-        from pipelines.cluster import open_retriever
+        from pipelines.cluster import open_searcher
 
-        retriever = open_retriever(settings)
+        retriever = open_searcher(settings)
         answerer = ExtractiveAnswerer.from_settings(settings, retriever.sparse.lemmatizer)
         ask = InProcessRag(retriever, answerer, collection, tenant or settings.tenant)
         where = f"in-process, {settings.answer_style} extractive answers"

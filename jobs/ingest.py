@@ -30,7 +30,7 @@ def main(
     from pipelines.cluster import init_ray
     from pipelines.ingest import run_ingest
     from pipelines.sources import SourceNotFoundError, list_source_files
-    from pipelines.store_owner import embedded, release_owner
+    from raystore import embedded, release_store
     from ruai.store.base import StoreError
     from ruai.store.factory import open_store
 
@@ -54,7 +54,7 @@ def main(
         fail(f"store error: {exc}")
     finally:
         if started_here:
-            release_owner(settings)
+            release_store(settings)
     table, failed = result.render()
     out = Console()
     out.print(table)

@@ -27,7 +27,7 @@ def main(
     mode: str = typer.Option("hybrid", help="hybrid, dense or sparse"),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table"),
 ) -> None:
-    from pipelines.cluster import open_retriever
+    from pipelines.cluster import open_searcher
     from ruai.store.base import CollectionNotFoundError, StoreError
 
     if mode not in ("hybrid", "dense", "sparse"):
@@ -36,9 +36,9 @@ def main(
     collection = collection or settings.collection
     tenant = tenant or settings.tenant
     try:
-        retriever = open_retriever(settings)
-        hits = retriever.search(query, collection=collection, tenant=tenant, top_k=top_k, mode=mode)
-        hint = None if hits else _why_empty(retriever.store, collection, tenant)
+        searcher = open_searcher(settings)
+        hits = searcher.search(query, collection=collection, tenant=tenant, top_k=top_k, mode=mode)
+        hint = None if hits else _why_empty(searcher.store, collection, tenant)
     except CollectionNotFoundError as exc:
         fail(str(exc), code=3)
     except StoreError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 import ray
 
 from pipelines.cluster_token import ensure_cluster_token
-from ruai.retrieval import Retriever
+from ruai.retrieval import Searcher
 from ruai.settings import Settings
 
 # `ray start --head` records the running cluster's address here
@@ -56,13 +56,11 @@ def init_ray(**kwargs) -> bool:
     return True
 
 
-def open_retriever(settings: Settings) -> Retriever:
-    """A Retriever for a command-line process: through the running cluster's store owner when a
+def open_searcher(settings: Settings) -> Searcher:
+    """A Searcher for a command-line process: through the running cluster's store owner when a
     cluster runs (it holds the embedded shard), else on the store opened directly."""
-    from pipelines.store_owner import connect_store
-    from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
+    from raystore import store_for
 
     if running_cluster_address():
         init_ray()
-    store = connect_store(settings)
-    return Retriever(settings, store, build_dense_encoder(settings), build_sparse_encoder(settings))
+    return Searcher.from_settings(settings, store_for(settings))

@@ -2,7 +2,8 @@
 
 Streaming and idempotent: unchanged files (same content hash) are skipped before parsing, a changed
 file's chunks replace the old version's, and ``prune`` removes documents whose files are gone.
-Writes go through one store owner (pipelines.store_owner), in batches, from the driver.
+Writes go to the store of ``raystore.store_for`` (the embedded shard's owner actor, or the Qdrant
+server), in batches, from the driver.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ray.data import ActorPoolStrategy
 from pipelines.ingest_stages import ChunkEmbedStage, ChunkStage, EmbedStage
 from pipelines.report import IngestReport
 from pipelines.sources import SourceFile, is_under, list_source_files, read_source_file
-from pipelines.store_owner import connect_store, upsert_chunk_rows, with_absolute_paths
+from raystore import store_for, with_absolute_paths
 from ruai.documents import content_hash_of, doc_id_for
 from ruai.encoders.model_info import dense_dim
 from ruai.settings import Settings
@@ -96,7 +97,7 @@ def run_ingest(
         files_skipped=listing.skipped,
     )
 
-    store = connect_store(settings)
+    store = store_for(settings)
     store.ensure_collection(collection, dense_dim(settings))
     states = store.doc_states(collection, tenant)
     # a document with several versions in the store (an interrupted run) is treated as changed
@@ -126,7 +127,7 @@ def run_ingest(
             chunk_rows = table.filter(pa.compute.equal(table.column("kind"), "chunk"))
             if chunk_rows.num_rows:
                 report.chunks += chunk_rows.num_rows
-                report.points_written += upsert_chunk_rows(store, collection, chunk_rows)
+                report.points_written += store.upsert_rows(collection, chunk_rows)
             if on_progress:
                 on_progress(report)
         for doc_id, content_hash in changed.items():

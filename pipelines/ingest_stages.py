@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 
@@ -11,12 +10,11 @@ import pyarrow as pa
 
 from pipelines.sources import read_source_file
 from ruai.documents import doc_id_for
-from ruai.encoders.base import SparseVector
 from ruai.encoders.factory import build_dense_encoder
 from ruai.isolated_extraction import IsolatedExtractor
 from ruai.processing import DocumentProcessor, ProcessedDocument, chunk_payload
 from ruai.settings import Settings
-from ruai.store.base import PointRecord
+from ruai.store.rows import encode_payload
 
 # one row per chunk plus one outcome row per document (kind: chunk | doc | failed)
 ROW_SCHEMA = pa.schema(
@@ -58,7 +56,7 @@ def _rows(processed: ProcessedDocument, tenant: str) -> list[dict]:
                 "kind": "chunk",
                 "chunk_id": chunk.chunk_id,
                 "text": chunk.text,
-                "payload": json.dumps(chunk_payload(processed, chunk, tenant), ensure_ascii=False),
+                "payload": encode_payload(chunk_payload(processed, chunk, tenant)),
                 "sparse_indices": sparse.indices,
                 "sparse_values": sparse.values,
             }
@@ -141,25 +139,3 @@ class ChunkEmbedStage:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         return self.embed(self.chunk(batch))
-
-
-def points_from_table(table: pa.Table) -> list[PointRecord]:
-    """Chunk rows (with their ``dense`` column) as store points."""
-    dim = table.schema.field("dense").type.list_size
-    dense = table.column("dense").combine_chunks().flatten().to_numpy().reshape(-1, dim)
-    return [
-        PointRecord(
-            id=chunk_id,
-            dense=vector.tolist(),
-            sparse=SparseVector(list(indices), list(values)),
-            payload=json.loads(payload),
-        )
-        for chunk_id, vector, indices, values, payload in zip(
-            table.column("chunk_id").to_pylist(),
-            np.asarray(dense, dtype=np.float32),
-            table.column("sparse_indices").to_pylist(),
-            table.column("sparse_values").to_pylist(),
-            table.column("payload").to_pylist(),
-            strict=True,
-        )
-    ]

@@ -197,17 +197,13 @@ def train_embedder(
 def mine_hard_negatives(settings: Settings, split: PairSplit) -> tuple[list[dict], int]:
     """For every training question, the best-ranked passage of the current index that is not
     its own (the collection in ``settings``, searched through the store owner)."""
-    from pipelines.store_owner import connect_store
-    from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
-    from ruai.retrieval import Retriever
+    from raystore import store_for
+    from ruai.retrieval import Searcher
     from ruai.training.hard_negatives import with_hard_negatives
 
-    store = connect_store(settings)
-    retriever = Retriever(
-        settings, store, build_dense_encoder(settings), build_sparse_encoder(settings)
-    )
+    searcher = Searcher.from_settings(settings, store_for(settings))
 
     def search(question: str) -> list[tuple[str, str]]:
-        return [(str(hit.id), hit.payload.get("text", "")) for hit in retriever.search(question)]
+        return [(str(hit.id), hit.payload.get("text", "")) for hit in searcher.search(question)]
 
     return with_hard_negatives(split.train, search)

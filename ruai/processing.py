@@ -17,6 +17,7 @@ from ruai.encoders.factory import build_sparse_encoder
 from ruai.extraction import Extraction
 from ruai.loaders import LimitExceededError, LoaderError
 from ruai.settings import Settings
+from ruai.store.rows import ChunkPayload
 from ruai.text.entities import EntityExtractor
 from ruai.text.lemmas import Lemmatizer
 
@@ -107,7 +108,7 @@ class DocumentProcessor:
         return documents
 
 
-def chunk_payload(processed: ProcessedDocument, chunk: Chunk, tenant: str) -> dict:
+def chunk_payload(processed: ProcessedDocument, chunk: Chunk, tenant: str) -> ChunkPayload:
     """The Qdrant payload of one chunk (DESIGN.md's schema)."""
     document = processed.document
     assert document is not None

@@ -1,14 +1,23 @@
-"""Query-side retrieval: encode a question (dense + BM25) and run a fused hybrid query."""
+"""The one search path: (query, mode, tenant filter, top-k) → a store request, shared by
+`jobs.search`, evaluation, benchmarks and the Serve ``Search`` deployment.
+
+``Searcher.requests`` encodes a batch of queries (only the vectors the mode needs) and
+``search_request`` is the only place a mode picks vectors; the store call is the caller's
+(blocking ``store.search`` or Serve's awaited ``store.search_async``).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, get_args
 
-from ruai.encoders.base import DenseEncoder, SparseEncoder
+from ruai.encoders.base import DenseEncoder, SparseEncoder, SparseVector
 from ruai.settings import Settings
 from ruai.store.base import FusionConfig, Hit, SearchRequest, VectorStore
+from ruai.text.lemmas import Lemmatizer
 
 Mode = Literal["hybrid", "dense", "sparse"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 def fusion_from(settings: Settings) -> FusionConfig:
@@ -21,11 +30,41 @@ def fusion_from(settings: Settings) -> FusionConfig:
     )
 
 
-class Retriever:
+@dataclass(slots=True)
+class QueryVectors:
+    """A query's vectors; a side the mode does not use may be None."""
+
+    dense: list[float] | None
+    sparse: SparseVector | None
+
+
+def search_request(
+    vectors: QueryVectors, mode: Mode, tenant: str, top_k: int, fusion: FusionConfig
+) -> SearchRequest:
+    """The store request of one encoded query: the mode keeps the vectors it searches with."""
+    if mode not in MODES:
+        raise ValueError(f"search mode must be one of {MODES}, not {mode!r}")
+    if not tenant:
+        raise ValueError("every search is filtered to one tenant; none was given")
+    if (mode != "sparse" and vectors.dense is None) or (mode != "dense" and vectors.sparse is None):
+        raise ValueError(f"mode {mode!r} needs vectors the query was not encoded with")
+    return SearchRequest(
+        dense=vectors.dense if mode != "sparse" else None,
+        sparse=vectors.sparse if mode != "dense" else None,
+        tenant=tenant,
+        limit=top_k,
+        fusion=fusion,
+    )
+
+
+class Searcher:
+    """Query encoders (dense + BM25) and the store ``search`` queries (None for a caller that
+    makes the store call itself, as Serve's ``Search`` deployment does)."""
+
     def __init__(
         self,
         settings: Settings,
-        store: VectorStore,
+        store: VectorStore | None,
         dense: DenseEncoder,
         sparse: SparseEncoder,
         fusion: FusionConfig | None = None,
@@ -36,12 +75,42 @@ class Retriever:
         self.sparse = sparse
         self.fusion = fusion or fusion_from(settings)
 
-    def request(self, query: str, mode: Mode, tenant: str, limit: int) -> SearchRequest:
-        dense = self.dense.encode_queries([query])[0].tolist() if mode != "sparse" else None
-        sparse = self.sparse.encode_queries([query])[0] if mode != "dense" else None
-        return SearchRequest(
-            dense=dense, sparse=sparse, tenant=tenant, limit=limit, fusion=self.fusion
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, store: VectorStore | None, lemmatizer: Lemmatizer | None = None
+    ) -> Searcher:
+        from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
+
+        lemmatizer = lemmatizer or Lemmatizer(cache_size=settings.lemma_cache_size)
+        return cls(
+            settings,
+            store,
+            build_dense_encoder(settings, lemmatizer),
+            build_sparse_encoder(settings, lemmatizer),
         )
+
+    def encode(self, queries: list[str], modes: set[str] | None = None) -> list[QueryVectors]:
+        """One batch through each encoder the ``modes`` need (default: both)."""
+        modes = modes or {"hybrid"}
+        dense = self.dense.encode_queries(queries) if modes - {"sparse"} else None
+        sparse = self.sparse.encode_queries(queries) if modes - {"dense"} else None
+        return [
+            QueryVectors(
+                dense[i].tolist() if dense is not None else None,
+                sparse[i] if sparse is not None else None,
+            )
+            for i in range(len(queries))
+        ]
+
+    def requests(
+        self, queries: list[str], modes: list[Mode], tenants: list[str], top_ks: list[int]
+    ) -> list[SearchRequest]:
+        """The store requests of a batch of queries, each with its own mode, tenant and top-k."""
+        vectors = self.encode(queries, set(modes))
+        return [
+            search_request(v, mode, tenant, top_k, self.fusion)
+            for v, mode, tenant, top_k in zip(vectors, modes, tenants, top_ks, strict=True)
+        ]
 
     def search(
         self,
@@ -52,7 +121,9 @@ class Retriever:
         top_k: int | None = None,
         mode: Mode = "hybrid",
     ) -> list[Hit]:
-        request = self.request(
-            query, mode, tenant or self.settings.tenant, top_k or self.settings.top_k
+        if self.store is None:
+            raise ValueError("this Searcher was built without a store to search")
+        (request,) = self.requests(
+            [query], [mode], [tenant or self.settings.tenant], [top_k or self.settings.top_k]
         )
         return self.store.search(collection or self.settings.collection, request)

@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipelines.store_owner import with_absolute_paths
+from raystore import with_absolute_paths
 from ruai.settings import Settings
 
 
-def settings_from_args(args: dict[str, Any]) -> Settings:
+def settings_from_args(given: dict[str, Any]) -> Settings:
     overrides = {
-        name: value
-        for name, value in (args.get("settings") or {}).items()
-        if f"RUAI_{name.upper()}" not in os.environ
+        name: value for name, value in given.items() if f"RUAI_{name.upper()}" not in os.environ
     }
     return with_absolute_paths(Settings(**overrides))

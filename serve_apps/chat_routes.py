@@ -84,7 +84,7 @@ class Owner:
 
     def __init__(self, request: Request) -> None:
         self.ingress = _ingress()
-        self.tenant: str = self.ingress._tenant(request)
+        self.tenant: str = self.ingress.auth.tenant(request)
         header = request.headers.get("authorization", "")
         key = header[7:].strip() if header.lower().startswith("bearer ") else ""
         self.key_id = hashlib.sha256(key.encode()).hexdigest()[:32] if key else "local"
@@ -173,12 +173,11 @@ async def chunk_in_context(body: ContextBody, owner: AskedBy) -> dict[str, Any]:
     flagged): the document id is derived from (source, tenant), so another tenant's document
     is never reachable."""
     ingress = owner.ingress
-    collection, _ = ingress._route(body.model)
+    collection = ingress.router.route(body.model).collection
     if collection is None:
         raise not_found(f"model {body.model!r} answers without documents", "model_not_found")
-    dense, _ = await ingress.encoder.encode.remote(body.query)
-    hits = await ingress.retriever.document.remote(
-        collection, owner.tenant, doc_id_for(body.source, owner.tenant), dense,
+    hits = await ingress.search_handle.document.remote(
+        collection, owner.tenant, doc_id_for(body.source, owner.tenant), body.query,
         ingress.settings.context_max_chunks,
     )  # fmt: skip
     if not any(hit.id == body.chunk_id for hit in hits):

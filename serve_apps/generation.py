@@ -3,6 +3,7 @@ the answer comes from the extractive deployment or from the vLLM LLMServer."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import AsyncIterator
@@ -37,17 +38,31 @@ class Generation:
 
 
 class Generator(Protocol):
+    """Everything the ingress asks of a generator."""
+
     kind: str
+    serves_llm: bool  # answers plain chats under settings.llm_served_name, and LoRA adapters
 
     def rag(
         self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
-    ) -> AsyncIterator[str]: ...
+    ) -> AsyncIterator[str]:
+        """Text deltas of an answer from ``passages``; fills ``out`` as they stream."""
 
-    async def ready(self) -> None: ...
+    def chat(
+        self, messages: list[Message], sampling: dict[str, Any], out: Generation
+    ) -> AsyncIterator[str]:
+        """Text deltas of a plain chat (``serves_llm`` generators only)."""
+
+    def with_adapter(self, adapter: str) -> Generator:
+        """This generator answering with a LoRA adapter (``serves_llm`` generators only)."""
+
+    async def ready(self) -> None:
+        """Returns when the generator answers; raises when it is down."""
 
 
 class ExtractiveClient:
     kind = "extractive"
+    serves_llm = False
 
     def __init__(self, handle: DeploymentHandle) -> None:
         self.handle = handle
@@ -61,6 +76,15 @@ class ExtractiveClient:
         out.completion_tokens = count_words(text)
         yield text
 
+    async def chat(
+        self, messages: list[Message], sampling: dict[str, Any], out: Generation
+    ) -> AsyncIterator[str]:
+        raise GenerationError("the extractive generator answers RAG requests only", 404)
+        yield ""  # an async generator, like every Generator's chat
+
+    def with_adapter(self, adapter: str) -> ExtractiveClient:
+        raise GenerationError("the extractive generator has no LoRA adapters", 404)
+
     async def ready(self) -> None:
         await self.handle.answer.remote("", [])
 
@@ -69,6 +93,7 @@ class VLLMClient:
     """Calls ray.serve.llm's LLMServer.chat through its handle (always streaming)."""
 
     kind = "vllm"
+    serves_llm = True
 
     def __init__(self, handle: DeploymentHandle, settings: Settings) -> None:
         self.handle = handle.options(stream=True)
@@ -89,9 +114,11 @@ class VLLMClient:
     ) -> AsyncIterator[str]:
         sampling = with_sampling_defaults(self.settings, sampling)
         budget = self.settings.max_model_len - sampling["max_tokens"]
-        messages, out.passages = fit_rag_messages(
-            self.settings.llm_system_prompt, question, passages, self.template.count_tokens, budget
-        )
+        # tokenizing is CPU work: off the ingress's event loop
+        messages, out.passages = await asyncio.to_thread(
+            fit_rag_messages,
+            self.settings.llm_system_prompt, question, passages, self.template, budget,
+        )  # fmt: skip
         async for delta in self.chat(messages, sampling, out):
             yield delta
 

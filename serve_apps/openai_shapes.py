@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -55,13 +54,6 @@ def chat_chunk(
         "choices": choices,
         **(extra or {}),
     }
-
-
-def sse(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
-
-
-SSE_DONE = "data: [DONE]\n\n"
 
 
 def model_card(model_id: str, owned_by: str, **extra: Any) -> dict[str, Any]:

@@ -1,35 +1,21 @@
 """The application builder: ``serve run serve_apps.rag:build_app``, ``serve deploy
-serve_apps/configs/<profile>.yaml`` and a KubeRay RayService all import this one function.
-
-args (all optional)::
-
-    settings: {name: value}    Settings fields; RUAI_* environment variables win over them
-    collections: [name, ...]   collections listed by /v1/models (default: [settings.collection])
-    encoder: {num_cpus, num_gpus, num_replicas}   and the same for retriever, generator, ingress
-    engine_kwargs: {...}        extra vLLM engine arguments (generator=vllm)
-    llm_env_vars: {...}         environment of the vLLM engine (e.g. VLLM_CPU_KVCACHE_SPACE)
+serve_apps/configs/<profile>.yaml`` and a KubeRay RayService all import this one function; its
+arguments are ``serve_apps.app_args.RagAppArgs`` (Serve validates them before building).
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: Serve reads build_app's annotation as a class to
+# validate the config's args with it
 from typing import Any
 
 from ray.serve.deployment import Application
 
 from ruai.api_keys import ApiKeys
+from serve_apps.app_args import DeploymentArgs, RagAppArgs
 from serve_apps.app_settings import settings_from_args
-from serve_apps.encoder import QueryEncoder
 from serve_apps.extractive import ExtractiveGenerator
 from serve_apps.ingress import RagIngress
-from serve_apps.retriever import Retriever
+from serve_apps.search import Search
 
-_DEFAULT_RESOURCES = {
-    "encoder": {"num_cpus": 0.25},
-    "retriever": {"num_cpus": 0.1},
-    "generator": {"num_cpus": 0.25},
-    "ingress": {"num_cpus": 0.25},
-}
-_DEPLOYMENT_OPTIONS = ("num_replicas", "max_ongoing_requests", "max_queued_requests")
 # Ray Serve's per-replica latency switches (part of the cluster-wide data plane of
 # cluster_configs/ray-serve.env), set here too so that a cluster started without that file still
 # runs user code and the handle router on the replica's own event loop: 46.6 → 39.3 ms p50 for
@@ -40,33 +26,35 @@ REPLICA_ENV = {
 }
 
 
-def _options(args: dict[str, Any], role: str) -> dict[str, Any]:
-    given = _DEFAULT_RESOURCES[role] | (args.get(role) or {})
-    actor = {k: v for k, v in given.items() if k in ("num_cpus", "num_gpus", "memory")}
-    actor["runtime_env"] = {"env_vars": dict(REPLICA_ENV)}
-    deployment = {k: v for k, v in given.items() if k in _DEPLOYMENT_OPTIONS}
-    unknown = set(given) - set(actor) - set(deployment)
-    if unknown:
-        raise ValueError(f"{role}: unknown options {sorted(unknown)}")
-    return {"ray_actor_options": actor, **deployment}
+def _options(given: DeploymentArgs) -> dict[str, Any]:
+    actor = given.actor_options() | {"runtime_env": {"env_vars": dict(REPLICA_ENV)}}
+    return {"ray_actor_options": actor, **given.deployment_options()}
 
 
-def build_app(args: dict[str, Any] | None = None) -> Application:
-    args = dict(args or {})
-    settings = settings_from_args(args)
+def build_app(args: RagAppArgs) -> Application:
+    if not isinstance(args, RagAppArgs):  # called directly with a dict (tests, benchmarks)
+        args = RagAppArgs.model_validate(args or {})
+    settings = settings_from_args(args.settings)
     ApiKeys.from_settings(settings)  # a profile that requires keys refuses to start without them
-    collections = list(args.get("collections") or [settings.collection])
+    collections = list(args.collections or [settings.collection])
     if settings.collection not in collections:
         collections.insert(0, settings.collection)
-    encoder = QueryEncoder.options(**_options(args, "encoder")).bind(settings)
-    retriever = Retriever.options(**_options(args, "retriever")).bind(settings)
+    search = Search.options(**_options(args.search)).bind(settings)
     if settings.generator == "vllm":
         from serve_apps.llm import build_llm_server, llm_config
 
-        config = llm_config(settings, args.get("engine_kwargs"), args.get("llm_env_vars"))
-        generator = build_llm_server(config)
+        generator = build_llm_server(llm_config(settings, args.engine_kwargs, args.llm_env_vars))
     else:
-        generator = ExtractiveGenerator.options(**_options(args, "generator")).bind(settings)
-    return RagIngress.options(**_options(args, "ingress")).bind(
-        settings, encoder, retriever, generator, collections
+        generator = ExtractiveGenerator.options(**_options(args.generator)).bind(settings)
+    # the ingress admits requests itself (serve_apps/admission.py) and Serve never answers with
+    # its own plain-text backpressure: Serve (and HAProxy in front, which queues past a replica's
+    # max_ongoing_requests) lets twice the capacity in, so that a request past the capacity
+    # reaches the app and gets its 503 at once
+    ongoing = args.ingress.max_ongoing_requests or 32
+    queued = args.ingress.max_queued_requests or 64
+    ingress = args.ingress.model_copy(
+        update={"max_ongoing_requests": 2 * (ongoing + queued), "max_queued_requests": -1}
+    )
+    return RagIngress.options(**_options(ingress)).bind(
+        settings, search, generator, collections, (ongoing, queued)
     )

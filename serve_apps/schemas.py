@@ -6,10 +6,34 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from serve_apps.errors import invalid
+
+
+class ContentPart(BaseModel):
+    """One part of a message's content; only text parts are answered."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
 
 class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str
+    content: str | list[ContentPart]
+
+    def text(self) -> str:
+        """The content as text: text parts joined by newlines; any other part is a 400."""
+        if isinstance(self.content, str):
+            return self.content
+        for part in self.content:
+            if part.type != "text" or part.text is None:
+                raise invalid(
+                    f"content parts of type {part.type[:32]!r} are not supported: send text "
+                    "parts ({'type': 'text', 'text': ...}) or a string",
+                    "messages", "unsupported_content",
+                )  # fmt: skip
+        return "\n".join(part.text or "" for part in self.content)
 
 
 class StreamOptions(BaseModel):
@@ -24,6 +48,7 @@ class ChatRequest(BaseModel):
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    n: int = Field(1, ge=1)
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
@@ -37,8 +62,15 @@ class ChatRequest(BaseModel):
     # RAG extras
     top_k: int | None = Field(None, ge=1)
 
+    def texts(self) -> list[str]:
+        """Every message's content as text (a 400 for a part that is not text)."""
+        return [m.text() for m in self.messages]
+
+    def plain_messages(self) -> list[dict[str, str]]:
+        return [{"role": m.role, "content": m.text()} for m in self.messages]
+
     def question(self) -> str:
-        users = [m.content for m in self.messages if m.role == "user"]
+        users = [m.text() for m in self.messages if m.role == "user"]
         return users[-1] if users else ""
 
     def sampling(self) -> dict[str, Any]:

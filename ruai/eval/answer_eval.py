@@ -17,7 +17,7 @@ from ruai.eval.judge import ChatFn, judge_answer
 from ruai.eval.squad import Question
 from ruai.llm.extractive import ExtractiveAnswerer
 from ruai.llm.passages import passages_from_hits
-from ruai.retrieval import Retriever
+from ruai.retrieval import Searcher
 
 
 @dataclass(slots=True)
@@ -30,11 +30,11 @@ AskFn = Callable[[str], Answered]
 
 
 class InProcessRag:
-    """Retriever + extractive answerer in this process: what the served extractive graph does."""
+    """Searcher + extractive answerer in this process: what the served extractive graph does."""
 
     def __init__(
         self,
-        retriever: Retriever,
+        retriever: Searcher,
         answerer: ExtractiveAnswerer,
         collection: str | None = None,
         tenant: str | None = None,

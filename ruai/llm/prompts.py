@@ -14,8 +14,15 @@ INSTRUCTION = (
 )
 
 
+CONTEXT_SEPARATOR = "\n\n"
+
+
+def context_block(passage: Passage) -> str:
+    return f"[{passage.n}] {passage.text.strip()}"
+
+
 def format_context(passages: list[Passage]) -> str:
-    return "\n\n".join(f"[{p.n}] {p.text.strip()}" for p in passages)
+    return CONTEXT_SEPARATOR.join(context_block(p) for p in passages)
 
 
 def rag_messages(system_prompt: str, question: str, passages: list[Passage]) -> list[Message]:

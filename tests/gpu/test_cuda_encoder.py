@@ -1,5 +1,5 @@
 """The sentence-transformers encoder on CUDA: what ingestion's GPU embedding actors and the
-serving QueryEncoder run. Skipped without CUDA; run on a GPU machine."""
+serving Search deployment run. Skipped without CUDA; run on a GPU machine."""
 
 from __future__ import annotations
 

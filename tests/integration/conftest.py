@@ -11,7 +11,7 @@ from ruai.settings import Settings
 @pytest.fixture
 def make_settings(tmp_path: Path, ray_cluster):
     """Settings on a fresh embedded store; its owner actor is released after the test."""
-    from pipelines.store_owner import release_owner
+    from raystore import release_store
 
     made: list[Settings] = []
 
@@ -24,7 +24,7 @@ def make_settings(tmp_path: Path, ray_cluster):
 
     yield make
     for settings in made:
-        release_owner(settings)
+        release_store(settings)
 
 
 @pytest.fixture

@@ -8,29 +8,29 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cluster import open_retriever
+from pipelines.cluster import open_searcher
 from pipelines.ingest import run_ingest
-from pipelines.store_owner import connect_store
+from raystore import store_for
 from ruai.eval.paragraph_index import ParagraphIndex
 from ruai.eval.squad import read_squad
 
 pytestmark = pytest.mark.integration
 
 
-def retriever_for(settings):
+def searcher_for(settings):
     """The test process is a driver of the test cluster, so this goes through the store owner."""
-    return open_retriever(settings)
+    return open_searcher(settings)
 
 
 @pytest.fixture(scope="module")
 def ingested_sample(sample_articles, ray_cluster, tmp_path_factory):
-    from pipelines.store_owner import release_owner
+    from raystore import release_store
     from ruai.settings import Settings
 
     settings = Settings(qdrant_path=tmp_path_factory.mktemp("qdrant"), collection="xquad")
     report = run_ingest(settings, str(sample_articles))
     yield settings, report
-    release_owner(settings)
+    release_store(settings)
 
 
 def test_sample_corpus_report(ingested_sample):
@@ -46,7 +46,7 @@ def test_every_paragraph_is_findable(ingested_sample, xquad_path):
     settings, _ = ingested_sample
     dataset = read_squad(xquad_path)
     index = ParagraphIndex(dataset.paragraphs)
-    retriever = retriever_for(settings)
+    retriever = searcher_for(settings)
     missed = []
     for paragraph in dataset.paragraphs:
         query = paragraph.context.lstrip("\ufeff")[:300]
@@ -61,7 +61,7 @@ def test_known_question_finds_its_article_first(ingested_sample, xquad_path):
     dataset = read_squad(xquad_path)
     tesla = next(i for i, t in dataset.article_titles.items() if t == "Nikola_Tesla")
     question = next(q for q in dataset.questions if q.article_index == tesla)
-    hits = retriever_for(settings).search(question.question, top_k=5)
+    hits = searcher_for(settings).search(question.question, top_k=5)
     assert Path(hits[0].payload["source"]).name.startswith("04-")
     payload = hits[0].payload
     assert {"text", "source", "title", "doc_id", "chunk_index", "content_hash", "tenant"} <= set(
@@ -83,7 +83,7 @@ def test_modified_file_is_replaced_and_prune_removes_deleted(make_settings, few_
     settings = make_settings()
     first = run_ingest(settings, str(few_articles))
     assert first.documents_ok == 3
-    store = connect_store(settings)
+    store = store_for(settings)
     target = sorted(few_articles.glob("*.md"))[0]
     old_points = {s.source: s.points for s in store.doc_states(settings.collection).values()}
     paragraphs = target.read_text(encoding="utf-8").split("\n\n")
@@ -96,7 +96,7 @@ def test_modified_file_is_replaced_and_prune_removes_deleted(make_settings, few_
     states = store.doc_states(settings.collection, settings.tenant)
     by_source = {s.source: s for s in states.values()}
     assert by_source[str(target)].points == second.chunks
-    retriever = retriever_for(settings)
+    retriever = searcher_for(settings)
     hits = retriever.search("жираф Аркадий в зоопарке", mode="sparse", top_k=1)
     assert hits[0].payload["source"] == str(target)
     texts = [h.payload["text"] for h in retriever.search(dropped[:200], mode="sparse", top_k=10)]
@@ -144,11 +144,11 @@ def test_bad_files_are_reported_and_good_ones_kept(make_settings, few_articles):
     for name, word in expected.items():
         assert word.lower() in failed[name].lower(), (name, failed[name])
     assert report.documents_ok == 5  # 3 articles + English + cp1251
-    store = connect_store(settings)
+    store = store_for(settings)
     sources = {Path(s.source).name for s in store.doc_states(settings.collection).values()}
     assert {"english.txt", "cp1251.txt"} <= sources
     assert len(sources) == 5
-    hits = retriever_for(settings).search("кодировка Windows", mode="sparse", top_k=1)
+    hits = searcher_for(settings).search("кодировка Windows", mode="sparse", top_k=1)
     assert hits[0].payload["text"] == "Документ в кодировке Windows-1251."
 
 
@@ -178,7 +178,7 @@ def test_hybrid_beats_each_single_retriever_at_recall_at_1(ingested_sample, xqua
 
     settings, _ = ingested_sample
     results = evaluate_modes(
-        retriever_for(settings), settings.collection, read_squad(xquad_path), settings.tenant
+        searcher_for(settings), settings.collection, read_squad(xquad_path), settings.tenant
     )
     best_single = max(results["dense"]["recall@1"], results["sparse"]["recall@1"])
     assert results["hybrid"]["recall@1"] > best_single

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cluster import open_retriever
+from pipelines.cluster import open_searcher
 from pipelines.ingest import run_ingest
-from pipelines.store_owner import connect_store
+from raystore import store_for
 from tests.support.hostile_corpus import write_bad_files, write_good_files
 from tests.support.link_tree import write_link_traps
 
@@ -45,12 +45,12 @@ def test_hostile_corpus_next_to_good_files(make_settings, few_articles, tmp_path
 
     assert report.files_seen == len(good) + len(bad)
     assert report.documents_ok == len(good)
-    states = connect_store(settings).doc_states(settings.collection, settings.tenant)
+    states = store_for(settings).doc_states(settings.collection, settings.tenant)
     stored = sorted(state.source for state in states.values())
     assert stored == sorted(str(p) for p in good)  # each good file once, under its real path
     assert report.points_total == report.chunks == sum(s.points for s in states.values())
 
-    retriever = open_retriever(settings)
+    retriever = open_searcher(settings)
     for name, phrase in phrases.items():
         hits = retriever.search(phrase, mode="sparse", top_k=1)
         assert hits[0].payload["source"] == str(root / "good" / name), name

@@ -28,7 +28,7 @@ def run(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.
 @pytest.fixture
 def submitted(ray_cluster, few_articles, tmp_path):
     """Ingest through `ray job submit`; the job's store owner stays up in the cluster."""
-    from pipelines.store_owner import release_owner
+    from raystore import release_store
     from ruai.settings import Settings
 
     store = tmp_path / "qdrant"
@@ -45,7 +45,7 @@ def submitted(ray_cluster, few_articles, tmp_path):
         env,
     )  # fmt: skip
     yield result, report, env | {"RAY_ADDRESS": ray_cluster["address"]}
-    release_owner(Settings(qdrant_path=store))
+    release_store(Settings(qdrant_path=store))
 
 
 def test_ray_job_submit_ingests_and_reports(submitted):

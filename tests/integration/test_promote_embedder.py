@@ -107,14 +107,14 @@ def test_champion_uri_loads_in_ingestion_and_serving(registered, make_settings, 
 
     from pipelines.ingest import run_ingest
     from ruai.encoders.factory import build_dense_encoder
-    from serve_apps.encoder import QueryEncoder
+    from serve_apps.search import Search
 
     settings, _, _ = registered
     registry = Registry.from_settings(settings)
     registry.set_alias(MODEL, CHAMPION, "2")
     champion = settings.model_copy(update={"dense_model": f"models:/{MODEL}@{CHAMPION}"})
-    # serving's query encoder deployment, constructed as a replica constructs it
-    serving = QueryEncoder.func_or_class(champion).dense
+    # serving's search deployment, constructed as a replica constructs it
+    serving = Search.func_or_class(champion).searcher.dense
     pinned = settings.model_copy(update={"dense_model": str(registry.local_path("models:/emb/2"))})
     question = ["Кто такой Никола Тесла?"]
     vectors = serving.encode_queries(question)

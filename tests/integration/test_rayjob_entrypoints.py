@@ -67,7 +67,7 @@ class LocalJob:
 
 
 def test_ingest_entrypoint_runs_on_the_cluster(ray_cluster, sample_articles, tmp_path):
-    from pipelines.store_owner import connect_store, release_owner
+    from raystore import release_store, store_for
     from ruai.settings import Settings
 
     job = LocalJob("ruai-ingest", tmp_path)
@@ -87,9 +87,9 @@ def test_ingest_entrypoint_runs_on_the_cluster(ray_cluster, sample_articles, tmp
         assert report["documents_failed"] == []
         assert report["points_written"] == report["chunks"] > 0
         # the job's store owner actor outlives the driver: the points are really there
-        assert connect_store(settings).count(collection) == report["points_total"]
+        assert store_for(settings).count(collection) == report["points_total"]
     finally:
-        release_owner(settings)
+        release_store(settings)
 
 
 # the smallest training run: the packaged sentence-transformers model, CPU, one short epoch

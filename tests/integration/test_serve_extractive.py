@@ -27,7 +27,7 @@ WARSAW = "Какая река протекает через Варшаву?"
 
 @pytest.fixture(scope="module")
 def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPathFactory):
-    from pipelines.store_owner import release_owner
+    from raystore import release_store
 
     tmp = tmp_path_factory.mktemp("serve")
     settings = Settings(qdrant_path=tmp / "qdrant", collection=COLLECTION)
@@ -47,7 +47,7 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
     }
     with running_app(args, free_port()) as base:
         yield {"base": base, "sources": sources, "settings": settings}
-    release_owner(settings)
+    release_store(settings)
 
 
 def client(served, key: str = "key-acme") -> openai.OpenAI:
@@ -149,12 +149,113 @@ def test_bad_input_gets_openai_style_error(served, path, body, status, code) -> 
     assert error["code"] == code and error["message"]
 
 
+def assert_openai_error(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["message"], error
+    if status == 503:
+        assert int(response.headers["retry-after"]) >= 1
+    return error
+
+
+@pytest.mark.parametrize(("path", "body", "status", "code"), [
+    ("/v1/chat/completions", {"model": "rag-../../etc", "messages": [{"role": "user", "content": TESLA}]},  # noqa: E501
+     400, "invalid_collection"),
+    ("/v1/chat/completions", {"model": "rag-", "messages": [{"role": "user", "content": TESLA}]},
+     400, "invalid_collection"),
+    ("/v1/chat/completions", {"model": "m" * 100_000, "messages": [{"role": "user", "content": TESLA}]},  # noqa: E501
+     400, "invalid_model"),
+    ("/v1/chat/completions", {"model": "rag-a\u0000b", "messages": [{"role": "user", "content": TESLA}]},  # noqa: E501
+     400, "invalid_collection"),
+    ("/v1/search", {"query": TESLA, "collection": "../../etc"}, 400, "invalid_collection"),
+    ("/v1/chat/completions", {"model": MODEL, "n": 5, "messages": [{"role": "user", "content": TESLA}]},  # noqa: E501
+     400, "unsupported_n"),
+    ("/v1/chat/completions", {"model": MODEL, "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:,"}}]}]}, 400, "unsupported_content"),
+    ("/v1/chat/completions", "[" * 100_000 + "]" * 100_000, 400, "invalid_request"),
+])  # fmt: skip
+def test_names_that_cannot_exist_and_unsupported_input_are_400(served, path, body, status, code):
+    """Refused before any store call: the store-down metric and the client's retries never see
+    them (issue 12, finding 3)."""
+    assert assert_openai_error(post(served, path, body), status)["code"] == code
+
+
+def test_framework_errors_are_in_openai_shape(served) -> None:
+    wrong_method = httpx.get(f"{served['base']}/v1/chat/completions", timeout=30)
+    assert assert_openai_error(wrong_method, 405)["code"] == "method_not_allowed"
+    no_such_path = httpx.post(f"{served['base']}/v1/nothing", json={}, timeout=30)
+    assert assert_openai_error(no_such_path, 404)["code"] == "not_found"
+
+
+def test_content_as_text_parts_is_answered(served) -> None:
+    parts = [{"type": "text", "text": "В каком году умер"}, {"type": "text", "text": "Тесла?"}]
+    response = client(served).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": parts}]
+    )
+    assert "1943" in response.choices[0].message.content
+
+
+def test_fuzzed_requests_from_the_openapi_schema(served) -> None:
+    """Bodies generated from the app's own OpenAPI schema (tests/support/openapi_strategies.py),
+    plus raw bytes and wrong methods
+    (bounded: a fixed number of examples, derandomized): never a 5xx other than a 503 with
+    Retry-After, every error in OpenAI's shape, and the app healthy afterwards."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.support.openapi_strategies import from_schema
+
+    base = served["base"]
+    # known-good values mixed into the generated ones, so that requests also get past validation
+    hints = {
+        "model": st.sampled_from([MODEL, f"{MODEL}:x", "rag-" + COLLECTION.upper()]),
+        "collection": st.sampled_from([COLLECTION, None]),
+        "query": st.sampled_from([TESLA, WARSAW]),
+        "role": st.just("user"),
+    }
+    spec = httpx.get(f"{base}/openapi.json", timeout=30).json()
+    bodies = []
+    for path, methods in spec["paths"].items():
+        schema = methods.get("post", {}).get("requestBody", {}).get("content", {})
+        schema = schema.get("application/json", {}).get("schema")
+        if schema:
+            bodies.append(st.tuples(st.just(path), from_schema(schema, spec["components"], hints)))
+    assert {"/v1/search", "/v1/chat/completions", "/v1/embeddings"} <= {
+        path for path in spec["paths"]
+    }
+    raw = st.tuples(st.sampled_from(sorted(spec["paths"])), st.binary(max_size=256))
+    cases = st.one_of(*bodies, raw)
+    seen: dict[int, int] = {}
+
+    @settings(max_examples=120, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(case=cases, method=st.sampled_from(["POST"] * 6 + ["GET", "PUT", "DELETE"]))
+    def check(case, method: str) -> None:
+        path, body = case
+        headers = {"Authorization": "Bearer key-acme"}
+        if isinstance(body, bytes):
+            headers["Content-Type"] = "application/json"
+            response = httpx.request(method, f"{base}{path}", content=body, headers=headers,
+                                     timeout=60)  # fmt: skip
+        else:
+            response = httpx.request(method, f"{base}{path}", json=body, headers=headers,
+                                     timeout=60)  # fmt: skip
+        seen[response.status_code] = seen.get(response.status_code, 0) + 1
+        assert response.status_code < 500 or response.status_code == 503, response.text
+        if response.status_code >= 400:
+            assert_openai_error(response, response.status_code)
+
+    check()
+    assert any(status < 300 for status in seen) and any(status >= 400 for status in seen), seen
+    assert httpx.get(f"{base}/healthz", timeout=60).status_code == 200
+
+
 def test_store_down_is_503_and_recovers(served) -> None:
-    from pipelines.store_owner import release_owner
+    from raystore import release_store
     from ruai.store.factory import open_store
 
     settings = served["settings"]
-    release_owner(settings)  # the owner actor closes the shard and exits
+    release_store(settings)  # the owner actor closes the shard and exits
     squatter = open_store(settings)  # …and this process holds it: no new owner can open it
     assert squatter.count(COLLECTION) > 0
     try:
@@ -179,9 +280,12 @@ def test_overload_is_503_not_unbounded_latency(served) -> None:
         return post(served, "/v1/chat/completions", body)
 
     with ThreadPoolExecutor(burst) as pool:
-        statuses = [r.status_code for r in pool.map(ask, range(burst))]
+        responses = list(pool.map(ask, range(burst)))
+    statuses = [r.status_code for r in responses]
     assert set(statuses) <= {200, 503}, statuses
     assert statuses.count(503) >= 1 and statuses.count(200) >= 2, statuses
+    for refused in (r for r in responses if r.status_code == 503):
+        assert_openai_error(refused, 503)
     assert post(served, "/v1/search", {"query": TESLA}).status_code == 200
 
 

@@ -42,7 +42,7 @@ def gpu_args() -> dict:
 def test_saiga_answers_in_russian_with_citations(
     gpu_args, ray_cluster, sample_articles: Path, tmp_path: Path
 ) -> None:
-    from pipelines.store_owner import release_owner
+    from raystore import release_store
 
     # the profile's Qdrant server is replaced by an embedded Edge shard in tmp_path
     overrides = {"store_backend": "edge", "qdrant_url": None, "dense_model": "deepvk/USER-bge-m3",
@@ -59,7 +59,7 @@ def test_saiga_answers_in_russian_with_citations(
                 messages=[{"role": "user", "content": "В каком году умер Никола Тесла?"}],
             )
     finally:
-        release_owner(settings)
+        release_store(settings)
     text = response.choices[0].message.content
     assert "1943" in text and "[" in text
     assert response.model_extra["sources"]

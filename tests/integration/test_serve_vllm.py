@@ -51,7 +51,7 @@ def served(
     lora_bucket: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ):
-    from pipelines.store_owner import release_owner
+    from raystore import release_store
 
     tmp = tmp_path_factory.mktemp("serve-llm")
     settings = Settings(qdrant_path=tmp / "qdrant", collection=COLLECTION)
@@ -82,7 +82,7 @@ def served(
     }
     with running_app(args, free_port(), ready_timeout_s=420) as base:
         yield {"base": base, "sources": sources["acme"]}
-    release_owner(settings)
+    release_store(settings)
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def test_renders_with_the_tokenizers_chat_template(template: ChatTemplate) -> No
 @pytest.mark.parametrize("budget", [200, 400, 900])
 def test_context_is_trimmed_to_the_token_budget(template: ChatTemplate, budget: int) -> None:
     given = passages(10)
-    messages, kept = fit_rag_messages(SYSTEM, QUESTION, given, template.count_tokens, budget)
+    messages, kept = fit_rag_messages(SYSTEM, QUESTION, given, template, budget)
     assert template.count_tokens(messages) <= budget
     assert [p.n for p in kept] == list(range(1, len(kept) + 1))  # the best passages, in order
     assert len(kept) < len(given)
@@ -54,13 +54,13 @@ def test_context_is_trimmed_to_the_token_budget(template: ChatTemplate, budget: 
 
 def test_everything_fits_when_the_budget_allows(template: ChatTemplate) -> None:
     given = passages(3, 5)
-    _, kept = fit_rag_messages(SYSTEM, QUESTION, given, template.count_tokens, 4000)
+    _, kept = fit_rag_messages(SYSTEM, QUESTION, given, template, 4000)
     assert kept == given
 
 
 def test_a_question_longer_than_the_budget_is_refused(template: ChatTemplate) -> None:
     with pytest.raises(PromptTooLongError):
-        fit_rag_messages(SYSTEM, QUESTION * 50, passages(1), template.count_tokens, 100)
+        fit_rag_messages(SYSTEM, QUESTION * 50, passages(1), template, 100)
 
 
 def test_request_sampling_overrides_settings_defaults() -> None:

@@ -1,0 +1,61 @@
+"""LocalStore: the VectorStore opened in this process, method by method, plus ``upsert_rows``
+(ingestion's Arrow chunk rows). The embedded shard's owner actor is one (raystore/owner.py);
+DirectStore adds the async twins Serve awaits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from ruai.settings import Settings
+from ruai.store.base import DocState, Hit, PointRecord, SearchRequest
+from ruai.store.factory import open_store
+from ruai.store.rows import points_from_table
+
+
+class LocalStore:
+    def __init__(self, settings: Settings) -> None:
+        self._store = open_store(settings)
+
+    # --- the VectorStore protocol ---------------------------------------------------------
+
+    def ensure_collection(self, collection: str, dense_dim: int) -> None:
+        self._store.ensure_collection(collection, dense_dim)
+
+    def collection_exists(self, collection: str) -> bool:
+        return self._store.collection_exists(collection)
+
+    def drop_collection(self, collection: str) -> None:
+        self._store.drop_collection(collection)
+
+    def upsert(self, collection: str, points: list[PointRecord]) -> int:
+        return self._store.upsert(collection, points)
+
+    def delete_doc(
+        self, collection: str, doc_id: str, keep_content_hash: str | None = None
+    ) -> None:
+        self._store.delete_doc(collection, doc_id, keep_content_hash)
+
+    def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
+        return self._store.doc_states(collection, tenant)
+
+    def search(self, collection: str, request: SearchRequest) -> list[Hit]:
+        return self._store.search(collection, request)
+
+    def count(self, collection: str, tenant: str | None = None) -> int:
+        return self._store.count(collection, tenant)
+
+    def optimize(self, collection: str) -> None:
+        self._store.optimize(collection)
+
+    def snapshot(self, collection: str, target_dir: Path) -> Path:
+        return self._store.snapshot(collection, target_dir)
+
+    def close(self) -> None:
+        self._store.close()
+
+    # --- beyond the protocol --------------------------------------------------------------
+
+    def upsert_rows(self, collection: str, table: pa.Table) -> int:
+        return self._store.upsert(collection, points_from_table(table))

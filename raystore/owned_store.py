@@ -1,0 +1,91 @@
+"""OwnedStore: the VectorStore of a process that reaches the embedded shard through its owner
+actor. Every method has a blocking form (drivers, jobs) and an ``_async`` twin awaited on the
+caller's event loop (Serve replicas: no thread parked in ``ray.get``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import ray
+
+from ruai.store.base import DocState, Hit, PointRecord, SearchRequest, StoreError
+
+
+def _owner_down(exc: ray.exceptions.RayActorError) -> StoreError:
+    # e.g. the shard is locked by another process, or the owner's node is gone
+    return StoreError(f"the store owner actor is unavailable: {exc}")
+
+
+def _get(ref: ray.ObjectRef) -> Any:
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayActorError as exc:
+        raise _owner_down(exc) from exc
+
+
+async def _await(ref: ray.ObjectRef) -> Any:
+    try:
+        return await ref
+    except ray.exceptions.RayActorError as exc:
+        raise _owner_down(exc) from exc
+
+
+class OwnedStore:
+    def __init__(self, owner: ray.actor.ActorHandle) -> None:
+        self._owner = owner
+
+    # --- the VectorStore protocol ---------------------------------------------------------
+
+    def ensure_collection(self, collection: str, dense_dim: int) -> None:
+        _get(self._owner.ensure_collection.remote(collection, dense_dim))
+
+    def collection_exists(self, collection: str) -> bool:
+        return _get(self._owner.collection_exists.remote(collection))
+
+    def drop_collection(self, collection: str) -> None:
+        _get(self._owner.drop_collection.remote(collection))
+
+    def upsert(self, collection: str, points: list[PointRecord]) -> int:
+        return _get(self._owner.upsert.remote(collection, points))
+
+    def delete_doc(
+        self, collection: str, doc_id: str, keep_content_hash: str | None = None
+    ) -> None:
+        _get(self._owner.delete_doc.remote(collection, doc_id, keep_content_hash))
+
+    def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
+        return _get(self._owner.doc_states.remote(collection, tenant))
+
+    def search(self, collection: str, request: SearchRequest) -> list[Hit]:
+        return _get(self._owner.search.remote(collection, request))
+
+    def count(self, collection: str, tenant: str | None = None) -> int:
+        return _get(self._owner.count.remote(collection, tenant))
+
+    def optimize(self, collection: str) -> None:
+        _get(self._owner.optimize.remote(collection))
+
+    def snapshot(self, collection: str, target_dir: Path) -> Path:
+        return _get(self._owner.snapshot.remote(collection, target_dir))
+
+    def close(self) -> None:
+        """The owner keeps the store open for other users; `raystore.release_store` closes it."""
+
+    # --- beyond the protocol --------------------------------------------------------------
+
+    def upsert_rows(self, collection: str, table: pa.Table) -> int:
+        """Ingestion's chunk rows, decoded into points by the owner."""
+        return _get(self._owner.upsert_rows.remote(collection, table))
+
+    # --- async twins (Serve) --------------------------------------------------------------
+
+    async def search_async(self, collection: str, request: SearchRequest) -> list[Hit]:
+        return await _await(self._owner.search.remote(collection, request))
+
+    async def count_async(self, collection: str, tenant: str | None = None) -> int:
+        return await _await(self._owner.count.remote(collection, tenant))
+
+    async def collection_exists_async(self, collection: str) -> bool:
+        return await _await(self._owner.collection_exists.remote(collection))

@@ -1,0 +1,64 @@
+"""The arguments of the RAG application (``args:`` of a `serve deploy` config, a RayService, or
+``serve run serve_apps.rag:build_app key=value``): a pydantic model that forbids unknown keys,
+so that a typo fails at deploy with the field's name, as Ray validates ``LLMServingArgs``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ruai.settings import Settings
+
+
+class DeploymentArgs(BaseModel):
+    """Resources and Serve options of one deployment (fractional CPUs fit a 2-core laptop)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_cpus: float = Field(0.25, ge=0)
+    num_gpus: float | None = Field(None, ge=0)
+    memory: int | None = Field(None, ge=0)
+    num_replicas: int | Literal["auto"] | None = None
+    max_ongoing_requests: int | None = Field(None, ge=1)
+    max_queued_requests: int | None = None
+    autoscaling_config: dict[str, Any] | None = None
+
+    def actor_options(self) -> dict[str, Any]:
+        return self.model_dump(include={"num_cpus", "num_gpus", "memory"}, exclude_none=True)
+
+    def deployment_options(self) -> dict[str, Any]:
+        return self.model_dump(
+            include={"num_replicas", "max_ongoing_requests", "max_queued_requests",
+                     "autoscaling_config"},
+            exclude_none=True,
+        )  # fmt: skip
+
+
+class RagAppArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Settings fields; RUAI_* environment variables win"
+    )
+    collections: list[str] = Field(
+        default_factory=list,
+        description="collections served (as rag-<name>; default: [settings.collection])",
+    )
+    search: DeploymentArgs = DeploymentArgs()
+    generator: DeploymentArgs = DeploymentArgs()
+    ingress: DeploymentArgs = DeploymentArgs()
+    engine_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="extra vLLM engine arguments (generator=vllm)"
+    )
+    llm_env_vars: dict[str, str] = Field(
+        default_factory=dict, description="environment of the vLLM engine"
+    )
+
+    @field_validator("settings")
+    @classmethod
+    def _known_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(Settings.model_fields))
+        if unknown:
+            raise ValueError(f"unknown settings {unknown} (see ruai/settings.py)")
+        return value

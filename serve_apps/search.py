@@ -1,0 +1,85 @@
+"""Search: query encoding and retrieval in one deployment. Concurrent requests are encoded in one
+batch (dense + BM25), then each awaits its store call (the embedded shard's owner actor, or the
+Qdrant server): a query vector never travels back to the ingress."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ray import serve
+
+from raystore import RayStore, store_for
+from ruai.retrieval import Mode, Searcher
+from ruai.settings import Settings
+from ruai.store.base import CollectionNotFoundError, Hit, SearchRequest
+
+
+@serve.deployment(max_ongoing_requests=64)
+class Search:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.searcher = Searcher.from_settings(settings, store=None)
+        self._store: RayStore | None = None
+
+    def _connected(self) -> RayStore:
+        # (re)connect lazily: a store that is down at start or dies later comes back on its own
+        if self._store is None:
+            self._store = store_for(self.settings)
+        return self._store
+
+    # no waiting for a batch to fill: under load, requests queue while one batch is encoded
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0)
+    async def _requests(
+        self, queries: list[str], modes: list[Mode], tenants: list[str], top_ks: list[int]
+    ) -> list[SearchRequest]:
+        return self.searcher.requests(queries, modes, tenants, top_ks)
+
+    async def search(
+        self, collection: str, tenant: str, query: str, top_k: int, mode: Mode = "hybrid"
+    ) -> list[Hit]:
+        request = await self._requests(query, mode, tenant, top_k)
+        try:
+            return await self._connected().search_async(collection, request)
+        except CollectionNotFoundError:
+            raise
+        except Exception:
+            self._store = None  # the store (or its owner actor) failed: reconnect next time
+            raise
+
+    async def document(
+        self, collection: str, tenant: str, doc_id: str, query: str, limit: int
+    ) -> list[Hit]:
+        """The chunks (up to ``limit``) of one of the tenant's documents, in document order:
+        a source card's "in context" view."""
+        if not tenant:
+            raise ValueError("every search is filtered to one tenant; none was given")
+        [vectors] = await asyncio.to_thread(self.searcher.encode, [query], {"dense"})
+        request = SearchRequest(dense=vectors.dense, tenant=tenant, limit=limit,
+                                fusion=self.searcher.fusion, doc_ids=[doc_id])  # fmt: skip
+        hits = await self._connected().search_async(collection, request)
+        return sorted(hits, key=lambda hit: int(hit.payload.get("chunk_index", 0)))
+
+    async def check(self, collection: str) -> bool:
+        """True when the store serves the collection, False when it answers that it is absent;
+        raises when the store is down (a count opens the shard, unlike an existence check)."""
+        try:
+            await self._connected().count_async(collection)
+        except CollectionNotFoundError:
+            return False
+        except Exception:
+            self._store = None
+            raise
+        return True
+
+    async def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        """Passage-side dense vectors of ``texts`` and how many tokens they held."""
+        dense = self.searcher.dense
+
+        def encode() -> tuple[list[list[float]], int]:
+            tokens = sum(dense.count_tokens(text) for text in texts)
+            return dense.encode_passages(texts).tolist(), tokens
+
+        return await asyncio.to_thread(encode)
+
+    def dense_model(self) -> str:
+        return self.searcher.dense.name

@@ -1,0 +1,111 @@
+"""The ingress's request rules without Ray: model/collection routing (400 invalid, 404 unknown),
+content parts, admission, and the app's typed args that fail on a typo."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from ruai.settings import Settings
+from serve_apps.admission import Admission
+from serve_apps.app_args import RagAppArgs
+from serve_apps.errors import ApiError
+from serve_apps.routing import ModelRouter, Route
+from serve_apps.schemas import ChatRequest
+
+SETTINGS = Settings(llm_served_name="saiga", llm_lora_path="s3://bucket/loras")
+
+
+def status_of(call) -> tuple[int, str]:
+    with pytest.raises(ApiError) as raised:
+        call()
+    return raised.value.status, raised.value.code
+
+
+@pytest.mark.parametrize(("model", "status", "code"), [
+    ("rag-../../etc", 400, "invalid_collection"),
+    ("rag-", 400, "invalid_collection"),
+    ("rag-" + "x" * 100_000, 400, "invalid_collection"),
+    ("x" * 100_000, 400, "invalid_model"),
+    ("saiga\x00", 400, "invalid_model"),
+    ("saiga:../up", 400, "invalid_model"),
+    ("rag-docs:", 400, "invalid_model"),
+    ("rag-nope", 404, "collection_not_found"),
+    ("gpt-4", 404, "model_not_found"),
+])  # fmt: skip
+def test_names_that_cannot_exist_are_400_unknown_ones_404(model, status, code) -> None:
+    router = ModelRouter(SETTINGS, ["docs"], serves_llm=True)
+    assert status_of(lambda: router.route(model)) == (status, code)
+
+
+def test_served_models_route_to_collection_and_adapter() -> None:
+    router = ModelRouter(SETTINGS, ["docs", "wiki"], serves_llm=True)
+    assert router.route("rag-wiki") == Route("wiki", None)
+    assert router.route("rag-docs:xquad") == Route("docs", "xquad")
+    assert router.route("saiga:loud-v1.2") == Route(None, "loud-v1.2")
+    assert router.collection("docs") == "docs"
+    assert status_of(lambda: router.collection("../../etc")) == (400, "invalid_collection")
+
+
+def test_without_an_llm_there_are_no_plain_chats_or_adapters() -> None:
+    router = ModelRouter(SETTINGS, ["docs"], serves_llm=False)
+    assert status_of(lambda: router.route("saiga")) == (404, "model_not_found")
+    assert status_of(lambda: router.route("rag-docs:xquad")) == (404, "model_not_found")
+
+
+def test_text_parts_are_joined_other_parts_refused() -> None:
+    parts = [{"type": "text", "text": "Кто такой"}, {"type": "text", "text": "Тесла?"}]
+    body = ChatRequest(model="rag-docs", messages=[{"role": "user", "content": parts}])
+    assert body.question() == "Кто такой\nТесла?"
+    image = [{"type": "image_url", "image_url": {"url": "data:,"}}]
+    body = ChatRequest(model="rag-docs", messages=[{"role": "user", "content": image}])
+    assert status_of(body.question) == (400, "unsupported_content")
+
+
+def test_admission_runs_ongoing_queues_the_rest_and_refuses_beyond() -> None:
+    async def scenario() -> tuple[int, list[int]]:
+        admission = Admission(ongoing=1, queued=1)
+        release = asyncio.Event()
+        outcomes: list[int] = []
+
+        async def request() -> None:
+            try:
+                async with admission.slot():
+                    await release.wait()
+                outcomes.append(200)
+            except ApiError as exc:
+                outcomes.append(exc.status)
+
+        tasks = [asyncio.create_task(request()) for _ in range(4)]
+        await asyncio.sleep(0)
+        admitted = admission.inside  # one running, one waiting
+        release.set()
+        await asyncio.gather(*tasks)
+        return admitted, sorted(outcomes)
+
+    admitted, outcomes = asyncio.run(scenario())
+    assert admitted == 2 and outcomes == [200, 200, 503, 503]
+
+
+def test_app_args_name_the_field_of_a_typo() -> None:
+    with pytest.raises(ValidationError, match="serch"):
+        RagAppArgs.model_validate({"serch": {"num_cpus": 1}})
+    with pytest.raises(ValidationError, match="num_cpu"):
+        RagAppArgs.model_validate({"search": {"num_cpu": 1}})
+    with pytest.raises(ValidationError, match="colection"):
+        RagAppArgs.model_validate({"settings": {"colection": "x"}})
+    args = RagAppArgs.model_validate({"ingress": {"max_ongoing_requests": 2}})
+    assert args.ingress.num_cpus == 0.25 and args.search.deployment_options() == {}
+
+
+def test_every_shipped_serve_config_validates_as_app_args() -> None:
+    import yaml
+
+    configs = sorted(Path(__file__).resolve().parents[2].glob("serve_apps/configs/*.yaml"))
+    assert configs
+    for path in configs:
+        for application in yaml.safe_load(path.read_text())["applications"]:
+            RagAppArgs.model_validate(application.get("args") or {})
