@@ -175,7 +175,7 @@ def measure_in_process(settings, questions: list[str]) -> dict:
         build_dense_encoder(settings, lemmatizer),
         build_sparse_encoder(settings, lemmatizer),
     )
-    answerer = ExtractiveAnswerer(lemmatizer, settings.answer_sentences)
+    answerer = ExtractiveAnswerer.from_settings(settings, lemmatizer)
 
     def search(question: str):
         return retriever.search(question, top_k=5)
