@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     # within answer_max_chars; "sentences" = the earlier answer_sentences best-overlap sentences
     answer_style: Literal["concise", "sentences"] = "concise"
     answer_max_chars: int = Field(400, ge=40)
+    # concise scoring: bonus for holding the asked answer type; penalty per passage rank (and
+    # for the retrieval-score gap to the first); a supporting sentence must score this share of
+    # the best
+    answer_type_bonus: float = Field(0.35, ge=0)
+    answer_rank_penalty: float = Field(0.08, ge=0)
+    answer_support_ratio: float = Field(0.5, ge=0, le=1)
     answer_sentences: int = Field(3, ge=1)
     max_question_chars: int = Field(2000, ge=1)
     max_request_messages: int = Field(64, ge=1)

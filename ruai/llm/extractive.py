@@ -41,6 +41,9 @@ class _Scored:
 
 
 class ExtractiveAnswerer:
+    """The constructor keeps the earlier behaviour for callers that pass only ``max_sentences``;
+    ``from_settings`` builds what Settings say (``concise`` by default)."""
+
     def __init__(
         self,
         lemmatizer: Lemmatizer,
@@ -69,6 +72,9 @@ class ExtractiveAnswerer:
             settings.answer_sentences,
             style=settings.answer_style,
             max_chars=settings.answer_max_chars,
+            type_bonus=settings.answer_type_bonus,
+            rank_penalty=settings.answer_rank_penalty,
+            support_ratio=settings.answer_support_ratio,
         )
 
     def answer(self, question: str, passages: list[Passage]) -> str:
