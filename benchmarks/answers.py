@@ -7,7 +7,7 @@ sentences) and ``concise`` (the default); ruai.eval.answer_eval scores both. Rep
 fold (the same folds as benchmarks/retrieval_cv.py) and pooled; writes
 benchmarks/results/answers.json and answers.png.
 
-    python benchmarks/answers.py [--folds 5]
+    python benchmarks/answers.py [--folds 5] [--max-chars 400]
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ SHOWN = ("gold_in_first", "gold_anywhere", "citation_precision", "f1")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", type=Path, default=DATASET)
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--dataset", type=Path, default=DATASET, help="XQuAD-ru dev JSON")
+    parser.add_argument("--folds", type=int, default=5, help="article folds to report")
+    parser.add_argument(
+        "--max-chars", type=int, default=Settings().answer_max_chars, help="concise: cap"
+    )
     args = parser.parse_args()
     dataset = read_squad(args.dataset)
     results = {}
@@ -53,7 +56,9 @@ def main() -> None:
             index_files(settings, files, store, dense)
             retriever = Searcher(settings, store, dense, build_sparse_encoder(settings, lemmatizer))
             for style in STYLES:
-                styled = settings.model_copy(update={"answer_style": style})
+                styled = settings.model_copy(
+                    update={"answer_style": style, "answer_max_chars": args.max_chars}
+                )
                 answerer = ExtractiveAnswerer.from_settings(styled, lemmatizer)
                 ask = InProcessRag(retriever, answerer, "answers", settings.tenant)
                 results[style] = evaluate_answers(dataset.questions, ask)
@@ -82,6 +87,7 @@ def main() -> None:
     }
     report = {
         "dataset": args.dataset.name,
+        "max_chars": args.max_chars,
         "pooled": {style: results[style]["summary"] for style in STYLES},
         "folds": folds,
         "over_folds": spread,

@@ -199,7 +199,7 @@ def measure_in_process(settings, questions: list[str]) -> dict:
 
     lemmatizer = Lemmatizer(settings.lemma_cache_size)
     searcher = Searcher.from_settings(settings, store_for(settings), lemmatizer)
-    answerer = ExtractiveAnswerer(lemmatizer, settings.answer_sentences)
+    answerer = ExtractiveAnswerer.from_settings(settings, lemmatizer)
 
     def search(question: str):
         return searcher.search(question, top_k=5)

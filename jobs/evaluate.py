@@ -119,6 +119,7 @@ def evaluate_answers_cli(
         fail("--judge-model needs --url: the judge is the LLM the served app exposes")
     questions = read_squad(dataset).questions
     judge = None
+    errors: tuple[type[Exception], ...] = (StoreError,)
     if url:
         import openai
 
@@ -127,6 +128,7 @@ def evaluate_answers_cli(
         )
         ask = ServedRag(client, model or f"rag-{collection}")
         judge = openai_chat(client, judge_model) if judge_model else None
+        errors += (openai.APIError,)  # unreachable, 4xx/5xx: one line, not a traceback
         where = url
     else:
         from pipelines.cluster import open_searcher
@@ -139,8 +141,8 @@ def evaluate_answers_cli(
         with Progress(transient=True) as progress:
             task = progress.add_task("asking", total=len(questions))
             results = evaluate_answers(questions, ask, judge, lambda n: progress.advance(task, n))
-    except StoreError as exc:
-        fail(str(exc))
+    except errors as exc:
+        fail(f"{type(exc).__name__}: {exc}")
     summary = results["summary"]
     table = Table(title=f"answers: {dataset.name} → {collection}", caption=where)
     table.add_column("metric")

@@ -14,7 +14,7 @@ from ruai.text.lemmas import Lemmatizer
 class ExtractiveGenerator:
     def __init__(self, settings: Settings) -> None:
         lemmatizer = Lemmatizer(cache_size=settings.lemma_cache_size)
-        self.answerer = ExtractiveAnswerer(lemmatizer, settings.answer_sentences)
+        self.answerer = ExtractiveAnswerer.from_settings(settings, lemmatizer)
 
     def answer(self, question: str, passages: list[Passage]) -> str:
         return self.answerer.answer(question, passages)

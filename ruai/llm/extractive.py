@@ -3,12 +3,12 @@
 Two styles (``RUAI_ANSWER_STYLE``):
 
 - ``concise`` (default): the one sentence that answers the question, with its citation, then at
-  most one supporting sentence, within ``answer_max_chars``. A sentence scores by the share of the
-  question's lemmas it holds, each weighted by how rare it is among the candidate sentences (the
-  topic word every passage repeats counts little), plus a bonus when it holds the kind of answer
-  the question word asks for (когда -> a date, сколько -> a number, кто -> a person, где -> a
-  place; ``ruai.llm.answer_type``), less a penalty for passages ranked or scored below the
-  first.
+  most one supporting sentence that holds a question word the first lacks, within
+  ``answer_max_chars``. A sentence scores by the share of the question's lemmas it holds, each
+  weighted by how rare it is among the candidate sentences (the topic word every passage
+  repeats counts little), plus a bonus when it holds the kind of answer the question word asks
+  for (когда -> a date, сколько -> a number, кто -> a person, где -> a place;
+  ``ruai.llm.answer_type``), less a penalty for passages ranked or scored below the first.
 - ``sentences`` (the earlier behaviour, kept for comparison): the ``answer_sentences`` sentences
   sharing the most lemmas with the question, best first.
 """
@@ -41,6 +41,9 @@ class _Scored:
 
 
 class ExtractiveAnswerer:
+    """The constructor keeps the earlier behaviour for callers that pass only ``max_sentences``;
+    ``from_settings`` builds what Settings say (``concise`` by default)."""
+
     def __init__(
         self,
         lemmatizer: Lemmatizer,
@@ -69,6 +72,9 @@ class ExtractiveAnswerer:
             settings.answer_sentences,
             style=settings.answer_style,
             max_chars=settings.answer_max_chars,
+            type_bonus=settings.answer_type_bonus,
+            rank_penalty=settings.answer_rank_penalty,
+            support_ratio=settings.answer_support_ratio,
         )
 
     def answer(self, question: str, passages: list[Passage]) -> str:
@@ -121,10 +127,12 @@ class ExtractiveAnswerer:
         best = ranked[0]
         chosen = [best]
         budget = self.max_chars - len(best.sentence)
+        missing = asked - best.lemmas
         for other in ranked[1:]:
             if other.score < self.support_ratio * best.score:
                 break
-            if len(other.sentence) <= budget:
+            # support adds what the answer lacks: a question word it does not hold
+            if len(other.sentence) <= budget and other.lemmas & missing:
                 chosen.append(other)
                 break
         return chosen

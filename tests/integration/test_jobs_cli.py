@@ -103,27 +103,6 @@ def test_evaluate_cli_reports_every_retriever(submitted, few_articles, xquad_pat
     assert scores["hybrid"]["recall@5"] > 0.8
 
 
-def test_evaluate_answers_end_to_end_on_a_tiny_squad_file(submitted, xquad_path, tmp_path):
-    """`jobs.evaluate --answers`: the in-process graph (the cluster's store owner for retrieval,
-    the extractive answerer here) asks each question of a SQuAD file cut from the ingested
-    articles and reports every answer metric."""
-    from tests.support.tiny_squad import write_tiny_squad
-
-    _, _, env = submitted
-    tiny = write_tiny_squad(xquad_path, tmp_path / "tiny.json", articles=3, questions_per_article=4)
-    out = tmp_path / "answers.json"
-    args = [PYTHON, "-m", "jobs.evaluate", "--answers", "--dataset", str(tiny), "--json", str(out)]
-    result = run(args, env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "gold_in_first" in result.stdout
-    report = json.loads(out.read_text(encoding="utf-8"))
-    summary, rows = report["summary"], report["answers"]
-    assert summary["questions"] == len(rows) == 12
-    assert summary["gold_anywhere"] >= summary["gold_in_first"] > 0.3
-    assert 0 < summary["mean_chars"] <= 300 and summary["cited_answers"] > 0
-    assert all(row["answer"] and row["gold"] for row in rows)
-
-
 def test_ingest_cli_fails_with_one_line_when_source_is_missing(tmp_path):
     result = run([PYTHON, "-m", "jobs.ingest", str(tmp_path / "nope")], {})
     assert result.returncode != 0

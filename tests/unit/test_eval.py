@@ -16,6 +16,7 @@ from ruai.eval import (
     ParagraphIndex,
     SquadDataset,
     SquadFormatError,
+    article_folds,
     gold_paragraph_id,
     mrr_at_k,
     read_squad,
@@ -124,6 +125,15 @@ def test_split_is_deterministic_and_seed_dependent(xquad: SquadDataset) -> None:
 def test_split_rejects_bad_fraction(xquad: SquadDataset) -> None:
     with pytest.raises(ValueError, match="validation_fraction"):
         split_by_article(xquad, 1.0, seed=0)
+
+
+def test_article_folds_partition_the_question_bearing_articles(xquad: SquadDataset) -> None:
+    folds = article_folds(xquad, 5, seed=0)
+    assert len(folds) == 5 and all(4 <= len(f) <= 5 for f in folds)
+    assert set().union(*folds) == set(range(24)) and sum(map(len, folds)) == 24
+    assert folds == article_folds(xquad, 5, seed=0) != article_folds(xquad, 5, seed=1)
+    with pytest.raises(ValueError, match="k="):
+        article_folds(xquad, 25)
 
 
 # --- metrics ---------------------------------------------------------------------------------

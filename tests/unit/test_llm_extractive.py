@@ -114,6 +114,21 @@ def test_concise_answer_leads_with_the_answering_sentence(tesla_with_entities) -
     assert first_statement(text).startswith("В 1882 году Тесла переехал в Париж")
 
 
+def test_a_supporting_sentence_only_adds_what_the_answer_lacks(tesla_with_entities) -> None:
+    # the answering sentence holds every question word: nothing to support («Никола Тесла —
+    # изобретатель…» shares «Тесла» and would be noise)
+    assert concise().answer("Когда умер Тесла?", [tesla_with_entities]) == (
+        "Тесла умер в Нью-Йорке 7 января 1943 года. [1]"
+    )
+    question = "Когда умер Тесла и чьим именем названа единица индукции?"
+    text = concise().answer(question, [tesla_with_entities])
+    sentences = re.split(r" \[\d\] ?", text.strip())
+    assert len([s for s in sentences if s]) == 2
+    lemmas = Lemmatizer().lemmas
+    first, support = (set(lemmas(s)) for s in sentences[:2])
+    assert set(lemmas(question)) - first & support
+
+
 def test_concise_answer_has_at_most_two_cited_sentences_within_the_limit() -> None:
     for question in ("Когда умер Тесла?", "Где работал Тесла?", "Кто такой Никола Тесла?"):
         text = concise(max_chars=120).answer(question, [TESLA, *PASSAGES])
