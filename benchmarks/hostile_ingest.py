@@ -27,7 +27,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.ingest import DATASET, RESULTS, PeakMemory  # noqa: E402
+from benchmarks.ingest import DATASET, RESULTS, PeakMemory, plot  # noqa: E402
 from ruai.eval.sample_corpus import write_sample_corpus  # noqa: E402
 from ruai.settings import Settings  # noqa: E402
 from tests.support.hostile_corpus import write_bad_files, write_good_files  # noqa: E402
@@ -55,25 +55,6 @@ def run(name: str, source: Path, store: Path) -> dict:
     }
     print(f"   {json.dumps(row, ensure_ascii=False)}", flush=True)
     return row
-
-
-def plot(rows: list[dict], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5))
-    names = [r["name"] for r in rows]
-    left.barh(names, [r["peak_rss_mib"] for r in rows], color="#dd8452")
-    left.set_xlabel("peak RSS of the job's process tree, MiB")
-    right.barh(names, [r["seconds"] for r in rows], color="#4c72b0")
-    right.set_xlabel("seconds")
-    for ax in (left, right):
-        ax.invert_yaxis()
-    fig.suptitle("ingestion with and without the hostile corpus, 2-core CPU")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
 
 
 def main() -> None:
@@ -106,7 +87,12 @@ def main() -> None:
     (RESULTS / "hostile_ingest.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    plot(rows, RESULTS / "hostile_ingest.png")
+    bars = (
+        ("peak_rss_mib", "peak RSS of the job's process tree, MiB", "#dd8452"),
+        ("seconds", "seconds", "#4c72b0"),
+    )
+    title = "ingestion with and without the hostile corpus, 2-core CPU"
+    plot(rows, RESULTS / "hostile_ingest.png", bars, title)
     shutil.rmtree(work, ignore_errors=True)
 
 
