@@ -20,7 +20,7 @@ from ruai.settings import Settings
 from ruai.text.entities import EntityExtractor
 from ruai.text.lemmas import Lemmatizer
 
-Status = Literal["ok", "failed"]
+Status = Literal["ok", "unchanged", "failed"]
 MIB = 2**20
 
 
