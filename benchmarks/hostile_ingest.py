@@ -15,6 +15,7 @@ hostile_ingest.png.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.ingest import DATASET, RESULTS, PeakMemory, plot  # noqa: E402
+from pipelines.cluster_token import ensure_cluster_token  # noqa: E402
 from ruai.eval.sample_corpus import write_sample_corpus  # noqa: E402
 from ruai.settings import Settings  # noqa: E402
 from tests.support.hostile_corpus import write_bad_files, write_good_files  # noqa: E402
@@ -58,9 +60,13 @@ def run(name: str, source: Path, store: Path) -> dict:
 
 
 def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="ruai-hostile-"))
+    # the project's own token for the cluster this script starts, in its temp dir (never
+    # ~/.ray), set before Ray is imported: it reads the mode once
+    os.environ.setdefault("RAY_AUTH_TOKEN_PATH", str(work / "ray" / "auth_token"))
+    ensure_cluster_token()
     import ray
 
-    work = Path(tempfile.mkdtemp(prefix="ruai-hostile-"))
     write_sample_corpus(DATASET, work / "sample")
     articles = work / "sample" / "articles"
     hostile = work / "hostile"

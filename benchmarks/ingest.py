@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -39,7 +40,9 @@ from ruai.store.edge import EdgeStore
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
-DATASET = REPO.parent / "shared/data/xquad-ru/xquad.ru.dev.json"
+DATASET = Path(
+    os.environ.get("RUAI_XQUAD_RU", REPO.parent / "shared/data/xquad-ru/xquad.ru.dev.json")
+)
 
 
 class PeakMemory:
