@@ -15,6 +15,7 @@ hostile_ingest.png.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -27,8 +28,8 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.ingest import DATASET, RESULTS, PeakMemory  # noqa: E402
-from pipelines.cluster import use_token_auth  # noqa: E402
+from benchmarks.ingest import DATASET, RESULTS, PeakMemory, plot  # noqa: E402
+from pipelines.cluster_token import ensure_cluster_token  # noqa: E402
 from ruai.eval.sample_corpus import write_sample_corpus  # noqa: E402
 from ruai.settings import Settings  # noqa: E402
 from tests.support.hostile_corpus import write_bad_files, write_good_files  # noqa: E402
@@ -58,29 +59,14 @@ def run(name: str, source: Path, store: Path) -> dict:
     return row
 
 
-def plot(rows: list[dict], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5))
-    names = [r["name"] for r in rows]
-    left.barh(names, [r["peak_rss_mib"] for r in rows], color="#dd8452")
-    left.set_xlabel("peak RSS of the job's process tree, MiB")
-    right.barh(names, [r["seconds"] for r in rows], color="#4c72b0")
-    right.set_xlabel("seconds")
-    for ax in (left, right):
-        ax.invert_yaxis()
-    fig.suptitle("ingestion with and without the hostile corpus, 2-core CPU")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-
-
 def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="ruai-hostile-"))
+    # the project's own token for the cluster this script starts, in its temp dir (never
+    # ~/.ray), set before Ray is imported: it reads the mode once
+    os.environ.setdefault("RAY_AUTH_TOKEN_PATH", str(work / "ray" / "auth_token"))
+    ensure_cluster_token()
     import ray
 
-    work = Path(tempfile.mkdtemp(prefix="ruai-hostile-"))
     write_sample_corpus(DATASET, work / "sample")
     articles = work / "sample" / "articles"
     hostile = work / "hostile"
@@ -92,7 +78,6 @@ def main() -> None:
     write_bad_files(hostile / "bad")
     write_link_traps(hostile, work / "outside")
 
-    use_token_auth()  # the project's token, not ~/.ray
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     rows = [
         run("(a) 48 articles", articles, work / "qa"),
@@ -108,7 +93,12 @@ def main() -> None:
     (RESULTS / "hostile_ingest.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    plot(rows, RESULTS / "hostile_ingest.png")
+    bars = (
+        ("peak_rss_mib", "peak RSS of the job's process tree, MiB", "#dd8452"),
+        ("seconds", "seconds", "#4c72b0"),
+    )
+    title = "ingestion with and without the hostile corpus, 2-core CPU"
+    plot(rows, RESULTS / "hostile_ingest.png", bars, title)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -40,7 +41,9 @@ from ruai.store.edge import EdgeStore
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
-DATASET = REPO.parent / "shared/data/xquad-ru/xquad.ru.dev.json"
+DATASET = Path(
+    os.environ.get("RUAI_XQUAD_RU", REPO.parent / "shared/data/xquad-ru/xquad.ru.dev.json")
+)
 
 
 class PeakMemory:
@@ -137,21 +140,31 @@ def langchain(settings: Settings, files: list[Path], path: Path) -> int:
     return len(texts)
 
 
-def plot(rows: list[dict], out: Path) -> None:
+INGEST_BARS = (
+    ("chunks_per_s", "chunks/s (higher is better)", "#4c72b0"),
+    ("peak_rss_mib", "peak RSS, MiB (process + children)", "#dd8452"),
+)
+
+
+def plot(
+    rows: list[dict],
+    out: Path,
+    bars: tuple[tuple[str, str, str], ...] = INGEST_BARS,
+    title: str = "files → searchable Qdrant index, 2-core CPU, navec encoder",
+) -> None:
+    """One horizontal bar chart per (key, label, colour), the rows' names down the side."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, len(bars), figsize=(6 * len(bars), 1.5 + 0.5 * len(rows)))
     names = [r["name"] for r in rows]
-    left.barh(names, [r["chunks_per_s"] for r in rows], color="#4c72b0")
-    left.set_xlabel("chunks/s (higher is better)")
-    right.barh(names, [r["peak_rss_mib"] for r in rows], color="#dd8452")
-    right.set_xlabel("peak RSS, MiB (process + children)")
-    for ax in (left, right):
+    for ax, (key, label, colour) in zip(axes, bars, strict=True):
+        ax.barh(names, [r[key] for r in rows], color=colour)
+        ax.set_xlabel(label)
         ax.invert_yaxis()
-    fig.suptitle("files → searchable Qdrant index, 2-core CPU, navec encoder")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
 

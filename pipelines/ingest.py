@@ -1,6 +1,7 @@
 """Ray Data ingestion: files → parse → chunk → lemmas → entities → dense + BM25 → Qdrant.
 
-Streaming and idempotent: unchanged files (same content hash) are skipped before parsing, a changed
+Streaming and idempotent: unchanged files (same content hash) are skipped before parsing, by the
+actor that reads them (the stored hashes travel to the actors through the object store), a changed
 file's chunks replace the old version's, and ``prune`` removes documents whose files are gone.
 Writes go to the store of ``raystore.store_for`` (the embedded shard's owner actor, or the Qdrant
 server), in batches, from the driver.
@@ -18,9 +19,8 @@ from ray.data import ActorPoolStrategy
 
 from pipelines.ingest_stages import ChunkEmbedStage, ChunkStage, EmbedStage
 from pipelines.report import IngestReport
-from pipelines.sources import SourceFile, is_under, list_source_files, read_source_file
+from pipelines.sources import is_under, list_source_files
 from raystore import store_for, with_absolute_paths
-from ruai.documents import content_hash_of, doc_id_for
 from ruai.encoders.model_info import dense_dim
 from ruai.settings import Settings
 
@@ -31,7 +31,14 @@ def _fused(settings: Settings) -> bool:
     return settings.embed_stage == "fused"
 
 
-def build_dataset(settings: Settings, uris: list[tuple[str, int]], tenant: str) -> ray.data.Dataset:
+def build_dataset(
+    settings: Settings,
+    uris: list[tuple[str, int]],
+    tenant: str,
+    known: ray.ObjectRef | None = None,
+) -> ray.data.Dataset:
+    """``known``: the stored content hash of each document (doc_id → hash) in the object store;
+    the chunking actors skip a file whose bytes still have it, after reading it once."""
     files_per_batch = settings.ingest_files_per_batch
     blocks = max(1, math.ceil(len(uris) / files_per_batch))
     ds = ray.data.from_items(
@@ -43,14 +50,14 @@ def build_dataset(settings: Settings, uris: list[tuple[str, int]], tenant: str) 
     if _fused(settings):
         return ds.map_batches(
             ChunkEmbedStage,
-            fn_constructor_args=(settings, tenant),
+            fn_constructor_args=(settings, tenant, known),
             compute=ActorPoolStrategy(size=settings.ingest_concurrency),
             num_cpus=settings.embed_num_cpus,
             **common,
         )
     chunks = ds.map_batches(
         ChunkStage,
-        fn_constructor_args=(settings, tenant),
+        fn_constructor_args=(settings, tenant, known),
         compute=ActorPoolStrategy(size=settings.ingest_concurrency),
         num_cpus=1,
         **common,
@@ -64,13 +71,6 @@ def build_dataset(settings: Settings, uris: list[tuple[str, int]], tenant: str) 
         num_cpus=settings.embed_num_cpus,
         num_gpus=settings.embed_num_gpus or None,
     )
-
-
-def _unchanged(file: SourceFile, known: dict[str, str], tenant: str) -> bool:
-    """Same bytes as the stored version: skipped before any actor starts. Reading a file twice
-    when it did change costs far less than parsing and embedding an unchanged one."""
-    stored = known.get(doc_id_for(file.uri, tenant))
-    return stored is not None and stored == content_hash_of(read_source_file(file.uri))
 
 
 def run_ingest(
@@ -103,10 +103,9 @@ def run_ingest(
     # a document with several versions in the store (an interrupted run) is treated as changed
     known = {doc_id: state.content_hash for doc_id, state in states.items() if state.content_hash}
 
-    todo = [f for f in files if not _unchanged(f, known, tenant)]
-    report.documents_unchanged = len(files) - len(todo)
-    if todo:
-        dataset = build_dataset(settings, [(f.uri, f.size) for f in todo], tenant)
+    if files:
+        # each file is read once, by the actor that would parse it: the driver reads nothing
+        dataset = build_dataset(settings, [(f.uri, f.size) for f in files], tenant, ray.put(known))
         changed: dict[str, str] = {}
         for table in dataset.iter_batches(
             batch_format="pyarrow", batch_size=settings.write_batch_size, prefetch_batches=2
@@ -120,6 +119,8 @@ def run_ingest(
                 if kind == "doc":
                     report.documents_ok += 1
                     changed[row["doc_id"]] = row["content_hash"]
+                elif kind == "unchanged":
+                    report.documents_unchanged += 1
                 elif kind == "failed":
                     report.documents_failed.append(
                         {"source": row["source"], "reason": row["reason"]}

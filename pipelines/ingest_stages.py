@@ -7,16 +7,20 @@ from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
+import ray
 
 from pipelines.sources import read_source_file
-from ruai.documents import doc_id_for
+from ruai.documents import content_hash_of, doc_id_for
 from ruai.encoders.factory import build_dense_encoder
 from ruai.isolated_extraction import IsolatedExtractor
 from ruai.processing import DocumentProcessor, ProcessedDocument, chunk_payload
 from ruai.settings import Settings
 from ruai.store.rows import encode_payload
 
-# one row per chunk plus one outcome row per document (kind: chunk | doc | failed)
+# doc_id → stored content hash, or its ObjectRef (one copy in the object store for all actors)
+KnownHashes = dict[str, str] | ray.ObjectRef | None
+
+# one row per chunk plus one outcome row per document (kind: chunk | doc | unchanged | failed)
 ROW_SCHEMA = pa.schema(
     [
         ("kind", pa.string()),
@@ -70,9 +74,10 @@ class ChunkStage:
     costs at most ``parse_timeout_s`` and ``parse_memory_bytes`` there, and this actor, which Ray
     would restart and retry without end, never holds that work itself."""
 
-    def __init__(self, settings: Settings, tenant: str) -> None:
+    def __init__(self, settings: Settings, tenant: str, known: KnownHashes = None) -> None:
         self.processor = DocumentProcessor(settings, IsolatedExtractor(settings), tenant=tenant)
         self.tenant = tenant
+        self.known = ray.get(known) if isinstance(known, ray.ObjectRef) else known or {}
 
     def _isolated(self, uri: str, step: Callable[[], ProcessedDocument]) -> ProcessedDocument:
         """One document's failure, expected or a bug, never costs the others."""
@@ -86,7 +91,14 @@ class ChunkStage:
 
     def _prepare(self, uri: str, size: int) -> ProcessedDocument:
         too_large = self.processor.too_large(uri, size)
-        return too_large or self.processor.prepare(uri, read_source_file(uri))
+        if too_large:
+            return too_large
+        data = read_source_file(uri)
+        doc_id = doc_id_for(uri, self.tenant)
+        digest = content_hash_of(data)
+        if self.known.get(doc_id) == digest:
+            return ProcessedDocument(uri, doc_id, "unchanged", digest)
+        return self.processor.prepare(uri, data)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         files = zip(batch["uri"].tolist(), batch["size"].tolist(), strict=True)
@@ -133,8 +145,8 @@ class EmbedStage:
 class ChunkEmbedStage:
     """Both stages fused in one actor: on CPU this saves a hop through the object store."""
 
-    def __init__(self, settings: Settings, tenant: str) -> None:
-        self.chunk = ChunkStage(settings, tenant)
+    def __init__(self, settings: Settings, tenant: str, known: KnownHashes = None) -> None:
+        self.chunk = ChunkStage(settings, tenant, known)
         self.embed = EmbedStage(settings)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:

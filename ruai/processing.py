@@ -21,7 +21,7 @@ from ruai.store.rows import ChunkPayload
 from ruai.text.entities import EntityExtractor
 from ruai.text.lemmas import Lemmatizer
 
-Status = Literal["ok", "failed"]
+Status = Literal["ok", "unchanged", "failed"]
 MIB = 2**20
 
 
