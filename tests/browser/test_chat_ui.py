@@ -20,7 +20,7 @@ WAIT_S = 120
 
 
 @pytest.fixture(scope="module")
-def app(browser, ray_cluster, sample_articles: Path, tmp_path_factory):
+def app(ray_cluster, sample_articles: Path, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("chat-ui")
     with chat_app(sample_articles, tmp) as served:
         served["db"] = tmp / "conversations.sqlite3"
@@ -40,6 +40,15 @@ def sign_in(driver, key: str) -> None:
     field = css(driver, "#api-key")
     field.clear()
     field.send_keys(key, Keys.ENTER)
+
+
+def signed_in(driver, base: str, key: str = "key-acme") -> None:
+    """Open the page; sign in unless the tab still holds a key."""
+    driver.get(base)
+    wait(driver, lambda d: css(d, "#app").is_displayed() or css(d, "#signin").is_displayed())
+    if css(driver, "#signin").is_displayed():
+        sign_in(driver, key)
+    wait(driver, lambda d: css(d, "#app").is_displayed())
 
 
 def ask(driver, question: str) -> object:
@@ -130,10 +139,7 @@ def test_ask_follow_up_feedback_and_reload(app, browser, screenshot) -> None:
 
 
 def test_document_with_script_is_shown_as_text(app, browser, screenshot) -> None:
-    browser.get(app["base"])
-    if not css(browser, "#app").is_displayed():
-        sign_in(browser, "key-acme")
-    wait(browser, lambda d: css(d, "#app").is_displayed())
+    signed_in(browser, app["base"])
     css(browser, "#new-conversation").click()
     answer = ask(browser, HOSTILE_QUESTION)
     snippets = [s.text for s in answer.find_elements(By.CSS_SELECTOR, ".card .snippet")]
@@ -156,8 +162,7 @@ def test_document_with_script_is_shown_as_text(app, browser, screenshot) -> None
 def test_narrow_screen_stacks_the_layout(app, browser, screenshot) -> None:
     browser.set_window_size(390, 844)
     try:
-        browser.get(app["base"])
-        wait(browser, lambda d: css(d, "#app").is_displayed())
+        signed_in(browser, app["base"])
         sidebar = css(browser, ".sidebar").rect
         chat = css(browser, ".chat").rect
         width = browser.execute_script("return document.documentElement.clientWidth")
@@ -169,3 +174,27 @@ def test_narrow_screen_stacks_the_layout(app, browser, screenshot) -> None:
         screenshot("06-narrow-screen")
     finally:
         browser.set_window_size(1280, 900)
+
+
+def test_service_unavailable_offers_a_retry(app, browser, screenshot) -> None:
+    """The document store down: a 503 with a retry button; once it is back, retry answers."""
+    from pipelines.store_owner import release_owner
+    from ruai.store.factory import open_store
+
+    signed_in(browser, app["base"])
+    css(browser, "#new-conversation").click()
+    release_owner(app["settings"])  # the owner actor closes the shard and exits
+    squatter = open_store(app["settings"])  # …and this process holds it: no owner can open it
+    try:
+        css(browser, "#question").send_keys("Когда умер Никола Тесла?", Keys.ENTER)
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#status button"))
+        assert "временно недоступен" in css(browser, "#status").text
+        assert not browser.find_elements(By.CSS_SELECTOR, ".message")  # nothing half-saved
+        screenshot("07-service-unavailable")
+    finally:
+        squatter.close()
+    css(browser, "#status button").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".message.assistant .feedback"))
+    assert css(browser, "#status").text == ""
+    assert any("04-nikola-tesla.md" in f for f in card_files(
+        browser.find_elements(By.CSS_SELECTOR, ".message.assistant")[-1]))  # fmt: skip
