@@ -70,7 +70,28 @@ def chat_app(
         },
     }
     try:
-        with running_app(args, free_port()) as base:
+        with _started(args) as base:
             yield {"base": base, "settings": settings, "sources": sources, "docs": docs}
     finally:
         release_owner(settings)
+
+
+@contextmanager
+def _started(args: dict[str, Any], attempts: int = 3) -> Iterator[str]:
+    """running_app, tried again when Serve's controller kills a proxy that was not ready within
+    its ready-check timeout (5 s, longer on each restart): on a loaded 2-core CI machine HAProxy
+    can take longer, and serve.start then fails with ActorDiedError instead of waiting."""
+    from ray.exceptions import ActorDiedError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            app = running_app(args, free_port())
+            base = app.__enter__()
+            break
+        except ActorDiedError:
+            if attempt == attempts:
+                raise
+    try:
+        yield base
+    finally:
+        app.__exit__(None, None, None)
