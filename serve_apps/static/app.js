@@ -111,7 +111,7 @@ async function loadConversations() {
       el("button", { type: "button", class: "icon rename", text: "✎",
                      "aria-label": `Переименовать «${conversation.title}»`,
                      onclick: () => renameConversation(conversation).catch(handle) }),
-      el("button", { type: "button", class: "icon delete", text: "🗑",
+      el("button", { type: "button", class: "icon delete", text: "✕",
                      "aria-label": `Удалить «${conversation.title}»`,
                      onclick: () => deleteConversation(conversation).catch(handle) })));
   }
@@ -260,9 +260,9 @@ function feedbackForm(responseId) {
       setStatus("Спасибо, отзыв сохранён.");
     } catch (error) { handle(error); }
   };
-  const up = el("button", { type: "button", class: "up", text: "👍 +1", "aria-pressed": "false",
+  const up = el("button", { type: "button", class: "up", text: "▲ +1", "aria-pressed": "false",
                             "aria-label": "Хороший ответ", onclick: () => send(1, up) });
-  const down = el("button", { type: "button", class: "down", text: "👎 −1", "aria-pressed": "false",
+  const down = el("button", { type: "button", class: "down", text: "▼ −1", "aria-pressed": "false",
                               "aria-label": "Плохой ответ", onclick: () => send(-1, down) });
   form.append(up, down, comment);
   return form;

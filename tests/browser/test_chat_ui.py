@@ -116,6 +116,7 @@ def test_ask_follow_up_feedback_and_reload(app, browser, screenshot) -> None:
         assert db.execute("SELECT tenant, rating, comment, source FROM feedback").fetchall() == [
             ("acme", -1, "нет даты смерти", "ui")
         ]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", follow_up)
     screenshot("02-answer-with-sources")
 
     # a reload keeps the key for this tab and lists the conversation; it opens with its answers
@@ -163,15 +164,18 @@ def test_narrow_screen_stacks_the_layout(app, browser, screenshot) -> None:
     browser.set_window_size(390, 844)
     try:
         signed_in(browser, app["base"])
-        sidebar = css(browser, ".sidebar").rect
-        chat = css(browser, ".chat").rect
+        screenshot("06-narrow-screen")
+        sidebar, chat = browser.execute_script(
+            "return ['.sidebar', '.chat'].map((s) => {"
+            " const r = document.querySelector(s).getBoundingClientRect();"
+            " return {y: r.top, height: r.height, width: r.width}; })"
+        )
         width = browser.execute_script("return document.documentElement.clientWidth")
         assert sidebar["y"] + sidebar["height"] <= chat["y"] + 1
         assert chat["width"] <= width and css(browser, "#question").is_displayed()
         assert browser.execute_script(
             "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
         )
-        screenshot("06-narrow-screen")
     finally:
         browser.set_window_size(1280, 900)
 
