@@ -38,7 +38,7 @@ from serve_apps.generation import (
     Generator,
     VLLMClient,
 )
-from serve_apps.metrics import ServeMetrics
+from serve_apps.metrics import ServeMetrics, endpoint_label
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 
 logger = logging.getLogger("ray.serve")
@@ -75,7 +75,7 @@ async def _observe(request: Request, call_next):
     started = time.perf_counter()
     response = await call_next(request)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    metrics().observe_request(request.url.path, response.status_code, elapsed_ms)
+    metrics().observe_request(endpoint_label(request.scope), response.status_code, elapsed_ms)
     return response
 
 
