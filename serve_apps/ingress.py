@@ -38,7 +38,7 @@ from serve_apps.generation import (
     VLLMClient,
 )
 from serve_apps.limits import Limits
-from serve_apps.metrics import ServeMetrics
+from serve_apps.metrics import ServeMetrics, endpoint_label
 from serve_apps.routing import ModelRouter
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 from serve_apps.upstream import cause, within
@@ -86,7 +86,7 @@ async def _admit_and_observe(request: Request, call_next):
     except ApiError as exc:
         response = exc.response()
     elapsed_ms = (time.perf_counter() - started) * 1000
-    state.metrics.observe_request(request.url.path, response.status_code, elapsed_ms)
+    state.metrics.observe_request(endpoint_label(request.scope), response.status_code, elapsed_ms)
     return response
 
 

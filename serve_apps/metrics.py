@@ -7,6 +7,12 @@ from ray.util.metrics import Counter, Histogram
 _LATENCY_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]
 
 
+def endpoint_label(scope: dict) -> str:
+    """The matched route's template (``/v1/conversations/{conversation_id}``), never the raw
+    path: ids and stray 404 paths would each start a new metric series."""
+    return getattr(scope.get("route"), "path", None) or "unmatched"
+
+
 class ServeMetrics:
     """Created once per replica (Ray metrics must be built inside the worker)."""
 

@@ -45,6 +45,8 @@ function describe(error) {
   if (error.status === 401) return "Неверный или отозванный ключ API. Войдите снова.";
   if (error.status === 503 && /generator/.test(error.message))
     return "Генератор ответов недоступен. Попробуйте позже.";
+  if (error.status === 503 && error.type === "service_unavailable")
+    return "Сервис временно недоступен (хранилище документов не отвечает). Повторите позже.";
   if (error.status === 503) return "Сервис занят. Повторите запрос через несколько секунд.";
   if (error.status === 404) return `Не найдено: ${error.message}`;
   if (error.status === 413) return `Слишком длинный запрос: ${error.message}`;
@@ -71,9 +73,9 @@ async function signIn(key) {
     const label = model.collection ? `Документы: ${model.collection}` : `Модель: ${model.id}`;
     picker.append(el("option", { value: model.id, text: label }));
   }
+  await loadConversations();
   $("signin").hidden = true;
   $("app").hidden = false;
-  await loadConversations();
   $("question").focus();
 }
 
@@ -81,6 +83,7 @@ function signOut(message = "") {
   sessionStorage.removeItem(KEY);
   state.key = null; state.conversation = null; state.history = [];
   $("messages").replaceChildren();
+  $("conversations").replaceChildren();
   $("app").hidden = true;
   $("signin").hidden = false;
   $("signin-error").textContent = message;
@@ -108,7 +111,7 @@ async function loadConversations() {
       el("button", { type: "button", class: "icon rename", text: "✎",
                      "aria-label": `Переименовать «${conversation.title}»`,
                      onclick: () => renameConversation(conversation).catch(handle) }),
-      el("button", { type: "button", class: "icon delete", text: "🗑",
+      el("button", { type: "button", class: "icon delete", text: "✕",
                      "aria-label": `Удалить «${conversation.title}»`,
                      onclick: () => deleteConversation(conversation).catch(handle) })));
   }
@@ -257,9 +260,9 @@ function feedbackForm(responseId) {
       setStatus("Спасибо, отзыв сохранён.");
     } catch (error) { handle(error); }
   };
-  const up = el("button", { type: "button", class: "up", text: "👍 +1", "aria-pressed": "false",
+  const up = el("button", { type: "button", class: "up", text: "▲ +1", "aria-pressed": "false",
                             "aria-label": "Хороший ответ", onclick: () => send(1, up) });
-  const down = el("button", { type: "button", class: "down", text: "👎 −1", "aria-pressed": "false",
+  const down = el("button", { type: "button", class: "down", text: "▼ −1", "aria-pressed": "false",
                               "aria-label": "Плохой ответ", onclick: () => send(-1, down) });
   form.append(up, down, comment);
   return form;

@@ -1,5 +1,5 @@
 """A non-editable wheel (what the image or a plain `pip install .` gets) carries the YAML the code
-reads at run time: the settings profiles and the Serve configs."""
+reads at run time: the settings profiles, the Serve configs and the chat UI's static files."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def test_wheel_carries_profiles_and_serve_configs(tmp_path: Path) -> None:
         {f"ruai/profiles/{p.name}" for p in (REPO / "ruai/profiles").glob("*.yaml")}
         | {f"serve_apps/configs/{p.name}" for p in (REPO / "serve_apps/configs").glob("*.yaml")}
         | {"ruai/eval/prompts/judge_ru.txt"}
+        | {f"serve_apps/static/{p.name}" for p in (REPO / "serve_apps/static").iterdir()}
     )
     assert wanted and wanted <= names, sorted(wanted - names)
     assert "jobs/ingest.py" in names and "pipelines/ingest.py" in names
