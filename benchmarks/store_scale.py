@@ -177,11 +177,12 @@ def plot(results: list[dict], path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     for r in results:
         label = f"{r['dataset']} {r['points'] // 1000}k"
-        rows = r["hnsw"]
-        left.plot([x["p50_ms"] for x in rows], [x["recall@10"] for x in rows], "o-", label=label)
-    left.set_xlabel("HNSW p50 latency, ms (ef 16 … 256)")
+        efs = [x["ef"] if isinstance(x["ef"], int) else 100 for x in r["hnsw"]]
+        left.plot(efs, [x["recall@10"] for x in r["hnsw"]], "o-", label=label)
+    left.set_xscale("log", base=2)
+    left.set_xlabel("search ef (100: the default, ef_construct)")
     left.set_ylabel("recall@10 vs exact search")
-    left.set_title("Qdrant Edge after optimize(): recall vs latency")
+    left.set_title("Qdrant Edge after optimize(), m=16, ef_construct=100")
     left.legend(fontsize=8)
     labels = [f"{r['dataset']}\n{r['points'] // 1000}k" for r in results]
     xs = np.arange(len(results))
