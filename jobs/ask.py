@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs.cli import fail
+
 app = typer.Typer(add_completion=False, help=__doc__)
-err = Console(stderr=True)
 
 
 def wait_until_ready(url: str, timeout_s: float) -> None:
@@ -33,8 +34,7 @@ def wait_until_ready(url: str, timeout_s: float) -> None:
         except httpx.HTTPError as exc:
             last = str(exc)
         time.sleep(1)
-    err.print(f"[red]error:[/red] {health} not ready after {timeout_s:.0f}s: {last}")
-    raise typer.Exit(2)
+    fail(f"{health} not ready after {timeout_s:.0f}s: {last}")
 
 
 @app.command()
@@ -73,11 +73,9 @@ def main(
             out.print(f"[bold]Ответ:[/bold] {response.choices[0].message.content}")
             sources = (response.model_extra or {}).get("sources") or []
     except openai.APIStatusError as exc:
-        err.print(f"[red]error {exc.status_code}:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+        fail(f"{url} answered {exc.status_code}: {exc.message}")
     except openai.APIConnectionError as exc:
-        err.print(f"[red]error:[/red] cannot reach {url}: {exc}")
-        raise typer.Exit(2) from exc
+        fail(f"cannot reach {url}: {exc}")
     table = Table(title="Источники", show_lines=True)
     for column in ("n", "score", "source", "snippet"):
         table.add_column(column)

@@ -21,15 +21,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs.cli import fail
 from ruai.settings import get_settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
-
-
-def fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
 
 
 @app.command()

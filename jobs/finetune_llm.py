@@ -17,6 +17,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from jobs.cli import fail
 from ruai.settings import get_settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -53,8 +54,7 @@ def main(
     try:
         inputs = check_llm_inputs(settings, base_model, dataset, squad, holdout)
     except (ModelNotFoundError, ValueError, SquadFormatError, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     console.print(inputs.report.summary())
 
     from pipelines.cluster import init_ray

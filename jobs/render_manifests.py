@@ -7,22 +7,27 @@ python -m jobs.render_manifests --check    exit 1 if any file on disk differs fr
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from cluster_configs.toolchain.layout import REPO
 from cluster_configs.toolchain.render import render_manifests
+from jobs.cli import ExitCode, fail
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
 
 
 @app.command()
-def main(check: bool = typer.Option(False, help="Only compare; write nothing")) -> None:
+def main(
+    check: bool = typer.Option(False, help="Only compare; write nothing"),
+    repo: Path = typer.Option(REPO, help="Repository root to render in"),
+) -> None:
     stale = []
-    for path, text in render_manifests(REPO).items():
-        target = REPO / path
+    for path, text in render_manifests(repo).items():
+        target = repo / path
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current == text:
             continue
@@ -32,8 +37,11 @@ def main(check: bool = typer.Option(False, help="Only compare; write nothing")) 
             console.print(f"wrote {path}")
     if check and stale:
         for path in stale:
-            console.print(f"{path}: stale, run `python -m jobs.render_manifests`")
-        raise typer.Exit(1)
+            typer.echo(f"{path}: differs from its render", err=True)
+        fail(
+            f"{len(stale)} manifest(s) stale: run `python -m jobs.render_manifests`",
+            ExitCode.PROBLEMS,
+        )
     console.print(f"{len(stale)} manifest(s) {'stale' if check else 'updated'}")
 
 

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jobs.cli import fail
+from jobs.cli import ExitCode, fail
 from ruai.settings import get_settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -40,7 +40,7 @@ def main(
         hits = searcher.search(query, collection=collection, tenant=tenant, top_k=top_k, mode=mode)
         hint = None if hits else _why_empty(searcher.store, collection, tenant)
     except CollectionNotFoundError as exc:
-        fail(str(exc), code=3)
+        fail(str(exc), ExitCode.NO_COLLECTION)
     except StoreError as exc:
         fail(f"store unreachable: {exc}")
     if hint:

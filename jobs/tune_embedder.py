@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs.cli import fail
 from ruai.settings import get_settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -46,8 +47,7 @@ def main(
     try:
         inputs = check_inputs(settings, dataset, base_model)
     except (ModelNotFoundError, NoValidPairsError, SquadFormatError, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     console.print(inputs.split.report.summary())
 
     from pipelines.cluster import init_ray

@@ -21,12 +21,13 @@ import typer
 from rich.console import Console
 
 from cluster_configs.toolchain.entrypoint_check import check_entrypoints
-from cluster_configs.toolchain.layout import REPO, load_release
+from cluster_configs.toolchain.layout import RELEASE, REPO, load_release
 from cluster_configs.toolchain.metrics_check import check_metric_names
 from cluster_configs.toolchain.problems import Problem
 from cluster_configs.toolchain.release_check import check_env, check_images, check_qdrant_wiring
 from cluster_configs.toolchain.schema_check import check_launcher, check_parse, check_schemas
 from cluster_configs.toolchain.serve_check import check_generated, check_serve_configs
+from jobs.cli import ExitCode, fail
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -59,14 +60,16 @@ def main(
     if image:
         typer.echo(load_release(repo).image)
         return
-    err = Console(stderr=True)
+    if not (repo / RELEASE).is_file():
+        fail(f"{repo / RELEASE} not found: pass the repository root as --repo")
     problems = validate(repo)
     for problem in problems:
         typer.echo(str(problem), err=True)
     if problems:
-        err.print(f"[red]{len(problems)} problem(s)[/red] in {repo / 'cluster_configs'}")
-        raise typer.Exit(1)
-    err.print(f"[green]ok[/green]: {len(CHECKS)} checks passed on {repo / 'cluster_configs'}")
+        fail(f"{len(problems)} problem(s) in {repo / 'cluster_configs'}", ExitCode.PROBLEMS)
+    Console(stderr=True).print(
+        f"[green]ok[/green]: {len(CHECKS)} checks passed on {repo / 'cluster_configs'}"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ and the validator catches broken import paths, drifted serve configs and schema 
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -201,3 +202,4 @@ def test_validate_cli_exits_nonzero_with_one_line_per_problem(repo_copy: Path):
         for line in output
     )
     assert any("differs from its sources" in line for line in output)
+    assert re.fullmatch(r"error: \d+ problem\(s\) in .*", output[-1])  # jobs/cli.py's fail()
