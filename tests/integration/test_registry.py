@@ -10,7 +10,14 @@ import pytest
 
 from ruai.encoders.base import ModelNotFoundError
 from ruai.lifecycle.lineage import EMBEDDER, Lineage, check_dataset, file_sha256, split_of
-from ruai.lifecycle.registry import CHALLENGER, CHAMPION, ModelRef, Registry, model_path
+from ruai.lifecycle.registry import (
+    CHALLENGER,
+    CHAMPION,
+    ModelRef,
+    Registry,
+    model_path,
+    pinned,
+)
 from ruai.settings import Settings
 from ruai.training.tracking import Tracking, log_run
 
@@ -81,6 +88,9 @@ def test_register_alias_and_resolve(settings: Settings, tmp_path: Path) -> None:
     assert (registry.local_path(champion) / "weights.txt").read_text() == "first"
     assert (Path(model_path("models:/emb/2", settings)) / "weights.txt").read_text() == "second"
     assert model_path("all-MiniLM-L6-v2", settings) == "all-MiniLM-L6-v2"
+    # lineage records the version an alias names at training time
+    assert pinned("models:/emb@champion", settings) == "models:/emb/1"
+    assert pinned("all-MiniLM-L6-v2", settings) == "all-MiniLM-L6-v2"
 
     tags = champion.tags
     assert tags["base_model"] == "all-MiniLM-L6-v2" and tags["kind"] == EMBEDDER
