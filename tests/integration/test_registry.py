@@ -111,3 +111,19 @@ def test_bad_uris_are_clear_errors(tmp_path: Path) -> None:
         ModelRef.parse("models:/no-alias")
     with pytest.raises(ModelNotFoundError, match="not in the model registry"):
         model_path("models:/never-registered@champion", settings)
+
+
+def test_promote_without_a_challenger_is_an_input_error(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from jobs.promote import app
+    from ruai.settings import get_settings
+
+    monkeypatch.setenv("RUAI_REGISTRY_DIR", str(tmp_path / "registry"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["--model", "nothing-registered"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "models:/nothing-registered@challenger is not in the model registry" in result.output
