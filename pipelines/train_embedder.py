@@ -17,7 +17,7 @@ import ray.train.torch
 
 from pipelines.train_run import TrainRunResult, finish_run, run_name, torch_trainer
 from ruai.lifecycle.lineage import EMBEDDER, Lineage
-from ruai.lifecycle.registry import model_path
+from ruai.lifecycle.registry import model_path, pinned
 from ruai.settings import Settings
 from ruai.training.base_model import resolve_base_embedder
 from ruai.training.embedder_loop import run_epochs
@@ -113,7 +113,7 @@ def check_inputs(settings: Settings, dataset: Path, base_model: str | None) -> E
     split = load_pair_split(
         dataset, settings.train_validation_fraction, settings.train_seed, chunker
     )
-    return EmbedderInputs(base, dataset, split, settings, base_ref)
+    return EmbedderInputs(base, dataset, split, settings, pinned(base_ref, settings))
 
 
 def train_embedder(

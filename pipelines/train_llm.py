@@ -18,7 +18,7 @@ import ray.train.torch
 
 from pipelines.train_run import TrainRunResult, finish_run, run_name, storage_path, torch_trainer
 from ruai.lifecycle.lineage import LORA, Lineage
-from ruai.lifecycle.registry import model_path
+from ruai.lifecycle.registry import model_path, pinned
 from ruai.settings import Settings
 from ruai.training.chat_data import read_conversations, split_held_out, write_jsonl
 from ruai.training.embedder_session import HISTORY_FILENAME, STATE_FILENAME
@@ -81,7 +81,15 @@ def check_llm_inputs(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     dataset = Path(chat or squad)
     return LlmInputs(
-        base, examples, conversations, report, pad_id, base_ref, dataset, split, held_out
+        base,
+        examples,
+        conversations,
+        report,
+        pad_id,
+        pinned(base_ref, settings),
+        dataset,
+        split,
+        held_out,
     )
 
 

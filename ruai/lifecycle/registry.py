@@ -172,6 +172,14 @@ def _single_dir(path: Path) -> bool:
     return len(entries) == 1 and entries[0].is_dir()
 
 
+def pinned(value: str, settings: Settings) -> str:
+    """A model setting for the lineage: ``models:/<name>@<alias>`` becomes the version the alias
+    names now (``models:/<name>/<version>``: an alias moves, a version does not)."""
+    if not is_model_uri(value):
+        return value
+    return Registry.from_settings(settings).get(ModelRef.parse(value)).uri
+
+
 def model_path(value: str, settings: Settings) -> str:
     """A model setting as a loader takes it: ``models:/…`` becomes the registered version's
     local directory (through the registry in ``settings``); anything else is returned as is."""

@@ -1,5 +1,9 @@
 """The gate on LoRA adapters of the tiny Mistral: jobs.finetune_llm's training with a held-out
-fifth of the conversations, registered; held-out loss decides, token F1 / EM are reported."""
+fifth of the conversations, registered; held-out loss decides, token F1 / EM are reported.
+
+The tiny base is random, so its held-out loss sits near ln(vocab) and a wrecking rate cannot
+push it much higher (RMSNorm bounds what LoRA does to the logits): measured in-process, base
+7.74, lr 5.0 ≈ 7.65, lr 3e-2 x 4 epochs ≈ 7.39. The sane adapter must beat the wrecked one."""
 
 from __future__ import annotations
 
@@ -35,14 +39,14 @@ def adapters(ray_cluster, tiny_mistral, xquad_path, tmp_path_factory):
             inputs,
             work / label,
             epochs=epochs,
-            batch_size=4,
+            batch_size=2,
             learning_rate=rate,
             num_workers=1,
             use_gpu=False,
             name=f"test-{label}",
             register_as=MODEL,
         ).registered
-        for label, rate, epochs in (("wrecked", 5.0, 1), ("sane", 2e-3, 2))
+        for label, rate, epochs in (("wrecked", 5.0, 2), ("sane", 3e-2, 4))
     ]
     return settings, *uris
 

@@ -10,7 +10,14 @@ import pytest
 
 from ruai.encoders.base import ModelNotFoundError
 from ruai.lifecycle.lineage import EMBEDDER, Lineage, check_dataset, file_sha256, split_of
-from ruai.lifecycle.registry import CHALLENGER, CHAMPION, ModelRef, Registry, model_path
+from ruai.lifecycle.registry import (
+    CHALLENGER,
+    CHAMPION,
+    ModelRef,
+    Registry,
+    model_path,
+    pinned,
+)
 from ruai.settings import Settings
 from ruai.training.tracking import Tracking, log_run
 
@@ -81,6 +88,9 @@ def test_register_alias_and_resolve(settings: Settings, tmp_path: Path) -> None:
     assert (registry.local_path(champion) / "weights.txt").read_text() == "first"
     assert (Path(model_path("models:/emb/2", settings)) / "weights.txt").read_text() == "second"
     assert model_path("all-MiniLM-L6-v2", settings) == "all-MiniLM-L6-v2"
+    # lineage records the version an alias names at training time
+    assert pinned("models:/emb@champion", settings) == "models:/emb/1"
+    assert pinned("all-MiniLM-L6-v2", settings) == "all-MiniLM-L6-v2"
 
     tags = champion.tags
     assert tags["base_model"] == "all-MiniLM-L6-v2" and tags["kind"] == EMBEDDER
@@ -101,3 +111,19 @@ def test_bad_uris_are_clear_errors(tmp_path: Path) -> None:
         ModelRef.parse("models:/no-alias")
     with pytest.raises(ModelNotFoundError, match="not in the model registry"):
         model_path("models:/never-registered@champion", settings)
+
+
+def test_promote_without_a_challenger_is_an_input_error(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from jobs.promote import app
+    from ruai.settings import get_settings
+
+    monkeypatch.setenv("RUAI_REGISTRY_DIR", str(tmp_path / "registry"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["--model", "nothing-registered"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "models:/nothing-registered@challenger is not in the model registry" in result.output
