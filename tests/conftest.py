@@ -33,6 +33,9 @@ for _inherited in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE", "RA
 os.environ["RAY_AUTH_TOKEN_PATH"] = str(Path(f"/tmp/ruai-test-auth-{os.getpid()}/auth_token"))
 ensure_cluster_token()
 os.environ.update(serve_cluster_env())
+# Serve kills a proxy (HAProxy here) that is not ready within 5 s and serve.start then fails; on a
+# loaded 2-core machine HAProxy can take longer
+os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
 
 
 def free_port() -> int:
