@@ -29,14 +29,14 @@ def main(
 ) -> None:
     from pipelines.cluster import init_ray
     from pipelines.ingest import run_ingest
-    from pipelines.sources import SourceNotFoundError, list_source_files
+    from pipelines.sources import SourceNotFoundError, check_source
     from raystore import embedded, release_store
     from ruai.store.base import StoreError
     from ruai.store.factory import open_store
 
     settings = get_settings()
     try:
-        list_source_files(source)
+        check_source(source)  # the job lists SOURCE once, in run_ingest
     except SourceNotFoundError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -39,6 +39,16 @@ def _hidden(rel: str) -> bool:
     return any(part.startswith(".") for part in Path(rel).parts)
 
 
+def check_source(source: str) -> tuple[pafs.FileSystem, str, str, pafs.FileInfo]:
+    """SOURCE's filesystem, path, URI prefix and file info; SourceNotFoundError when it does not
+    exist. One lookup: what a CLI checks before starting Ray, without listing anything."""
+    fs, root, prefix = resolve_filesystem(source)
+    info = fs.get_file_info(root)
+    if info.type == pafs.FileType.NotFound:
+        raise SourceNotFoundError(f"SOURCE does not exist: {source}")
+    return fs, root, prefix, info
+
+
 @dataclass(slots=True)
 class SourceListing:
     root: str  # the root URI
@@ -50,10 +60,7 @@ def list_source_files(source: str) -> SourceListing:
     """Every regular, non-hidden file under SOURCE, once. A local tree is walked without following
     symlinks into loops, out of SOURCE or into directories listed anyway; what is left out is in
     ``skipped`` with the reason. Object-store keys are deduplicated."""
-    fs, root, prefix = resolve_filesystem(source)
-    info = fs.get_file_info(root)
-    if info.type == pafs.FileType.NotFound:
-        raise SourceNotFoundError(f"SOURCE does not exist: {source}")
+    fs, root, prefix, info = check_source(source)
     if info.type == pafs.FileType.File:
         return SourceListing(prefix + root, [SourceFile(prefix + root, root, info.size or 0)])
     if not prefix:
