@@ -38,7 +38,7 @@ def held_out_answers(model_dir: Path, tags: Mapping[str, str], settings: Setting
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ruai.eval.token_overlap import exact_match, token_f1
+    from ruai.eval.answer_metrics import exact_match, token_f1
     from ruai.training.lora import ADAPTER_CONFIG, resolve_base_llm
     from ruai.training.sft import collate, encode_conversation
 
@@ -73,8 +73,8 @@ def held_out_answers(model_dir: Path, tags: Mapping[str, str], settings: Setting
                 pad_token_id=pad_id,
             )
             answer = tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
-            f1.append(token_f1(answer, reference))
-            em.append(exact_match(answer, reference))
+            f1.append(token_f1(answer, [reference]))
+            em.append(exact_match(answer, [reference]))
     if not losses:
         raise ValueError("no held-out conversation fits RUAI_LLM_TRAIN_MAX_TOKENS")
     return {
