@@ -216,6 +216,7 @@ def measure_mode(args: argparse.Namespace) -> dict:
     sample corpus (incremental: a second mode finds it in place), in-process and HTTP runs."""
     import ray
 
+    from pipelines.cluster import use_token_auth
     from pipelines.ingest import run_ingest
     from raystore import release_store, with_absolute_paths
     from ruai.eval.squad import read_squad
@@ -226,6 +227,7 @@ def measure_mode(args: argparse.Namespace) -> dict:
     )
     questions = [q.question for q in read_squad(args.dataset).questions]
     questions = (questions * (args.requests // len(questions) + 1))[: args.requests]
+    use_token_auth()  # the project's token, not ~/.ray
     ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
     ingested = run_ingest(settings, str(args.workdir / "sample" / "articles"))
     print(
