@@ -15,7 +15,8 @@ import secrets
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_TOKEN_PATH = REPO / "data" / "ray" / "auth_token"
+# where scripts/main.sh keeps it: RUAI_DATA_DIR (default ./data of the repository)
+DEFAULT_TOKEN_PATH = Path(os.environ.get("RUAI_DATA_DIR") or REPO / "data") / "ray" / "auth_token"
 
 
 def ensure_cluster_token(default_path: Path = DEFAULT_TOKEN_PATH) -> dict[str, str]:
