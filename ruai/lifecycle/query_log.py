@@ -1,0 +1,79 @@
+"""The query log's record and its Arrow schema: one row per answered request.
+
+The ingress writes these rows (batched Parquet files, or PostgreSQL); the monitoring job reads
+them back with Ray Data or pyarrow. Both sides use this module, so the columns are defined once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+import pyarrow as pa
+
+SCHEMA = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("ms", tz="UTC"), nullable=False),
+        pa.field("tenant", pa.string(), nullable=False),
+        pa.field("endpoint", pa.string(), nullable=False),
+        pa.field("experiment", pa.string()),
+        pa.field("arm", pa.string()),
+        pa.field("llm_model", pa.string()),
+        pa.field("adapter", pa.string()),
+        pa.field("dense_model", pa.string()),
+        pa.field("collection", pa.string()),
+        # None when the tenant logs only the question's hash
+        pa.field("question", pa.string()),
+        pa.field("question_sha256", pa.string(), nullable=False),
+        pa.field("chunk_ids", pa.list_(pa.string())),
+        pa.field("scores", pa.list_(pa.float32())),
+        pa.field("response_id", pa.string()),
+        pa.field("latency_ms", pa.float32(), nullable=False),
+        pa.field("status", pa.int16(), nullable=False),
+    ]
+)
+
+
+def question_hash(question: str) -> str:
+    return hashlib.sha256(question.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    """One answered request. ``ts_ms``: Unix time in milliseconds."""
+
+    ts_ms: int
+    tenant: str
+    endpoint: str
+    question: str | None
+    question_sha256: str
+    latency_ms: float
+    status: int
+    experiment: str | None = None
+    arm: str | None = None
+    llm_model: str | None = None
+    adapter: str | None = None
+    dense_model: str | None = None
+    collection: str | None = None
+    chunk_ids: tuple[str, ...] = field(default_factory=tuple)
+    scores: tuple[float, ...] = field(default_factory=tuple)
+    response_id: str | None = None
+
+    @classmethod
+    def of(cls, question: str, *, keep_text: bool = True, **fields: object) -> QueryRecord:
+        """A record for ``question``: its text only when ``keep_text`` (the tenant's setting),
+        its hash always."""
+        return cls(
+            question=question if keep_text else None,
+            question_sha256=question_hash(question),
+            **fields,  # type: ignore[arg-type]
+        )
+
+
+def records_to_table(records: list[QueryRecord]) -> pa.Table:
+    rows = [asdict(r) for r in records]
+    columns = {name: [row[name] for row in rows] for name in SCHEMA.names if name != "ts"}
+    columns["ts"] = [row["ts_ms"] for row in rows]
+    for name in ("chunk_ids", "scores"):
+        columns[name] = [list(v) for v in columns[name]]
+    return pa.table({name: columns[name] for name in SCHEMA.names}, schema=SCHEMA)
