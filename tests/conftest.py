@@ -97,17 +97,30 @@ def trained_lora(
     return inputs, result
 
 
-def _stop_test_cluster() -> None:
-    """Stop only the processes of this suite's cluster (never a cluster the user runs)."""
+def _stop_test_cluster(temp_dir: Path = RAY_TEMP) -> None:
+    """Stop only the processes of one suite's cluster (never a cluster the user runs)."""
     import psutil
 
-    marker = str(RAY_TEMP)
+    marker = f"{temp_dir}/"
     for proc in psutil.process_iter(["cmdline"]):
         try:
             if any(marker in part for part in proc.info["cmdline"] or []):
                 proc.kill()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
+
+
+def _reap_orphaned_test_clusters() -> None:
+    """A run killed before its teardown (a CI timeout, SIGKILL) leaves its daemonized cluster
+    behind, holding memory and CPU: stop the clusters whose test process is gone."""
+    import psutil
+
+    for temp_dir in Path("/tmp").glob("ruai-test-ray-*"):
+        owner = temp_dir.name.rsplit("-", 1)[-1]
+        if owner.isdigit() and not psutil.pid_exists(int(owner)):
+            _stop_test_cluster(temp_dir)
+            shutil.rmtree(temp_dir, ignore_errors=True)
+            shutil.rmtree(f"/tmp/ruai-test-auth-{owner}", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -118,6 +131,7 @@ def ray_cluster() -> dict[str, str]:
     env = os.environ | {"PATH": f"{VENV_BIN}:{os.environ['PATH']}", "RAY_USAGE_STATS_ENABLED": "0"}
     # `ray start` gives its processes a fixed 30 s to come up; on a loaded 2-core machine that can
     # run out: clear what the failed start left and try once more, then fail with Ray's output
+    _reap_orphaned_test_clusters()
     for attempt in (1, 2):
         _stop_test_cluster()
         shutil.rmtree(RAY_TEMP, ignore_errors=True)
