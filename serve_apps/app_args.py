@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ruai.lifecycle.guardrails import Limits
 from ruai.settings import Settings
+from serve_apps.experiments import ScopedExperiment
 
 
 class DeploymentArgs(BaseModel):
@@ -53,6 +55,13 @@ class RagAppArgs(BaseModel):
     )
     llm_env_vars: dict[str, str] = Field(
         default_factory=dict, description="environment of the vLLM engine"
+    )
+    # the ingress's Serve user_config (serve_apps/experiments.py): changed at run time in place
+    experiments: list[ScopedExperiment] = Field(
+        default_factory=list, description="A/B and canary experiments (docs/lifecycle.md)"
+    )
+    guardrails: Limits | None = Field(
+        default_factory=Limits, description="per-arm error rate / p95 limits; null: none"
     )
 
     @field_validator("settings")
