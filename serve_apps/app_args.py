@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ruai.lifecycle.guardrails import Limits
 from ruai.settings import Settings
-from serve_apps.experiments import ScopedExperiment
+from serve_apps.experiments import ScopedExperiment, check_scopes
 
 
 class DeploymentArgs(BaseModel):
@@ -70,4 +70,10 @@ class RagAppArgs(BaseModel):
         unknown = sorted(set(value) - set(Settings.model_fields))
         if unknown:
             raise ValueError(f"unknown settings {unknown} (see ruai/settings.py)")
+        return value
+
+    @field_validator("experiments")
+    @classmethod
+    def _one_experiment_per_scope(cls, value: list[ScopedExperiment]) -> list[ScopedExperiment]:
+        check_scopes(value)
         return value

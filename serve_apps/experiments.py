@@ -53,11 +53,7 @@ class ArmsConfig(BaseModel):
 
     @model_validator(mode="after")
     def _one_experiment_per_scope(self) -> ArmsConfig:
-        for attribute in ("name", "model"):
-            values = [getattr(e, attribute) for e in self.experiments]
-            repeated = sorted({str(v) for v in values if values.count(v) > 1})
-            if repeated:
-                raise ValueError(f"experiments: two experiments with {attribute} {repeated}")
+        check_scopes(self.experiments)
         return self
 
     def check_serving(self, settings: Settings) -> ArmsConfig:
@@ -79,6 +75,15 @@ class ArmsConfig(BaseModel):
                         f"deploy another app for {arm.llm!r}"
                     )
         return self
+
+
+def check_scopes(experiments: list[ScopedExperiment]) -> None:
+    """Names are unique, and a request is in at most one experiment (one per model)."""
+    for attribute in ("name", "model"):
+        values = [getattr(e, attribute) for e in experiments]
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(f"experiments: two experiments with {attribute} {repeated}")
 
 
 def unassigned(request: Request) -> None:
