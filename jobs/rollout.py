@@ -99,9 +99,7 @@ def main(
         update={"experiments": [changed if e.name == experiment else e for e in arms.experiments]}
     ).model_dump(mode="json")
     try:
-        client.deploy_applications(
-            deploy_request(details, app_name, with_user_config(config, new))
-        )
+        client.deploy_applications(deploy_request(details, app_name, with_user_config(config, new)))
     except Exception as exc:
         fail(f"Serve refused the new config: {exc}")
     deadline = time.monotonic() + timeout_s
