@@ -126,6 +126,23 @@ def test_rollout_moves_traffic_without_restarting_replicas(served) -> None:
         assert ask(served, key).headers[ARM_HEADER] == "A"
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--app", "nope", "--experiment", "canary", "--arm", "A"], "no Serve app 'nope'"),
+        (["--app", APP, "--experiment", "nope", "--arm", "A"], "no experiment 'nope'"),
+        (["--app", APP, "--experiment", "canary", "--arm", "C"], "has no arms ['C']"),
+    ],
+)
+def test_rollout_refuses_what_is_not_there(served, args, message) -> None:
+    from typer.testing import CliRunner
+
+    from jobs.rollout import app
+
+    result = CliRunner().invoke(app, [*args, "--weight", "5", "--address", served["dashboard"]])
+    assert result.exit_code == 2 and message in result.stderr, result.output
+
+
 def test_guardrail_stops_an_erroring_arm_while_the_other_serves(served) -> None:
     rollout(served, "broken", 50)  # now A 50, B 0, broken 50: a fresh guard window
     broken_keys = [k for k in KEYS if EXPERIMENT.with_weights({"B": 0, "broken": 50})
