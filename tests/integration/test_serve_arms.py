@@ -27,7 +27,7 @@ CANARY = {
     "name": "canary",
     "arms": [
         {"name": "A", "weight": 50, "top_k": 2},
-        {"name": "B", "weight": 50, "top_k": 4},
+        {"name": "B", "weight": 50, "top_k": 4, "dense_weight": 0.0},  # BM25 only
         # a collection version that is not there: its requests fail with 503 (guardrail drill)
         {"name": "broken", "weight": 0, "collection": "missing_v2"},
     ],
@@ -104,6 +104,18 @@ def test_header_forces_an_arm_and_an_unknown_one_is_400(served) -> None:
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "unknown_arm"
     assert refused.json()["error"]["param"] == ARM_HEADER
+
+
+def test_search_takes_the_arms_fusion_weight(served) -> None:
+    def top_score(arm: str) -> float:
+        response = httpx.post(f"{served['base']}/v1/search", json={"query": QUESTION},
+                              headers={"Authorization": f"Bearer {KEYS[0]}", ARM_HEADER: arm},
+                              timeout=60)  # fmt: skip
+        assert response.status_code == 200 and response.json()["arm"] == arm
+        return max(hit["score"] for hit in response.json()["data"])
+
+    # linear fusion: dense_weight * cosine + BM25; B drops the dense part (RUAI_DENSE_WEIGHT 4)
+    assert top_score("A") > top_score("B") > 0
 
 
 def test_stream_names_the_arm_on_its_final_chunk(served) -> None:
