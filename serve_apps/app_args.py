@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ruai.lifecycle.guardrails import Limits
 from ruai.settings import Settings
+from serve_apps.experiments import ScopedExperiment, check_scopes
 
 
 class DeploymentArgs(BaseModel):
@@ -54,6 +56,13 @@ class RagAppArgs(BaseModel):
     llm_env_vars: dict[str, str] = Field(
         default_factory=dict, description="environment of the vLLM engine"
     )
+    # the ingress's Serve user_config (serve_apps/experiments.py): changed at run time in place
+    experiments: list[ScopedExperiment] = Field(
+        default_factory=list, description="A/B and canary experiments (docs/lifecycle.md)"
+    )
+    guardrails: Limits | None = Field(
+        default_factory=Limits, description="per-arm error rate / p95 limits; null: none"
+    )
 
     @field_validator("settings")
     @classmethod
@@ -61,4 +70,10 @@ class RagAppArgs(BaseModel):
         unknown = sorted(set(value) - set(Settings.model_fields))
         if unknown:
             raise ValueError(f"unknown settings {unknown} (see ruai/settings.py)")
+        return value
+
+    @field_validator("experiments")
+    @classmethod
+    def _one_experiment_per_scope(cls, value: list[ScopedExperiment]) -> list[ScopedExperiment]:
+        check_scopes(value)
         return value

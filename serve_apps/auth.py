@@ -15,7 +15,7 @@ from serve_apps.errors import unauthorized
 logger = logging.getLogger("ray.serve")
 
 
-def _bearer(request: Request) -> str | None:
+def bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     return header[7:].strip() if header.lower().startswith("bearer ") else None
 
@@ -42,7 +42,7 @@ class Authenticator:
     def tenant(self, request: Request) -> str:
         """The caller's tenant, or a 401 ApiError."""
         if self.keys.enabled:
-            tenant = self.keys.tenant_for(_bearer(request))
+            tenant = self.keys.tenant_for(bearer(request))
             if tenant is None:
                 raise unauthorized()
             return tenant

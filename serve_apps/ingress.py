@@ -20,16 +20,18 @@ from ray.serve.handle import DeploymentHandle
 from starlette.exceptions import HTTPException
 
 from ruai.conversations.retrieval_query import retrieval_query
+from ruai.lifecycle.arms import Arm
 from ruai.llm.passages import passages_from_hits
 from ruai.settings import Settings
 from ruai.store.base import CollectionNotFoundError, Hit
+from serve_apps import experiments, sse
 from serve_apps import openai_shapes as shapes
-from serve_apps import sse
 from serve_apps.admission import Admission
 from serve_apps.auth import Authenticator
 from serve_apps.chat_routes import record_response
 from serve_apps.chat_routes import router as chat_router
 from serve_apps.errors import ApiError, error_response, invalid, not_found, unavailable
+from serve_apps.experiments import Arms, ArmsConfig
 from serve_apps.generation import (
     ExtractiveClient,
     Generation,
@@ -39,7 +41,7 @@ from serve_apps.generation import (
 )
 from serve_apps.limits import Limits
 from serve_apps.metrics import ServeMetrics, endpoint_label
-from serve_apps.routing import ModelRouter
+from serve_apps.routing import RAG_PREFIX, ModelRouter
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 from serve_apps.upstream import cause, within
 
@@ -77,6 +79,7 @@ async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
 async def _admit_and_observe(request: Request, call_next):
     started = time.perf_counter()
     state = request.app.state
+    experiments.unassigned(request)
     try:
         if request.url.path in UNADMITTED_PATHS:
             response = await call_next(request)
@@ -86,7 +89,11 @@ async def _admit_and_observe(request: Request, call_next):
     except ApiError as exc:
         response = exc.response()
     elapsed_ms = (time.perf_counter() - started) * 1000
-    state.metrics.observe_request(endpoint_label(request.scope), response.status_code, elapsed_ms)
+    arm = experiments.arm_label(request)
+    state.metrics.observe_request(endpoint_label(request.scope), response.status_code, elapsed_ms,
+                                  arm)  # fmt: skip
+    state.arms.observe(request, response.status_code, elapsed_ms / 1000)
+    experiments.tag_response(request, response)
     return response
 
 
@@ -113,17 +120,34 @@ class RagIngress:
         self.limits = Limits(settings)
         app.state.admission = Admission(*admission)
         app.state.metrics = self.metrics = ServeMetrics()
+        app.state.arms = self.arms = Arms(self.metrics.guardrail_trips)
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """Serve's user_config: the experiments and guardrails, changed in place."""
+        self.arms.configure(ArmsConfig.model_validate(user_config).check_serving(self.settings))
+        logger.info("experiments: weights %s", self.arms.weights())
 
     async def _search(
-        self, collection: str, tenant: str, query: str, top_k: int, mode: str = "hybrid"
+        self,
+        collection: str,
+        tenant: str,
+        query: str,
+        top_k: int,
+        mode: str = "hybrid",
+        arm: Arm | None = None,
     ) -> list[Hit]:
         self.limits.check_question(query)
         top_k = self.limits.clamp_top_k(top_k)
         started = time.perf_counter()
-        call = self.search_handle.search.remote(collection, tenant, query, top_k, mode)
+        dense_weight = arm.dense_weight if arm else None
+        call = self.search_handle.search.remote(collection, tenant, query, top_k, mode,
+                                                dense_weight)  # fmt: skip
         try:
             hits = await within(call, self.settings.retrieval_timeout_s, "RUAI_RETRIEVAL_TIMEOUT_S")
         except Exception as exc:
+            if isinstance(cause(exc), CollectionNotFoundError) and arm and arm.collection:
+                raise unavailable(f"arm {arm.name!r}'s collection {collection!r}",
+                                  cause(exc)) from exc  # fmt: skip
             if isinstance(cause(exc), CollectionNotFoundError):
                 raise not_found(f"collection {collection!r} does not exist",
                                 "collection_not_found") from exc  # fmt: skip
@@ -170,11 +194,13 @@ class RagIngress:
     async def search(self, body: SearchBody, request: Request) -> dict[str, Any]:
         tenant = self.auth.tenant(request)
         collection = self.router.collection(body.collection or self.router.collections[0])
-        hits = await self._search(
-            collection, tenant, body.query, body.top_k or self.settings.top_k, body.mode
-        )
+        arm = self.arms.assign(request, f"{RAG_PREFIX}{collection}")
+        collection = experiments.collection(collection, arm)
+        top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
+        hits = await self._search(collection, tenant, body.query, top_k, body.mode, arm)
         data = [p.citation() | {"text": p.text} for p in passages_from_hits(hits)]
-        return {"object": "list", "collection": collection, "data": data}
+        return {"object": "list", "collection": collection, "data": data,
+                **experiments.body_fields(request)}  # fmt: skip
 
     @app.post("/v1/embeddings")
     async def embeddings(self, body: EmbeddingsBody, request: Request) -> dict[str, Any]:
@@ -193,7 +219,8 @@ class RagIngress:
                           "unsupported_n")  # fmt: skip
         texts = body.texts()
         self.limits.check_messages(texts)
-        route = self.router.route(body.model)
+        arm = self.arms.assign(request, body.model, body.user)
+        route = experiments.routed(self.router.route(body.model), arm)
         generator = self.generator.with_adapter(route.adapter) if route.adapter else self.generator
         out = Generation()
         if route.collection is not None:
@@ -204,9 +231,8 @@ class RagIngress:
             query = retrieval_query(((m["role"], m["content"]) for m in body.plain_messages()),
                                     self.settings.followup_turns,
                                     self.settings.max_question_chars)  # fmt: skip
-            hits = await self._search(
-                route.collection, tenant, query, body.top_k or self.settings.top_k
-            )
+            top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
+            hits = await self._search(route.collection, tenant, query, top_k, arm=arm)
             deltas = generator.rag(question, passages_from_hits(hits), body.sampling(), out)
         else:
             self.limits.check_conversation(texts)
@@ -214,7 +240,8 @@ class RagIngress:
         started = time.perf_counter()
         first = await self._first(deltas)
         self.metrics.ttft.observe((time.perf_counter() - started) * 1000,
-                                  tags={"generator": self.generator.kind})  # fmt: skip
+                                  tags={"generator": self.generator.kind,
+                                        "arm": experiments.arm_label(request)})  # fmt: skip
         cid = shapes.completion_id()
         await record_response(self.settings, cid, tenant)
         if body.stream:
@@ -222,13 +249,15 @@ class RagIngress:
             events = sse.chat_events(
                 cid, body.model, first, deltas, out, include_usage,
                 on_done=lambda: self._count_tokens(out), on_error=self._stream_error,
+                final=experiments.body_fields(request),
             )  # fmt: skip
             return StreamingResponse(events, media_type="text/event-stream")
         text = first + "".join([delta async for delta in deltas])
         self._count_tokens(out)
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         sources = {"sources": [p.citation() for p in out.passages]}
-        return shapes.chat_completion(cid, body.model, text, usage, sources)
+        extra = sources | experiments.body_fields(request)
+        return shapes.chat_completion(cid, body.model, text, usage, extra)
 
     # --- generation helpers ---------------------------------------------------------------
 

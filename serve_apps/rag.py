@@ -12,6 +12,7 @@ from ray.serve.deployment import Application
 from ruai.api_keys import ApiKeys
 from serve_apps.app_args import DeploymentArgs, RagAppArgs
 from serve_apps.app_settings import settings_from_args
+from serve_apps.experiments import ArmsConfig
 from serve_apps.extractive import ExtractiveGenerator
 from serve_apps.ingress import RagIngress
 from serve_apps.search import Search
@@ -39,6 +40,8 @@ def build_app(args: RagAppArgs) -> Application:
     collections = list(args.collections or [settings.collection])
     if settings.collection not in collections:
         collections.insert(0, settings.collection)
+    arms = ArmsConfig(experiments=args.experiments, guardrails=args.guardrails)
+    arms.check_serving(settings)
     search = Search.options(**_options(args.search)).bind(settings)
     if settings.generator == "vllm":
         from serve_apps.llm import build_llm_server, llm_config
@@ -55,6 +58,9 @@ def build_app(args: RagAppArgs) -> Application:
     ingress = args.ingress.model_copy(
         update={"max_ongoing_requests": 2 * (ongoing + queued), "max_queued_requests": -1}
     )
-    return RagIngress.options(**_options(ingress)).bind(
+    # the experiments are the ingress's user_config: a deploy that changes only them (a config's
+    # deployments[RagIngress].user_config, jobs/rollout.py) reconfigures replicas in place
+    options = _options(ingress) | {"user_config": arms.model_dump(mode="json")}
+    return RagIngress.options(**options).bind(
         settings, search, generator, collections, (ongoing, queued)
     )

@@ -59,6 +59,7 @@ class ChatRequest(BaseModel):
     seed: int | None = None
     min_tokens: int | None = Field(None, ge=0)
     ignore_eos: bool | None = None
+    user: str | None = Field(None, max_length=256)  # the experiment key when no API key is sent
     # RAG extras
     top_k: int | None = Field(None, ge=1)
 

@@ -5,6 +5,7 @@ Qdrant server): a query vector never travels back to the ingress."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from ray import serve
 
@@ -35,9 +36,18 @@ class Search:
         return self.searcher.requests(queries, modes, tenants, top_ks)
 
     async def search(
-        self, collection: str, tenant: str, query: str, top_k: int, mode: Mode = "hybrid"
+        self,
+        collection: str,
+        tenant: str,
+        query: str,
+        top_k: int,
+        mode: Mode = "hybrid",
+        dense_weight: float | None = None,
     ) -> list[Hit]:
+        """``dense_weight``: an experiment arm's fusion weight instead of RUAI_DENSE_WEIGHT."""
         request = await self._requests(query, mode, tenant, top_k)
+        if dense_weight is not None:
+            request.fusion = replace(request.fusion, dense_weight=dense_weight)
         try:
             return await self._connected().search_async(collection, request)
         except CollectionNotFoundError:

@@ -27,9 +27,11 @@ async def chat_events(
     include_usage: bool,
     on_done: Callable[[], None],
     on_error: Callable[[BaseException], str],
+    final: dict[str, Any] | None = None,
 ) -> AsyncIterator[str]:
     """``first`` (already received, so that a failing generator is a clean HTTP error) and the
-    rest of ``deltas``; a failure mid-stream ends it with an error event."""
+    rest of ``deltas``; a failure mid-stream ends it with an error event. ``final``: more
+    fields of the final chunk (the experiment arm that answered)."""
     yield frame(shapes.chat_chunk(cid, model, {"role": "assistant", "content": first}))
     try:
         async for delta in deltas:
@@ -40,7 +42,7 @@ async def chat_events(
     finally:
         await deltas.aclose()
     on_done()
-    sources = {"sources": [p.citation() for p in out.passages]}
+    sources = {"sources": [p.citation() for p in out.passages]} | (final or {})
     yield frame(shapes.chat_chunk(cid, model, {}, "stop", sources))
     if include_usage:
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)

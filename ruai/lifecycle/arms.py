@@ -30,7 +30,7 @@ class Arm(BaseModel):
     adapter: str | None = None  # LoRA adapter name or models:/… URI
     llm: str | None = None  # base LLM
     collection: str | None = None  # collection (version) to search
-    dense_weight: float | None = Field(default=None, ge=0.0, le=1.0)  # fusion weight
+    dense_weight: float | None = Field(default=None, ge=0.0)  # RUAI_DENSE_WEIGHT (default 4.0)
     top_k: int | None = Field(default=None, ge=1)
 
 
@@ -80,4 +80,5 @@ class Experiment(BaseModel):
         if unknown:
             raise KeyError(f"experiment {self.name!r} has no arms {unknown}")
         arms = [a.model_dump() | {"weight": weights.get(a.name, a.weight)} for a in self.arms]
-        return Experiment.model_validate({"name": self.name, "arms": arms})
+        # type(self): a subclass's own fields (the app's experiment scope) survive
+        return type(self).model_validate(self.model_dump() | {"arms": arms})

@@ -36,6 +36,20 @@ def ingest_tenants(
     return sources
 
 
+def wait_healthy(base: str, timeout_s: float) -> str:
+    """``base`` once its /healthz answers 200 (a config deploy builds the app asynchronously)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=30).status_code == 200:
+                return base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{base}/healthz not ready after {timeout_s}s")
+        time.sleep(0.5)
+
+
 @contextmanager
 def running_app(args: dict[str, Any], port: int, ready_timeout_s: float = 300) -> Iterator[str]:
     """serve.run(build_app(args)) on the connected cluster; yields the base URL."""
@@ -46,12 +60,27 @@ def running_app(args: dict[str, Any], port: int, ready_timeout_s: float = 300) -
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     try:
         serve.run(build_app(args), name=APP_NAME, route_prefix="/")
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + ready_timeout_s
-        while httpx.get(f"{base}/healthz", timeout=30).status_code != 200:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{base}/healthz not ready after {ready_timeout_s}s")
-            time.sleep(0.5)
-        yield base
+        yield wait_healthy(f"http://127.0.0.1:{port}", ready_timeout_s)
+    finally:
+        serve.shutdown()
+
+
+@contextmanager
+def deployed_app(
+    args: dict[str, Any], port: int, dashboard: str, name: str, ready_timeout_s: float = 300
+) -> Iterator[str]:
+    """The RAG application deployed from a config through Serve's REST API (what `serve deploy`
+    and a RayService do, so that a later deploy can change only a user_config); yields the URL."""
+    from ray import serve
+    from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
+
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    try:
+        app = {"name": name, "import_path": "serve_apps.rag:build_app", "route_prefix": "/",
+               "args": args}  # fmt: skip
+        ServeSubmissionClient(dashboard).deploy_applications(
+            {"applications": [app], "http_options": {"host": "127.0.0.1", "port": port}}
+        )
+        yield wait_healthy(f"http://127.0.0.1:{port}", ready_timeout_s)
     finally:
         serve.shutdown()

@@ -110,7 +110,7 @@ def test_arm_carries_what_differs():
         ([{"name": "A", "weight": 0}, {"name": "B", "weight": 0}], "weight > 0"),
         ([], "arms"),
         ([{"name": "A", "weight": 1, "topk": 5}], "arms.0.topk"),  # extra fields are typos
-        ([{"name": "A", "weight": 1, "dense_weight": 1.5}], "arms.0.dense_weight"),
+        ([{"name": "A", "weight": 1, "dense_weight": -0.5}], "arms.0.dense_weight"),
         ([{"name": "A", "weight": 1, "top_k": 0}], "arms.0.top_k"),
         ([{"name": "a b", "weight": 1}], "arms.0.name"),
     ],

@@ -1,0 +1,203 @@
+"""A/B and canary experiments on the request path (the ingress's ``user_config``).
+
+The app's config declares experiments (``RagAppArgs.experiments``); ``build_app`` hands them to
+the ingress deployment as its Serve ``user_config``, so a ``serve deploy`` that changes only that
+(``jobs.rollout``) reconfigures the running replicas in place. Per request: the experiment of the
+request's model is looked up, its arm assigned by ``ruai.lifecycle.arms`` from the caller's API
+key (else the body's ``user``; else a random key: not sticky), or forced by the ``X-Ruai-Arm``
+header. ``request.state.experiment`` / ``request.state.arm`` hold the names ("" outside any
+experiment) for the response header, the metrics' ``arm`` label and the query log. Guardrails
+(``ruai.lifecycle.guardrails``) watch each arm's 5xx rate and p95 latency on this replica and
+set a breaking arm's weight to 0 here, logged and counted in ``ruai_arm_guardrail_trips``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ruai.lifecycle.arms import Arm, Experiment
+from ruai.lifecycle.guardrails import Guard, Limits, Trip
+from ruai.settings import Settings
+from serve_apps.auth import bearer
+from serve_apps.errors import invalid
+from serve_apps.metrics import NO_ARM
+from serve_apps.routing import Route
+
+logger = logging.getLogger("ray.serve")
+
+ARM_HEADER = "X-Ruai-Arm"
+EXPERIMENT_HEADER = "X-Ruai-Experiment"
+
+
+class ScopedExperiment(Experiment):
+    """An experiment and the requests it takes: those of one model id (``rag-<collection>``,
+    the LLM's name; an adapter suffix ``:<adapter>`` is ignored), or every request (None)."""
+
+    model: str | None = None
+
+
+class ArmsConfig(BaseModel):
+    """The ingress deployment's ``user_config``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    experiments: list[ScopedExperiment] = Field(default_factory=list)
+    guardrails: Limits | None = Field(
+        default_factory=Limits, description="per-arm limits; null: no guardrails"
+    )
+
+    @model_validator(mode="after")
+    def _one_experiment_per_scope(self) -> ArmsConfig:
+        check_scopes(self.experiments)
+        return self
+
+    def check_serving(self, settings: Settings) -> ArmsConfig:
+        """What the app's settings decide: an arm's adapter needs generator=vllm with
+        RUAI_LLM_LORA_PATH; the app serves one base LLM."""
+        llm_name = settings.llm_served_name if settings.generator == "vllm" else ""
+        serves_adapters = bool(llm_name and settings.llm_lora_path)
+        for i, experiment in enumerate(self.experiments):
+            for j, arm in enumerate(experiment.arms):
+                where = f"experiments.{i}.arms.{j}"
+                if arm.adapter and not serves_adapters:
+                    raise ValueError(
+                        f"{where}.adapter: LoRA adapters are served with generator=vllm and "
+                        "RUAI_LLM_LORA_PATH set"
+                    )
+                if arm.llm and arm.llm != llm_name:
+                    raise ValueError(
+                        f"{where}.llm: this app serves one base LLM ({llm_name or 'none'}); "
+                        f"deploy another app for {arm.llm!r}"
+                    )
+        return self
+
+
+def check_scopes(experiments: list[ScopedExperiment]) -> None:
+    """Names are unique, and a request is in at most one experiment (one per model)."""
+    for attribute in ("name", "model"):
+        values = [getattr(e, attribute) for e in experiments]
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(f"experiments: two experiments with {attribute} {repeated}")
+
+
+def unassigned(request: Request) -> None:
+    """Every request starts outside any experiment (the query log reads these two names)."""
+    request.state.experiment = ""
+    request.state.arm = ""
+
+
+def arm_label(request: Request) -> str:
+    return getattr(request.state, "arm", "") or NO_ARM
+
+
+def tag_response(request: Request, response: Response) -> None:
+    arm = getattr(request.state, "arm", "")
+    if arm:
+        response.headers[ARM_HEADER] = arm
+        response.headers[EXPERIMENT_HEADER] = request.state.experiment
+
+
+def body_fields(request: Request) -> dict[str, str]:
+    """The fields a response body names its arm with (none outside an experiment)."""
+    arm = getattr(request.state, "arm", "")
+    return {"experiment": request.state.experiment, "arm": arm} if arm else {}
+
+
+def routed(route: Route, arm: Arm | None) -> Route:
+    """The route with the arm's collection (RAG requests) and adapter (unless the model names
+    one) in place of the app's defaults."""
+    if arm is None:
+        return route
+    collection = arm.collection if arm.collection and route.collection else route.collection
+    return Route(collection, route.adapter or arm.adapter)
+
+
+def collection(name: str, arm: Arm | None) -> str:
+    return arm.collection if arm and arm.collection else name
+
+
+def top_k(requested: int | None, arm: Arm | None, default: int) -> int:
+    """A request's own top_k wins; then the arm's; then RUAI_TOP_K."""
+    return requested or (arm.top_k if arm else None) or default
+
+
+class Arms:
+    """One per ingress replica: the current experiments and their guards."""
+
+    def __init__(self, trips_counter: Any = None) -> None:
+        self._trips = trips_counter
+        self.configure(ArmsConfig())
+
+    def configure(self, config: ArmsConfig) -> None:
+        """A new config (a deploy or reconfigure): new weights, fresh guard windows."""
+        self.config = config
+        self.experiments: dict[str, ScopedExperiment] = {e.name: e for e in config.experiments}
+        self._by_model = {e.model: e.name for e in config.experiments}
+        limits = config.guardrails
+        self._guards = {name: Guard(limits) for name in self.experiments} if limits else {}
+
+    def weights(self) -> dict[str, dict[str, int]]:
+        return {n: {a.name: a.weight for a in e.arms} for n, e in self.experiments.items()}
+
+    def assign(self, request: Request, model: str | None, user: str | None = None) -> Arm | None:
+        """The arm of this request (None outside any experiment); names it on request.state."""
+        if not self._by_model:
+            return None
+        name = self._by_model.get((model or "").partition(":")[0]) or self._by_model.get(None)
+        if name is None:
+            return None
+        experiment = self.experiments[name]
+        forced = request.headers.get(ARM_HEADER)
+        if forced is not None and forced not in {a.name for a in experiment.arms}:
+            raise invalid(
+                f"{ARM_HEADER}: experiment {name!r} has no arm {forced[:64]!r} (arms: "
+                f"{', '.join(a.name for a in experiment.arms)})", ARM_HEADER, "unknown_arm",
+            )  # fmt: skip
+        key = bearer(request) or user or uuid.uuid4().hex
+        arm = experiment.assign(key, forced)
+        request.state.experiment = name
+        request.state.arm = arm.name
+        return arm
+
+    def observe(self, request: Request, status: int, latency_s: float) -> None:
+        """Feed the arm's guard with this response; an arm that breaks its limits goes to 0."""
+        arm = getattr(request.state, "arm", "")
+        guard = self._guards.get(getattr(request.state, "experiment", ""))
+        if not arm or guard is None:
+            return
+        guard.record(arm, latency_s, error=status >= 500)
+        trip = guard.check(arm)
+        if trip is not None:
+            self._trip(request.state.experiment, trip)
+
+    def _trip(self, name: str, trip: Trip) -> None:
+        experiment = self.experiments[name]
+        if experiment.arm(trip.arm).weight == 0:
+            return
+        try:
+            self.experiments[name] = experiment.with_weights({trip.arm: 0})
+        except ValueError:  # the last arm with traffic: stopping it would stop the app
+            logger.error(
+                "guardrail: arm %r of %r breaks its limits (%s) but is the last arm with "
+                "traffic; it keeps serving", trip.arm, name, "; ".join(trip.reasons),
+            )  # fmt: skip
+            return
+        logger.warning(
+            "guardrail: arm %r of experiment %r set to weight 0 on this replica: %s "
+            "(%d requests in the window)", trip.arm, name, "; ".join(trip.reasons), trip.requests,
+        )  # fmt: skip
+        if self._trips is not None:
+            for reason in trip.reasons:
+                tags = {"experiment": name, "arm": trip.arm, "reason": _reason_label(reason)}
+                self._trips.inc(tags=tags)
+
+
+def _reason_label(reason: str) -> str:
+    """A bounded metric label for a Trip's reason ("error rate 0.600 > 0.050" → error_rate)."""
+    return "error_rate" if reason.startswith("error rate") else "p95_latency"
