@@ -44,6 +44,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# HAProxy's metrics and stats ports are fixed (9101, 8404) by default: two test runs on one
+# machine (or a run beside `make main`) would collide on them
+for _haproxy_port in ("RAY_SERVE_HAPROXY_METRICS_PORT", "RAY_SERVE_HAPROXY_STATS_PORT"):
+    os.environ.setdefault(_haproxy_port, str(free_port()))
+
+
 @pytest.fixture(scope="session")
 def xquad_path() -> Path:
     if not XQUAD.exists():
