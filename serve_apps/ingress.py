@@ -27,7 +27,7 @@ from serve_apps import openai_shapes as shapes
 from serve_apps import sse
 from serve_apps.admission import Admission
 from serve_apps.auth import Authenticator
-from serve_apps.chat_routes import record_response
+from serve_apps.chat_routes import open_conversation_store
 from serve_apps.chat_routes import router as chat_router
 from serve_apps.errors import ApiError, error_response, invalid, not_found, unavailable
 from serve_apps.generation import (
@@ -39,6 +39,7 @@ from serve_apps.generation import (
 )
 from serve_apps.limits import Limits
 from serve_apps.metrics import ServeMetrics, endpoint_label
+from serve_apps.query_logging import QueryLogging, note
 from serve_apps.routing import ModelRouter
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 from serve_apps.upstream import cause, within
@@ -87,6 +88,7 @@ async def _admit_and_observe(request: Request, call_next):
         response = exc.response()
     elapsed_ms = (time.perf_counter() - started) * 1000
     state.metrics.observe_request(endpoint_label(request.scope), response.status_code, elapsed_ms)
+    state.query_log.observe(request, response.status_code, elapsed_ms)
     return response
 
 
@@ -113,6 +115,10 @@ class RagIngress:
         self.limits = Limits(settings)
         app.state.admission = Admission(*admission)
         app.state.metrics = self.metrics = ServeMetrics()
+        app.state.query_log = self.query_log = QueryLogging(settings, open_conversation_store)
+
+    def __del__(self) -> None:  # Serve calls it on a graceful replica shutdown
+        self.query_log.close()
 
     async def _search(
         self, collection: str, tenant: str, query: str, top_k: int, mode: str = "hybrid"
@@ -170,9 +176,11 @@ class RagIngress:
     async def search(self, body: SearchBody, request: Request) -> dict[str, Any]:
         tenant = self.auth.tenant(request)
         collection = self.router.collection(body.collection or self.router.collections[0])
+        note(request, tenant=tenant, question=body.query, collection=collection)
         hits = await self._search(
             collection, tenant, body.query, body.top_k or self.settings.top_k, body.mode
         )
+        note(request, hits=hits)
         data = [p.citation() | {"text": p.text} for p in passages_from_hits(hits)]
         return {"object": "list", "collection": collection, "data": data}
 
@@ -195,6 +203,8 @@ class RagIngress:
         self.limits.check_messages(texts)
         route = self.router.route(body.model)
         generator = self.generator.with_adapter(route.adapter) if route.adapter else self.generator
+        note(request, tenant=tenant, question=body.question(), collection=route.collection,
+             adapter=route.adapter, llm_model=self.query_log.llm_model)  # fmt: skip
         out = Generation()
         if route.collection is not None:
             question = body.question()
@@ -207,6 +217,7 @@ class RagIngress:
             hits = await self._search(
                 route.collection, tenant, query, body.top_k or self.settings.top_k
             )
+            note(request, hits=hits)
             deltas = generator.rag(question, passages_from_hits(hits), body.sampling(), out)
         else:
             self.limits.check_conversation(texts)
@@ -216,7 +227,7 @@ class RagIngress:
         self.metrics.ttft.observe((time.perf_counter() - started) * 1000,
                                   tags={"generator": self.generator.kind})  # fmt: skip
         cid = shapes.completion_id()
-        await record_response(self.settings, cid, tenant)
+        self.query_log.answered(request, cid)  # queued: feedback's record, the log's response id
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             events = sse.chat_events(
