@@ -105,7 +105,7 @@ class QueryLogging:
             self.sink.submit(self.record(request, entry, status, elapsed_ms))
         except Exception:
             logger.exception("query log: could not build the record")
-            self._count_drop(RECORD_ERROR, 1)
+            self.sink.count_drop(RECORD_ERROR, 1)
 
     def record(
         self, request: Request, entry: dict[str, Any], status: int, elapsed_ms: float

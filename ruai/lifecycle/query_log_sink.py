@@ -54,6 +54,7 @@ class BatchingSink(Generic[T]):
         self._flush_s = flush_s
         self._on_drop = on_drop
         self.dropped: Counter[str] = Counter()
+        self._drop_lock = threading.Lock()
         self.written = 0
         self._closed = threading.Event()
         self._flush_now = threading.Event()
@@ -67,14 +68,14 @@ class BatchingSink(Generic[T]):
     def submit(self, item: T) -> bool:
         """Queue ``item``; False (and counted) when it was dropped."""
         if self._closed.is_set():
-            self._drop(CLOSED, 1)
+            self.count_drop(CLOSED, 1)
             return False
         if self._thread is None:
             self._start()
         try:
             self._queue.put_nowait(item)
         except queue.Full:
-            self._drop(QUEUE_FULL, 1)
+            self.count_drop(QUEUE_FULL, 1)
             return False
         return True
 
@@ -109,7 +110,7 @@ class BatchingSink(Generic[T]):
             self._queue.task_done()
             left += 1
         if left:
-            self._drop(CLOSED, left)
+            self.count_drop(CLOSED, left)
 
     @property
     def queued(self) -> int:
@@ -161,14 +162,16 @@ class BatchingSink(Generic[T]):
             self.written += len(batch)
         except Exception as exc:  # a sink failure costs the batch, never the caller
             logger.warning("%s: lost %d records: %s", self.name, len(batch), exc)
-            self._drop(WRITE_ERROR, len(batch))
+            self.count_drop(WRITE_ERROR, len(batch))
         finally:
             with self._idle:
                 self._in_flight -= len(batch)
                 self._idle.notify_all()
 
-    def _drop(self, reason: str, count: int) -> None:
-        self.dropped[reason] += count
+    def count_drop(self, reason: str, count: int) -> None:
+        """Count ``count`` lost records (the caller's thread or the writer's)."""
+        with self._drop_lock:
+            self.dropped[reason] += count
         if self._on_drop is not None:
             try:
                 self._on_drop(reason, count)
