@@ -110,3 +110,43 @@ def test_a_stalled_writer_fills_the_queue_and_drops_are_counted(tmp_path: Path) 
     assert sink.flush(timeout_s=10)
     assert [r.response_id for r in written] == [f"chatcmpl-{i}" for i in range(5)]
     sink.close()
+
+
+def test_rows_in_postgresql_and_a_server_that_is_down(postgres_dsn: str) -> None:
+    """RUAI_QUERY_LOG_DSN: rows in the query_log table with the schema's columns; a server that
+    does not answer costs the batch (counted), never the caller."""
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import free_port
+
+    run = uuid.uuid4().hex[:8]
+    records = [record(i, tenant=f"pg-{run}", keep_text=i != 1) for i in range(3)]
+    sink = query_log_sink(Settings(query_log_dsn=postgres_dsn, query_log_flush_s=0.01), "r")
+    assert all(sink.submit(r) for r in records)
+    sink.close()
+    assert sink.written == 3 and not sink.dropped
+    with psycopg.connect(postgres_dsn) as connection:
+        columns = [row[0] for row in connection.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'query_log' "
+            "ORDER BY ordinal_position").fetchall()]  # fmt: skip
+        rows = connection.execute(
+            "SELECT question, question_sha256, chunk_ids, scores, ts FROM query_log "
+            "WHERE tenant = %s ORDER BY ts",
+            (f"pg-{run}",),
+        ).fetchall()
+    assert columns == SCHEMA.names
+    assert [r[0] for r in rows] == [records[0].question, None, records[2].question]
+    assert rows[1][1] == question_hash("Когда умер Никола Тесла? 1")
+    assert rows[0][2] == ["c0", "c-other"] and rows[0][3] == pytest.approx([0.9, 0.5])
+    assert int(rows[2][4].timestamp() * 1000) == T0 + 2
+
+    down = query_log_sink(
+        Settings(query_log_dsn=f"postgresql://ruai@127.0.0.1:{free_port()}/ruai",
+                 query_log_flush_s=0.01), "r",
+    )  # fmt: skip
+    assert all(down.submit(r) for r in records)
+    assert down.flush(timeout_s=30)
+    assert down.written == 0 and down.dropped == {WRITE_ERROR: 3}
+    down.close()
