@@ -7,7 +7,9 @@ the middleware's ``observe`` (the record built and queued). Side by side in one 
 - ``off``: RUAI_QUERY_LOG_ENABLED=false (notes and the answer record only; no log row);
 - ``parquet``: the default sink, its thread writing Parquet files while requests go on;
 - ``postgres``: rows to PostgreSQL (only with ``--dsn``);
-- ``stalled``: the writer hangs on a lock, the queue is full, every row is dropped and counted.
+- ``stalled``: the writer hangs on a lock, the queue is full, every row is dropped and counted;
+- ``awaited_answer_record_before``: for scale, what the answer path paid before this change, the
+  response id written to SQLite before answering (now queued).
 
 Each request is timed alone (``perf_counter_ns``) with ``--gap-ms`` of idle time between requests
 (a served request takes tens of ms, during which the writer thread runs). Writes
@@ -77,15 +79,31 @@ def _run(name: str, settings: Settings, requests: int, gap_s: float) -> dict:
     logging.close()
     written = logging.sink.written if logging.sink else 0
     store.close()
+    return _summary(times_us) | {"rows_written": written, "rows_dropped": dropped}
+
+
+def _awaited_answer_record(settings: Settings, requests: int, gap_s: float) -> dict:
+    """What the answer path paid before: the response id written to SQLite before answering
+    (the old ``await record_response``, here without its thread hop)."""
+    store = ConversationStore.from_settings(settings)
+    times_us = []
+    for i in range(requests):
+        started = time.perf_counter_ns()
+        store.record_response(f"before-{i}", "acme")
+        times_us.append((time.perf_counter_ns() - started) / 1000)
+        time.sleep(gap_s)
+    store.close()
+    return _summary(times_us) | {"rows_written": requests, "rows_dropped": {}}
+
+
+def _summary(times_us: list[float]) -> dict:
     quantiles = statistics.quantiles(times_us, n=100)
     return {
-        "requests": requests,
+        "requests": len(times_us),
         "p50_us": round(statistics.median(times_us), 2),
         "p90_us": round(quantiles[89], 2),
         "p99_us": round(quantiles[98], 2),
         "mean_us": round(statistics.fmean(times_us), 2),
-        "rows_written": written,
-        "rows_dropped": dropped,
     }
 
 
@@ -110,6 +128,9 @@ def main() -> None:
         for name, settings in configs.items():
             results[name] = _run(name, settings, args.requests, args.gap_ms / 1000)
             print(f"{name:9s} {results[name]}")
+        name = "awaited_answer_record_before"
+        results[name] = _awaited_answer_record(configs["off"], args.requests, args.gap_ms / 1000)
+        print(f"{name} {results[name]}")
     overhead = round(results["parquet"]["p50_us"] - results["off"]["p50_us"], 2)
     out = {
         "what": "per-request cost of query logging in the ingress, concurrency 1, in-process",
@@ -132,12 +153,13 @@ def _plot(results: dict[str, dict]) -> None:
     import matplotlib.pyplot as plt
 
     names = list(results)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.27
     for k, (label, key) in enumerate((("p50", "p50_us"), ("p90", "p90_us"), ("p99", "p99_us"))):
         xs = [i + (k - 1) * width for i in range(len(names))]
         ax.bar(xs, [results[n][key] for n in names], width, label=label)
-    ax.set_xticks(range(len(names)), names)
+    ax.set_xticks(range(len(names)), [n.replace("_before", "\n(before)") for n in names])
+    ax.set_yscale("log")
     ax.set_ylabel("µs per request (logging only)")
     ax.set_title("Query logging on the request path, c=1 (target p50 ≤ 1000 µs)")
     ax.legend()

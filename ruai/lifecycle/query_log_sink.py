@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from ruai.lifecycle.query_log import QueryRecord
+from ruai.lifecycle.query_log_writers import ParquetWriter, PostgresWriter
 from ruai.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -184,8 +185,6 @@ def query_log_sink(
 ) -> BatchingSink[QueryRecord]:
     """The query log of one process: PostgreSQL when RUAI_QUERY_LOG_DSN is set, else Parquet
     files under RUAI_QUERY_LOG_DIR whose names carry ``replica``."""
-    from ruai.lifecycle.query_log_writers import ParquetWriter, PostgresWriter
-
     writer: Writer[QueryRecord] = (
         PostgresWriter(settings.query_log_dsn)
         if settings.query_log_dsn
