@@ -117,8 +117,9 @@ class RagIngress:
         app.state.metrics = self.metrics = ServeMetrics()
         app.state.query_log = self.query_log = QueryLogging(settings, open_conversation_store)
 
-    def __del__(self) -> None:  # Serve calls it on a graceful replica shutdown
-        self.query_log.close()
+    def __del__(self) -> None:  # Serve calls it on a graceful replica shutdown: flush the log
+        if hasattr(self, "query_log"):
+            self.query_log.close()
 
     async def _search(
         self, collection: str, tenant: str, query: str, top_k: int, mode: str = "hybrid"

@@ -19,13 +19,13 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import Request
 from ray.util.metrics import Counter
 
-from ruai.conversations import AnswerRecord
+from ruai.conversations import AnswerRecord, ConversationStore
 from ruai.lifecycle.query_log import QueryRecord
 from ruai.lifecycle.query_log_sink import BatchingSink, query_log_sink
 from ruai.settings import Settings
@@ -65,7 +65,9 @@ def _replica_id() -> str:
 class QueryLogging:
     """One per ingress replica (Ray metrics must be built inside the worker)."""
 
-    def __init__(self, settings: Settings, store_opener: Any = None) -> None:
+    def __init__(
+        self, settings: Settings, store_opener: Callable[[Settings], ConversationStore]
+    ) -> None:
         self.settings = settings
         self.dropped = Counter(
             "ruai_query_log_dropped", "query-log rows lost (sink slow, stalled or failing)",
