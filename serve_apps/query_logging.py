@@ -122,16 +122,22 @@ class QueryLogging:
             endpoint=endpoint_label(request.scope),
             latency_ms=elapsed_ms,
             status=status,
-            experiment=_label(getattr(request.state, "experiment", None)),
-            arm=_label(getattr(request.state, "arm", None)),
-            llm_model=entry.get("llm_model"),
-            adapter=entry.get("adapter"),
-            dense_model=entry.get("dense_model", self.settings.dense_model),
-            collection=entry.get("collection"),
+            **self._labels(request, entry),
             chunk_ids=tuple(hit.id for hit in hits),
             scores=tuple(float(hit.score) for hit in hits),
             response_id=entry.get("response_id"),
         )
+
+    def _labels(self, request: Request, entry: dict[str, Any]) -> dict[str, str | None]:
+        """What answered: the A/B arm and the model versions (ANSWER_LABELS)."""
+        return {
+            "experiment": _label(getattr(request.state, "experiment", None)),
+            "arm": _label(getattr(request.state, "arm", None)),
+            "llm_model": entry.get("llm_model"),
+            "adapter": entry.get("adapter"),
+            "dense_model": entry.get("dense_model", self.settings.dense_model),
+            "collection": entry.get("collection"),
+        }
 
     # --- answers, for /v1/feedback ------------------------------------------------------
 
@@ -139,14 +145,7 @@ class QueryLogging:
         """Note the response id and queue the answer record (tenant, arm, model versions)."""
         note(request, response_id=response_id)
         entry = request.state.query_log
-        answer = AnswerRecord(
-            response_id, entry["tenant"],
-            experiment=_label(getattr(request.state, "experiment", None)),
-            arm=_label(getattr(request.state, "arm", None)),
-            llm_model=entry.get("llm_model"), adapter=entry.get("adapter"),
-            dense_model=entry.get("dense_model", self.settings.dense_model),
-            collection=entry.get("collection"),
-        )  # fmt: skip
+        answer = AnswerRecord(response_id, entry["tenant"], **self._labels(request, entry))
         with self._pending_lock:
             self._pending.add(response_id)
         if not self.answers.submit(answer):
