@@ -45,7 +45,7 @@ def embedded(settings: Settings) -> bool:
 
 def with_absolute_paths(settings: Settings) -> Settings:
     """Actors and `ray job submit` drivers run in other working directories: pin the path."""
-    paths = ("qdrant_path", "conversations_path")
+    paths = ("qdrant_path", "conversations_path", "query_log_dir")
     return settings.model_copy(
         update={name: getattr(settings, name).expanduser().resolve() for name in paths}
     )

@@ -172,6 +172,19 @@ class Settings(BaseSettings):
     conversations_path: Path = Path("./data/conversations.sqlite3")
     conversations_dsn: str | None = None
 
+    # the query log (ruai/lifecycle/query_log_sink.py): one row per answered request, batched
+    # into Parquet files under query_log_dir (partitioned by date), or rows of PostgreSQL's
+    # query_log table when query_log_dsn is set. Never blocks a request: past query_log_queue_size
+    # waiting rows (a slow or dead sink) rows are dropped and counted (ruai_query_log_dropped)
+    query_log_enabled: bool = True
+    query_log_dir: Path = Path("./data/query_log")
+    query_log_dsn: str | None = None
+    query_log_queue_size: int = Field(10_000, ge=1)
+    query_log_batch_rows: int = Field(1_000, ge=1)
+    query_log_flush_s: float = Field(5.0, gt=0)
+    # tenants whose questions are logged as their SHA-256 only, never as text
+    query_log_hash_only_tenants: list[str] = Field(default_factory=list)
+
     # embedder fine-tuning (Ray Train) and sweeps (Ray Tune); jobs' options override these
     train_epochs: int = Field(3, ge=1)
     train_batch_size: int = Field(32, ge=2)

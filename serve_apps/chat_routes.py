@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -37,7 +38,7 @@ T = TypeVar("T")
 
 router = APIRouter()
 _store: ConversationStore | None = None
-_store_lock = asyncio.Lock()
+_store_lock = threading.Lock()
 
 
 def _ingress() -> Any:
@@ -47,13 +48,18 @@ def _ingress() -> Any:
     return serve.get_replica_context().servable_object
 
 
-async def conversation_store(settings: Settings) -> ConversationStore:
-    """The replica's store, opened (and migrated) on first use."""
+def open_conversation_store(settings: Settings) -> ConversationStore:
+    """The replica's store, opened (and migrated) on first use; blocking (the answer recorder's
+    thread calls it directly, the routes through ``conversation_store``)."""
     global _store
-    async with _store_lock:
+    with _store_lock:
         if _store is None:
-            _store = await _call(ConversationStore.from_settings, settings)
+            _store = ConversationStore.from_settings(settings)
         return _store
+
+
+async def conversation_store(settings: Settings) -> ConversationStore:
+    return await _call(open_conversation_store, settings)
 
 
 async def _call(function: Callable[..., T], *args: Any) -> T:
@@ -66,16 +72,6 @@ async def _call(function: Callable[..., T], *args: Any) -> T:
         raise not_found(str(exc), "response_not_found") from exc
     except DatabaseUnavailableError as exc:
         raise unavailable("the conversation store", exc) from exc
-
-
-async def record_response(settings: Settings, response_id: str, tenant: str) -> None:
-    """Remember which tenant got an answer, for /v1/feedback. Never fails the request: a store
-    that is down costs the answer its feedback, logged."""
-    try:
-        store = await conversation_store(settings)
-        await asyncio.to_thread(store.record_response, response_id, tenant)
-    except Exception as exc:
-        logger.warning("could not record response %s for feedback: %s", response_id, exc)
 
 
 class Owner:
@@ -158,9 +154,12 @@ async def add_message(conversation_id: str, body: NewMessage, owner: AskedBy) ->
 
 @router.post("/v1/feedback")
 async def feedback(body: FeedbackBody, owner: AskedBy) -> dict[str, Any]:
+    query_log = owner.ingress.query_log
+    await asyncio.to_thread(query_log.settle, body.response_id)  # an answer still being recorded
     store = await owner.store()
-    await _call(store.add_feedback, owner.tenant, body.response_id, body.rating, body.comment,
-                body.source)  # fmt: skip
+    answer = await _call(store.add_feedback, owner.tenant, body.response_id, body.rating,
+                         body.comment, body.source)  # fmt: skip
+    query_log.count_feedback(answer, body.rating)
     return {"response_id": body.response_id, "rating": body.rating, "stored": True}
 
 

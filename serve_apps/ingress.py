@@ -28,7 +28,7 @@ from serve_apps import experiments, sse
 from serve_apps import openai_shapes as shapes
 from serve_apps.admission import Admission
 from serve_apps.auth import Authenticator
-from serve_apps.chat_routes import record_response
+from serve_apps.chat_routes import open_conversation_store
 from serve_apps.chat_routes import router as chat_router
 from serve_apps.errors import ApiError, error_response, invalid, not_found, unavailable
 from serve_apps.experiments import Arms, ArmsConfig
@@ -41,6 +41,7 @@ from serve_apps.generation import (
 )
 from serve_apps.limits import Limits
 from serve_apps.metrics import ServeMetrics, endpoint_label
+from serve_apps.query_logging import QueryLogging, note
 from serve_apps.routing import RAG_PREFIX, ModelRouter
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 from serve_apps.upstream import cause, within
@@ -94,6 +95,7 @@ async def _admit_and_observe(request: Request, call_next):
                                   arm)  # fmt: skip
     state.arms.observe(request, response.status_code, elapsed_ms / 1000)
     experiments.tag_response(request, response)
+    state.query_log.observe(request, response.status_code, elapsed_ms)
     return response
 
 
@@ -121,11 +123,16 @@ class RagIngress:
         app.state.admission = Admission(*admission)
         app.state.metrics = self.metrics = ServeMetrics()
         app.state.arms = self.arms = Arms(self.metrics.guardrail_trips)
+        app.state.query_log = self.query_log = QueryLogging(settings, open_conversation_store)
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         """Serve's user_config: the experiments and guardrails, changed in place."""
         self.arms.configure(ArmsConfig.model_validate(user_config).check_serving(self.settings))
         logger.info("experiments: weights %s", self.arms.weights())
+
+    def __del__(self) -> None:  # Serve calls it on a graceful replica shutdown: flush the log
+        if hasattr(self, "query_log"):
+            self.query_log.close()
 
     async def _search(
         self,
@@ -197,7 +204,9 @@ class RagIngress:
         arm = self.arms.assign(request, f"{RAG_PREFIX}{collection}")
         collection = experiments.collection(collection, arm)
         top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
+        note(request, tenant=tenant, question=body.query, collection=collection)
         hits = await self._search(collection, tenant, body.query, top_k, body.mode, arm)
+        note(request, hits=hits)
         data = [p.citation() | {"text": p.text} for p in passages_from_hits(hits)]
         return {"object": "list", "collection": collection, "data": data,
                 **experiments.body_fields(request)}  # fmt: skip
@@ -222,6 +231,8 @@ class RagIngress:
         arm = self.arms.assign(request, body.model, body.user)
         route = experiments.routed(self.router.route(body.model), arm)
         generator = self.generator.with_adapter(route.adapter) if route.adapter else self.generator
+        note(request, tenant=tenant, question=body.question(), collection=route.collection,
+             adapter=route.adapter, llm_model=self.query_log.llm_model)  # fmt: skip
         out = Generation()
         if route.collection is not None:
             question = body.question()
@@ -233,6 +244,7 @@ class RagIngress:
                                     self.settings.max_question_chars)  # fmt: skip
             top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
             hits = await self._search(route.collection, tenant, query, top_k, arm=arm)
+            note(request, hits=hits)
             deltas = generator.rag(question, passages_from_hits(hits), body.sampling(), out)
         else:
             self.limits.check_conversation(texts)
@@ -243,7 +255,7 @@ class RagIngress:
                                   tags={"generator": self.generator.kind,
                                         "arm": experiments.arm_label(request)})  # fmt: skip
         cid = shapes.completion_id()
-        await record_response(self.settings, cid, tenant)
+        self.query_log.answered(request, cid)  # queued: feedback's record, the log's response id
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             events = sse.chat_events(

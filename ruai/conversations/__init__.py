@@ -2,6 +2,7 @@
 RUAI_CONVERSATIONS_DSN is set (no Ray here)."""
 
 from ruai.conversations.records import (
+    AnswerRecord,
     Conversation,
     ConversationNotFoundError,
     Message,
@@ -10,6 +11,7 @@ from ruai.conversations.records import (
 from ruai.conversations.store import ConversationStore
 
 __all__ = [
+    "AnswerRecord",
     "Conversation",
     "ConversationNotFoundError",
     "ConversationStore",

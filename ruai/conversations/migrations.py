@@ -55,6 +55,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        "responses carry the A/B arm and model versions that answered",
+        [
+            f"ALTER TABLE responses ADD COLUMN {column} TEXT"
+            for column in ("experiment", "arm", "llm_model", "adapter", "dense_model", "collection")
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

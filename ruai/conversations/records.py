@@ -39,3 +39,22 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    """An answer given to a tenant: what /v1/feedback checks the tenant against, and what the
+    feedback is counted by (the A/B arm and the model versions that answered)."""
+
+    response_id: str
+    tenant: str
+    experiment: str | None = None
+    arm: str | None = None
+    llm_model: str | None = None
+    adapter: str | None = None
+    dense_model: str | None = None
+    collection: str | None = None
+
+
+# the columns of `responses` that describe what answered (migration 2)
+ANSWER_LABELS = ("experiment", "arm", "llm_model", "adapter", "dense_model", "collection")

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from ruai.conversations.database import Database
 from ruai.conversations.migrations import migrate
 from ruai.conversations.records import (
+    ANSWER_LABELS,
+    AnswerRecord,
     Conversation,
     ConversationNotFoundError,
     Message,
@@ -123,12 +126,19 @@ class ConversationStore:
     def record_response(self, response_id: str, tenant: str) -> None:
         """Remember that ``tenant`` got the answer ``response_id`` (feedback is checked
         against it)."""
+        self.record_answers([AnswerRecord(response_id, tenant)])
+
+    def record_answers(self, answers: Sequence[AnswerRecord]) -> None:
+        """Remember a batch of answers, with the arm and model versions of each."""
+        columns = ("response_id", "tenant", *ANSWER_LABELS, "created_at")
+        now = time.time()
         with self.database.transaction() as cursor:
-            cursor.execute(
-                "INSERT INTO responses (response_id, tenant, created_at) VALUES (%s, %s, %s) "
-                "ON CONFLICT (response_id) DO NOTHING",
-                (response_id, tenant, time.time()),
-            )
+            for answer in answers:
+                cursor.execute(
+                    f"INSERT INTO responses ({', '.join(columns)}) VALUES "
+                    f"({', '.join(['%s'] * len(columns))}) ON CONFLICT (response_id) DO NOTHING",
+                    (*(getattr(answer, name) for name in columns[:-1]), now),
+                )
 
     def add_feedback(
         self,
@@ -137,15 +147,18 @@ class ConversationStore:
         rating: int,
         comment: str | None = None,
         source: str | None = None,
-    ) -> None:
-        """Store (or replace: the last vote counts) the tenant's rating of its own answer."""
+    ) -> AnswerRecord:
+        """Store (or replace: the last vote counts) the tenant's rating of its own answer;
+        return that answer (its arm and model versions)."""
         if rating not in (-1, 1):
             raise ValueError(f"rating must be +1 or -1, got {rating!r}")
         with self.database.transaction() as cursor:
-            owner = cursor.execute(
-                "SELECT tenant FROM responses WHERE response_id = %s", (response_id,)
+            answer = cursor.execute(
+                f"SELECT response_id, tenant, {', '.join(ANSWER_LABELS)} FROM responses "
+                "WHERE response_id = %s",
+                (response_id,),
             ).fetchone()
-            if owner is None or owner[0] != tenant:
+            if answer is None or answer[1] != tenant:
                 raise ResponseNotFoundError(f"no answer {response_id!r} was given to this tenant")
             cursor.execute(
                 "INSERT INTO feedback (response_id, tenant, rating, comment, source, created_at) "
@@ -154,6 +167,7 @@ class ConversationStore:
                 "source = excluded.source, created_at = excluded.created_at",
                 (response_id, tenant, rating, comment, source, time.time()),
             )
+        return AnswerRecord(*answer)
 
     def feedback(self, tenant: str, response_id: str) -> dict[str, Any] | None:
         with self.database.transaction() as cursor:

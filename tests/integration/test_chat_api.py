@@ -1,17 +1,22 @@
 """The chat UI's API on a real Serve app, with its conversations on a real PostgreSQL server:
 conversations per tenant and key, feedback only on one's own answers, a cited chunk in its
-document, and follow-up questions retrieving from the article the conversation is about."""
+document, follow-up questions retrieving from the article the conversation is about, and the
+query log (Parquet rows read back with Ray Data; a dead log directory costs rows, counted in
+Prometheus, never a request)."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.chat_app import FOLLOW_UPS, MODEL, chat_app
+from ruai.lifecycle.query_log import SCHEMA, question_hash
+from tests.support.chat_app import COLLECTION, FOLLOW_UPS, MODEL, chat_app
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = Path(
@@ -134,3 +139,92 @@ def test_follow_ups_retrieve_from_the_conversations_article(app) -> None:
     print("follow-up retrieval:", summary)
     assert summary["conversation@1"] >= 0.9, results
     assert summary["conversation@1"] > summary["alone@1"], results
+
+
+def _logged(app, wanted: dict[str, str], timeout_s: float = 60) -> dict[str, dict]:
+    """Wait until the query log holds a row for each {name: response_id or question hash}, then
+    read the whole log with Ray Data (as the monitoring job does); return those rows by name."""
+    import pyarrow.dataset as pads
+    import ray
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if app["query_log"].is_dir():
+            table = pads.dataset(app["query_log"], format="parquet", partitioning="hive",
+                                 exclude_invalid_files=True).to_table()  # fmt: skip
+            keys = {*table["response_id"].to_pylist(), *table["question_sha256"].to_pylist()}
+            if set(wanted.values()) <= keys:
+                break
+        assert time.monotonic() < deadline, f"not logged within {timeout_s}s: {wanted}"
+        time.sleep(0.2)
+    # one read task (one worker) for the few small files: the whole log in one execution
+    log = ray.data.read_parquet(
+        str(app["query_log"]), file_extensions=["parquet"], override_num_blocks=1
+    )
+    rows = log.take_all()
+    assert set(SCHEMA.names) | {"date"} == set(rows[0])
+    return {
+        name: next(r for r in rows if key in (r["response_id"], r["question_sha256"]))
+        for name, key in wanted.items()
+    }
+
+
+def test_query_log_rows_read_with_ray_data(app) -> None:
+    answer = ask(app, [("user", "Когда умер Никола Тесла?")])
+    question = f"Кто такие норманны? {uuid.uuid4().hex[:8]}"
+    found = call(app, "POST", "/v1/search", "key-globex", json={"query": question})
+    assert found.status_code == 200, found.text
+    rows = _logged(app, {"chat": answer["id"], "search": question_hash(question)})
+
+    chat = rows["chat"]
+    assert chat["tenant"] == "acme" and chat["endpoint"] == "/v1/chat/completions"
+    assert chat["question"] == "Когда умер Никола Тесла?" and chat["status"] == 200
+    assert chat["collection"] == COLLECTION and chat["llm_model"] == "extractive"
+    assert chat["dense_model"] == "navec" and chat["latency_ms"] > 0
+    assert {s["chunk_id"] for s in answer["sources"]} <= set(chat["chunk_ids"])
+    assert len(chat["scores"]) == len(chat["chunk_ids"]) > 0
+    # globex logs only the question's hash (query_log_hash_only_tenants)
+    search = rows["search"]
+    assert search["tenant"] == "globex" and search["endpoint"] == "/v1/search"
+    assert search["question"] is None and search["response_id"] is None
+    assert search["chunk_ids"] == [d["chunk_id"] for d in found.json()["data"]]
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    """The sum of a Prometheus metric's samples that carry ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_a_dead_query_log_costs_rows_not_requests(app) -> None:
+    """The log directory replaced by a file (nothing can be written, even as root): every
+    request still succeeds, feedback too, and the lost rows are counted in Prometheus."""
+    import ray
+
+    log = app["query_log"]
+    moved = log.with_name("query_log.moved")
+    log.rename(moved)
+    log.write_text("the log directory is gone")
+    try:
+        answers = [ask(app, [("user", f"Когда умер Никола Тесла? {i}")]) for i in range(3)]
+        for i in range(3):
+            searched = call(app, "POST", "/v1/search", json={"query": f"Тесла {i}"})
+            assert searched.status_code == 200, searched.text
+        vote = {"response_id": answers[0]["id"], "rating": -1}
+        assert call(app, "POST", "/v1/feedback", json=vote).status_code == 200
+        port = ray.nodes()[0]["MetricsExportPort"]
+        deadline = time.monotonic() + 90  # Ray reports metrics every few seconds
+        while True:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            dropped = _metric(text, "ray_ruai_query_log_dropped_total", reason="write_error")
+            votes = _metric(text, "ray_ruai_feedback_total", arm="none", rating="-1")
+            if dropped >= 6 and votes >= 1:
+                break
+            assert time.monotonic() < deadline, f"dropped={dropped}, feedback={votes}"
+            time.sleep(1)
+    finally:
+        log.unlink()
+        moved.rename(log)

@@ -49,7 +49,8 @@ HOSTILE_TEXT = (
 def chat_app(
     sample_articles: Path, tmp: Path, settings_extra: dict[str, Any] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Ingest both tenants, serve the app; yield {"base", "settings", "sources"}."""
+    """Ingest both tenants, serve the app (query log under tmp/query_log, globex's questions
+    logged as hashes only); yield {"base", "settings", "sources", "docs", "query_log"}."""
     from pipelines.ingest import run_ingest
     from raystore import release_store
 
@@ -66,12 +67,16 @@ def chat_app(
             "collection": COLLECTION,
             "api_keys": KEYS,
             "conversations_path": str(tmp / "conversations.sqlite3"),
+            "query_log_dir": str(tmp / "query_log"),
+            "query_log_flush_s": 0.2,
+            "query_log_hash_only_tenants": ["globex"],
             **(settings_extra or {}),
         },
     }
     try:
         with _started(args) as base:
-            yield {"base": base, "settings": settings, "sources": sources, "docs": docs}
+            yield {"base": base, "settings": settings, "sources": sources, "docs": docs,
+                   "query_log": tmp / "query_log"}  # fmt: skip
     finally:
         release_store(settings)
 

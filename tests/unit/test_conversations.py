@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ruai.conversations import (
+    AnswerRecord,
     ConversationNotFoundError,
     ConversationStore,
     ResponseNotFoundError,
@@ -98,6 +99,35 @@ def test_feedback_only_for_the_tenant_that_got_the_answer(store: ConversationSto
     store.add_feedback("acme", "chatcmpl-a", 1, None, "ui")  # a changed vote replaces the first
     assert store.feedback("acme", "chatcmpl-a") == {"rating": 1, "comment": None, "source": "ui"}
     assert store.feedback("globex", "chatcmpl-a") is None
+
+
+def test_answers_carry_their_arm_and_feedback_counts_per_arm(store: ConversationStore) -> None:
+    """An answer is recorded with what answered it; a vote returns that, and the negative share
+    per arm is one join away (what the monitoring job reads)."""
+    store.record_answers([
+        AnswerRecord("r1", "acme", "lora-v2", "champion", "saiga", None, "navec", "ruai"),
+        AnswerRecord("r2", "acme", "lora-v2", "challenger", "saiga", "lora-7", "navec", "ruai"),
+        AnswerRecord("r3", "acme", "lora-v2", "challenger", "saiga", "lora-7", "navec", "ruai"),
+    ])  # fmt: skip
+    store.record_response("r4", "globex")  # no experiment: no arm
+    voted = store.add_feedback("acme", "r2", -1)
+    assert voted.arm == "challenger" and voted.adapter == "lora-7" and voted.tenant == "acme"
+    store.add_feedback("acme", "r3", 1)
+    store.add_feedback("acme", "r1", 1)
+    assert store.add_feedback("globex", "r4", -1).arm is None
+    with pytest.raises(ResponseNotFoundError):
+        store.add_feedback("globex", "r1", -1)  # another tenant's answer, arm or not
+    with store.database.transaction() as cursor:
+        shares = cursor.execute(
+            "SELECT r.arm, AVG(CASE WHEN f.rating < 0 THEN 1.0 ELSE 0.0 END) FROM feedback f "
+            "JOIN responses r ON r.response_id = f.response_id WHERE r.tenant = %s "
+            "GROUP BY r.arm ORDER BY r.arm",
+            ("acme",),
+        ).fetchall()
+    assert [(arm, float(share)) for arm, share in shares] == [
+        ("challenger", 0.5),
+        ("champion", 0.0),
+    ]
 
 
 def test_migrations_apply_once_and_data_survives_reopen(store: ConversationStore) -> None:

@@ -1,0 +1,124 @@
+"""Where the query log's batches go: Parquet files partitioned by date, or a PostgreSQL table.
+
+Parquet: ``<dir>/date=YYYY-MM-DD/<UTC time>-<replica>-<seq>.parquet``, written to a hidden
+temporary name and renamed, so a reader (``ray.data.read_parquet(dir)``, ``pyarrow.dataset``)
+never sees half a file and two replicas never write the same name. The ``date`` directory is a
+Hive partition: readers get it as an extra ``date`` column and can prune by it.
+
+PostgreSQL: table ``query_log`` with the columns of ``ruai.lifecycle.query_log.SCHEMA`` (created
+if missing), one multi-row insert per batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from ruai.lifecycle.query_log import SCHEMA, QueryRecord, records_to_table
+
+TABLE = "query_log"
+_PG_TYPES = {
+    "ts": "TIMESTAMPTZ NOT NULL",
+    "chunk_ids": "TEXT[]",
+    "scores": "REAL[]",
+    "latency_ms": "REAL NOT NULL",
+    "status": "SMALLINT NOT NULL",
+}
+CREATE_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    + ", ".join(
+        f"{f.name} {_PG_TYPES.get(f.name, 'TEXT' + ('' if f.nullable else ' NOT NULL'))}"
+        for f in SCHEMA
+    )
+    + ")"
+)
+CREATE_INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_ts ON {TABLE} (ts)"
+
+
+def partition_dir(root: Path, ts_ms: int) -> Path:
+    day = datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d")
+    return root / f"date={day}"
+
+
+class ParquetWriter:
+    """One file per batch and day; ``replica`` (made file-name safe) keeps replicas apart."""
+
+    def __init__(self, root: Path, replica: str) -> None:
+        self.root = Path(root)
+        self.replica = re.sub(r"[^A-Za-z0-9_.-]+", "_", replica) or "replica"
+        self._seq = itertools.count()
+
+    def __call__(self, records: Sequence[QueryRecord]) -> None:
+        by_day: dict[Path, list[QueryRecord]] = {}
+        for record in records:
+            by_day.setdefault(partition_dir(self.root, record.ts_ms), []).append(record)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        for folder, rows in by_day.items():
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"{stamp}-{self.replica}-{next(self._seq):06d}.parquet"
+            temporary = folder / f".{name}.tmp"
+            try:
+                pq.write_table(records_to_table(rows), temporary)
+                temporary.rename(folder / name)
+            finally:
+                temporary.unlink(missing_ok=True)
+
+
+class PostgresWriter:
+    """A lazily (re)opened psycopg 3 connection; a failed batch drops the connection so the next
+    one reconnects (a restarted server comes back on its own)."""
+
+    def __init__(self, dsn: str, connect_timeout_s: int = 5) -> None:
+        self.dsn = dsn
+        self.connect_timeout_s = connect_timeout_s
+        self._connection: Any = None
+
+    def _connected(self) -> Any:
+        if self._connection is None:
+            import psycopg
+
+            connection = psycopg.connect(
+                self.dsn, autocommit=True, connect_timeout=self.connect_timeout_s
+            )
+            connection.execute(CREATE_TABLE)
+            connection.execute(CREATE_INDEX)
+            self._connection = connection
+        return self._connection
+
+    def __call__(self, records: Sequence[QueryRecord]) -> None:
+        columns = SCHEMA.names
+        rows = [_pg_row(record) for record in records]
+        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        sql = f"INSERT INTO {TABLE} ({', '.join(columns)}) VALUES " + ", ".join(
+            [placeholders] * len(rows)
+        )
+        try:
+            connection = self._connected()
+            with connection.transaction():
+                connection.execute(sql, [value for row in rows for value in row])
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+
+def _pg_row(record: QueryRecord) -> tuple:
+    values = {
+        name: getattr(record, name) for name in SCHEMA.names if name not in ("ts", "chunk_ids")
+    }
+    values["ts"] = datetime.fromtimestamp(record.ts_ms / 1000, UTC)
+    values["chunk_ids"] = list(record.chunk_ids)
+    values["scores"] = list(record.scores)
+    return tuple(values[name] for name in SCHEMA.names)

@@ -1,0 +1,71 @@
+"""The ingress's query logging without a cluster: a noted request becomes one log row with its
+A/B arm, model versions and hits; its answer is recorded with the arm, so feedback right after
+the answer finds it and is counted per arm; a request nobody noted is not logged; a broken note
+costs a counted row, never an exception."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyarrow.dataset as pads
+import pytest
+from starlette.requests import Request
+
+from ruai.conversations import ConversationStore
+from ruai.lifecycle.arms import Arm
+from ruai.settings import Settings
+from ruai.store.base import Hit
+from serve_apps.query_logging import RECORD_ERROR, QueryLogging, note
+
+
+def request(path: str = "/v1/chat/completions", **state) -> Request:
+    scope = {"type": "http", "method": "POST", "path": path, "headers": [], "query_string": b"",
+             "route": SimpleNamespace(path=path)}  # fmt: skip
+    made = Request(scope)
+    for name, value in state.items():
+        setattr(made.state, name, value)
+    return made
+
+
+@pytest.fixture
+def logging_and_store(tmp_path: Path):
+    settings = Settings(query_log_dir=tmp_path / "log", conversations_path=tmp_path / "c.sqlite3",
+                        query_log_hash_only_tenants=["globex"])  # fmt: skip
+    store = ConversationStore.from_settings(settings)
+    logging = QueryLogging(settings, lambda _settings: store)
+    yield logging, store
+    logging.close()
+    store.close()
+
+
+def test_a_noted_answer_is_logged_and_its_feedback_counted_per_arm(logging_and_store) -> None:
+    logging, store = logging_and_store
+    asked = request(arm=Arm(name="challenger", weight=10), experiment="lora-v2")
+    note(asked, tenant="acme", question="Когда умер Тесла?", collection="ruai", adapter="lora-7",
+         llm_model="saiga", hits=[Hit("c1", 0.9, {}), Hit("c2", 0.4, {})])  # fmt: skip
+    logging.answered(asked, "chatcmpl-1")
+    logging.observe(asked, 200, 12.5)
+    logging.observe(request("/v1/search"), 200, 3.0)  # nobody noted it: not logged
+
+    logging.settle("chatcmpl-1")  # what /v1/feedback does before looking the answer up
+    answer = store.add_feedback("acme", "chatcmpl-1", -1)
+    assert (answer.experiment, answer.arm, answer.adapter) == ("lora-v2", "challenger", "lora-7")
+    assert (answer.llm_model, answer.dense_model, answer.collection) == ("saiga", "navec", "ruai")
+    logging.count_feedback(answer, -1)
+
+    assert logging.sink is not None and logging.sink.flush()
+    log = pads.dataset(logging.settings.query_log_dir, partitioning="hive")
+    (row,) = log.to_table().to_pylist()
+    assert row["arm"] == "challenger" and row["experiment"] == "lora-v2"
+    assert row["response_id"] == "chatcmpl-1" and row["endpoint"] == "/v1/chat/completions"
+    assert row["chunk_ids"] == ["c1", "c2"] and row["question"] == "Когда умер Тесла?"
+    assert row["latency_ms"] == 12.5 and row["status"] == 200 and row["adapter"] == "lora-7"
+
+
+def test_a_broken_note_costs_a_counted_row_not_the_request(logging_and_store) -> None:
+    logging, _ = logging_and_store
+    broken = request()
+    note(broken, question="без арендатора")  # no tenant: the record cannot be built
+    logging.observe(broken, 200, 1.0)  # does not raise
+    assert logging.sink is not None and logging.sink.dropped == {RECORD_ERROR: 1}
