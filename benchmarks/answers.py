@@ -35,7 +35,7 @@ from ruai.eval.ranker_fit import fit_ranker, ranking_example
 from ruai.eval.sample_corpus import write_sample_corpus
 from ruai.eval.squad import Question, article_folds, read_squad
 from ruai.inline_index import index_files
-from ruai.llm.extractive import ExtractiveAnswerer
+from ruai.llm.extractive import ExtractiveAnswerer, compose
 from ruai.llm.passages import Passage, passages_from_hits
 from ruai.retrieval import Searcher
 from ruai.settings import Settings
@@ -79,40 +79,43 @@ def answer_all(
     return evaluate_answers(questions, ask)
 
 
-def choose_support(
+def ranked_answers(
     questions: list[Question],
     passages: dict[str, list[Passage]],
+    features: dict[str, tuple],
+    answerer: ExtractiveAnswerer,
+) -> dict:
+    """``answer_all`` for the ranked style from precomputed candidate features (the grid
+    re-ranks the same candidates with other weights, margins and caps)."""
+
+    def ask(question: str) -> Answered:
+        text = compose(answerer.pick(*features[question]))
+        return Answered(text, {p.n: p.text for p in passages[question]})
+
+    return evaluate_answers(questions, ask)
+
+
+def fit_and_choose(
+    questions: list[Question],
+    passages: dict[str, list[Passage]],
+    features: dict[str, tuple],
     lemmatizer: Lemmatizer,
-    weights: dict[str, float],
     max_mean_chars: float,
-) -> tuple[float, int]:
-    """The (margin, cap) with the most gold-anywhere, then gold-in-first, whose mean answer
-    stays within ``max_mean_chars`` on ``questions``."""
+) -> tuple[dict[str, float], tuple[float, int]]:
+    """Ranker weights fitted on ``questions``, and the (margin, cap) with the most
+    gold-anywhere, then gold-in-first, whose mean answer stays within ``max_mean_chars``."""
+    examples = [e for q in questions if (e := ranking_example(q.answers, *features[q.question]))]
+    weights = fit_ranker(examples)
 
     def key(choice: tuple[float, int]) -> tuple[bool, float, float]:
         answerer = ExtractiveAnswerer(
             lemmatizer, style="ranked", support_margin=choice[0], max_chars=choice[1],
             weights=weights,
         )  # fmt: skip
-        s = answer_all(questions, passages, answerer)["summary"]
+        s = ranked_answers(questions, passages, features, answerer)["summary"]
         return s["mean_chars"] <= max_mean_chars, s["gold_anywhere"], s["gold_in_first"]
 
-    return max(SUPPORT_GRID, key=key)
-
-
-def fit_and_choose(
-    questions: list[Question],
-    passages: dict[str, list[Passage]],
-    lemmatizer: Lemmatizer,
-    max_mean_chars: float,
-) -> tuple[dict[str, float], tuple[float, int]]:
-    examples = [
-        e
-        for q in questions
-        if (e := ranking_example(q.question, q.answers, passages[q.question], lemmatizer))
-    ]
-    weights = fit_ranker(examples)
-    return weights, choose_support(questions, passages, lemmatizer, weights, max_mean_chars)
+    return weights, max(SUPPORT_GRID, key=key)
 
 
 def main() -> None:
@@ -126,6 +129,9 @@ def main() -> None:
     passages = retrieve_all(args.dataset, questions)
     lemmatizer = Lemmatizer()
     settings = Settings()
+    featurer = ExtractiveAnswerer(lemmatizer, style="ranked")
+    features = {q.question: featurer.candidate_features(q.question, passages[q.question])
+                for q in questions}  # fmt: skip
     fixed = {
         style: answer_all(
             questions,
@@ -140,7 +146,9 @@ def main() -> None:
     for number, held_out in enumerate(article_folds(dataset, args.folds, seed=0)):
         train = [q for q in questions if q.article_index not in held_out]
         test = [q for q in questions if q.article_index in held_out]
-        weights, (margin, cap) = fit_and_choose(train, passages, lemmatizer, args.max_mean_chars)
+        weights, (margin, cap) = fit_and_choose(
+            train, passages, features, lemmatizer, args.max_mean_chars
+        )
         answerer = ExtractiveAnswerer(
             lemmatizer, style="ranked", support_margin=margin, max_chars=cap, weights=weights
         )
@@ -150,14 +158,16 @@ def main() -> None:
             "articles": sorted(held_out),
             "questions": len(test),
             "chosen": {"support_margin": margin, "max_chars": cap, "weights": weights},
-            "ranked_cv": answer_all(test, passages, answerer)["summary"],
+            "ranked_cv": ranked_answers(test, passages, features, answerer)["summary"],
         }
         for style, name in (("sentences", "sentences"), ("concise", "concise")):
             row[name] = _summary_of(fixed[style], ids)
         row["ranked_shipped"] = _summary_of(fixed["ranked"], ids)
         folds.append(row)
         print(json.dumps({k: row[k] for k in ("fold", "chosen", "ranked_cv")}), flush=True)
-    weights, (margin, cap) = fit_and_choose(questions, passages, lemmatizer, args.max_mean_chars)
+    weights, (margin, cap) = fit_and_choose(
+        questions, passages, features, lemmatizer, args.max_mean_chars
+    )
     spread = {
         style: {
             metric: {

@@ -103,23 +103,33 @@ class ExtractiveAnswerer:
         if not asked:
             return NO_ANSWER
         if self.style == "ranked":
-            chosen: list[_Scored] | list[Candidate] = self._ranked(question, passages)
+            chosen: list[_Scored] | list[Candidate] = self.pick(
+                *self.candidate_features(question, passages)
+            )
         elif self.style == "concise":
             chosen = self._concise(question, asked, passages)
         else:
             chosen = self._most_overlapping(asked, passages)
-        if not chosen:
-            return NO_ANSWER
-        return " ".join(f"{c.sentence} [{c.passage.n}]" for c in chosen)
+        return compose(chosen)
 
     # -- ranked ------------------------------------------------------------------------------
 
-    def _ranked(self, question: str, passages: list[Passage]) -> list[Candidate]:
+    def candidate_features(
+        self, question: str, passages: list[Passage]
+    ) -> tuple[list[Candidate], np.ndarray]:
+        """The candidate sentences and their ``FEATURES`` rows (independent of the weights)."""
         candidates = sentence_candidates(passages, self.lemmatizer)
         lemmas = self.lemmatizer.lemmas(question)
+        if not candidates or not lemmas:
+            return [], np.zeros((0, len(FEATURES)))
+        kind = expected_answer_type(question)
+        return candidates, feature_matrix(question, lemmas, kind, candidates)
+
+    def pick(self, candidates: list[Candidate], features: np.ndarray) -> list[Candidate]:
+        """The best-scoring sentence, then the runner-up when it scores within the margin and
+        both fit ``max_chars``."""
         if not candidates:
             return []
-        features = feature_matrix(question, lemmas, expected_answer_type(question), candidates)
         scores = ranker_scores(features, self.weights)
         # a sentence sharing neither a lemma nor a word stem with the question answers nothing
         matching = features[:, FEATURES.index("share")] + features[:, FEATURES.index("stem_share")]
@@ -129,7 +139,7 @@ class ExtractiveAnswerer:
         best = candidates[order[0]]
         chosen = [best]
         for i in order[1:]:
-            if scores[i] < scores[order[0]] - self.support_margin:
+            if scores[i] <= scores[order[0]] - self.support_margin:
                 break
             if len(best.sentence) + len(candidates[i].sentence) <= self.max_chars:
                 chosen.append(candidates[i])
@@ -197,6 +207,13 @@ class ExtractiveAnswerer:
                 lemmas = set(self.lemmatizer.lemmas(sentence))
                 out.append(_Scored(0.0, len(out), passage, sentence, lemmas))
         return out
+
+
+def compose(chosen: list[_Scored] | list[Candidate]) -> str:
+    """Each chosen sentence followed by the [n] of its passage; ``NO_ANSWER`` when none."""
+    if not chosen:
+        return NO_ANSWER
+    return " ".join(f"{c.sentence} [{c.passage.n}]" for c in chosen)
 
 
 def _rarity(asked: set[str], candidates: list[_Scored]) -> dict[str, float]:
