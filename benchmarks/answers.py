@@ -26,6 +26,7 @@ import argparse
 import json
 import statistics
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
@@ -70,11 +71,14 @@ def retrieve_all(dataset_path: Path, questions: list[Question]) -> dict[str, lis
 
 
 def answer_all(
-    questions: list[Question], passages: dict[str, list[Passage]], answerer: ExtractiveAnswerer
+    questions: list[Question],
+    passages: dict[str, list[Passage]],
+    answer: Callable[[str], str],
 ) -> dict:
+    """``evaluate_answers`` with each question's answer from ``answer`` over its passages."""
+
     def ask(question: str) -> Answered:
-        found = passages[question]
-        return Answered(answerer.answer(question, found), {p.n: p.text for p in found})
+        return Answered(answer(question), {p.n: p.text for p in passages[question]})
 
     return evaluate_answers(questions, ask)
 
@@ -87,12 +91,7 @@ def ranked_answers(
 ) -> dict:
     """``answer_all`` for the ranked style from precomputed candidate features (the grid
     re-ranks the same candidates with other weights, margins and caps)."""
-
-    def ask(question: str) -> Answered:
-        text = compose(answerer.pick(*features[question]))
-        return Answered(text, {p.n: p.text for p in passages[question]})
-
-    return evaluate_answers(questions, ask)
+    return answer_all(questions, passages, lambda q: compose(answerer.pick(*features[q])))
 
 
 def fit_and_choose(
@@ -132,16 +131,13 @@ def main() -> None:
     featurer = ExtractiveAnswerer(lemmatizer, style="ranked")
     features = {q.question: featurer.candidate_features(q.question, passages[q.question])
                 for q in questions}  # fmt: skip
-    fixed = {
-        style: answer_all(
-            questions,
-            passages,
-            ExtractiveAnswerer.from_settings(
-                settings.model_copy(update={"answer_style": style}), lemmatizer
-            ),
+    fixed = {}
+    for style in ("sentences", "concise", "ranked"):
+        styled = settings.model_copy(update={"answer_style": style})
+        answerer = ExtractiveAnswerer.from_settings(styled, lemmatizer)
+        fixed[style] = answer_all(
+            questions, passages, lambda q, a=answerer: a.answer(q, passages[q])
         )
-        for style in ("sentences", "concise", "ranked")
-    }
     folds = []
     for number, held_out in enumerate(article_folds(dataset, args.folds, seed=0)):
         train = [q for q in questions if q.article_index not in held_out]

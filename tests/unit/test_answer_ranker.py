@@ -10,17 +10,9 @@ from ruai.llm.extractive import NO_ANSWER, ExtractiveAnswerer
 from ruai.llm.passages import Passage
 from ruai.llm.sentence_features import FEATURES, RANKER_WEIGHTS, sentence_candidates
 from ruai.text.lemmas import Lemmatizer
+from tests.unit.test_llm_extractive import TESLA
 
 LEMMATIZER = Lemmatizer()
-TESLA = Passage(
-    1,
-    "Никола Тесла — изобретатель в области электротехники. Тесла родился в Смилянах. "
-    "В 1882 году Тесла переехал в Париж и работал в компании Эдисона. "
-    "Тесла умер в Нью-Йорке 7 января 1943 года. Его именем названа единица индукции.",
-    "tesla.md",
-    "c1",
-    0.9,
-)
 # overlapping chunks share a sentence, as the chunker's one-sentence overlap makes them
 WARSAW = Passage(
     2,
