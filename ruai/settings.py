@@ -141,10 +141,15 @@ class Settings(BaseSettings):
     llm_lora_path: str | None = None
     llm_max_loras: int = Field(4, ge=1)
     llm_max_lora_rank: int = Field(16, ge=1)
-    # extractive answers: "concise" = the answering sentence and at most one supporting one,
-    # within answer_max_chars; "sentences" = the earlier answer_sentences best-overlap sentences
-    answer_style: Literal["concise", "sentences"] = "concise"
+    # extractive answers: "ranked" = the sentence the fitted ranker (ruai/llm/sentence_features)
+    # scores best, then the runner-up when it scores within answer_support_margin of it and both
+    # fit answer_ranked_max_chars (docs/retrieval.md); "concise" = the hand-weighted answering
+    # sentence and at most one supporting one, within answer_max_chars; "sentences" = the
+    # earlier answer_sentences best-overlap sentences
+    answer_style: Literal["ranked", "concise", "sentences"] = "ranked"
     answer_max_chars: int = Field(400, ge=40)
+    answer_ranked_max_chars: int = Field(800, ge=40)
+    answer_support_margin: float = Field(2.5, ge=0)
     # concise scoring: bonus for holding the asked answer type; penalty per passage rank (and
     # for the retrieval-score gap to the first); a supporting sentence must score this share of
     # the best

@@ -1,8 +1,13 @@
 """The extractive answerer: no LLM, sentences of the retrieved passages, each cited as [n].
 
-Two styles (``RUAI_ANSWER_STYLE``):
+Three styles (``RUAI_ANSWER_STYLE``):
 
-- ``concise`` (default): the one sentence that answers the question, with its citation, then at
+- ``ranked`` (default): the sentence that the fitted linear ranker scores best
+  (``ruai.llm.sentence_features``: lemma and stem overlap weighted by rarity, the question's
+  lemma pairs, the expected answer type, the passage's rank and score, ...), with its citation,
+  then the runner-up sentence when its score lies within ``answer_support_margin`` of the best
+  and both fit ``answer_ranked_max_chars``: the answer grows only when the ranker is unsure.
+- ``concise``: the one sentence that answers the question, with its citation, then at
   most one supporting sentence that holds a question word the first lacks, within
   ``answer_max_chars``. A sentence scores by the share of the question's lemmas it holds, each
   weighted by how rare it is among the candidate sentences (the topic word every passage
@@ -20,15 +25,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from ruai.llm.answer_type import AnswerType, expected_answer_type, holds_answer_type
 from ruai.llm.passages import Passage
+from ruai.llm.sentence_features import (
+    FEATURES,
+    Candidate,
+    feature_matrix,
+    ranker_scores,
+    sentence_candidates,
+)
 from ruai.settings import Settings
 from ruai.text.lemmas import Lemmatizer
 from ruai.text.sentences import split_sentences
 
 NO_ANSWER = "В найденных документах нет ответа на этот вопрос."
 
-AnswerStyle = Literal["concise", "sentences"]
+AnswerStyle = Literal["ranked", "concise", "sentences"]
 
 
 @dataclass(slots=True)
@@ -54,6 +68,8 @@ class ExtractiveAnswerer:
         type_bonus: float = 0.35,
         rank_penalty: float = 0.08,
         support_ratio: float = 0.5,
+        support_margin: float = 2.5,
+        weights: dict[str, float] | None = None,
     ) -> None:
         self.lemmatizer = lemmatizer
         self.max_sentences = max_sentences
@@ -62,19 +78,23 @@ class ExtractiveAnswerer:
         self.type_bonus = type_bonus
         self.rank_penalty = rank_penalty
         self.support_ratio = support_ratio
+        self.support_margin = support_margin
+        self.weights = weights
 
     @classmethod
     def from_settings(
         cls, settings: Settings, lemmatizer: Lemmatizer | None = None
     ) -> ExtractiveAnswerer:
+        ranked = settings.answer_style == "ranked"
         return cls(
             lemmatizer or Lemmatizer(cache_size=settings.lemma_cache_size),
             settings.answer_sentences,
             style=settings.answer_style,
-            max_chars=settings.answer_max_chars,
+            max_chars=settings.answer_ranked_max_chars if ranked else settings.answer_max_chars,
             type_bonus=settings.answer_type_bonus,
             rank_penalty=settings.answer_rank_penalty,
             support_ratio=settings.answer_support_ratio,
+            support_margin=settings.answer_support_margin,
         )
 
     def answer(self, question: str, passages: list[Passage]) -> str:
@@ -82,13 +102,49 @@ class ExtractiveAnswerer:
         asked = set(self.lemmatizer.lemmas(question))
         if not asked:
             return NO_ANSWER
-        if self.style == "concise":
+        if self.style == "ranked":
+            chosen: list[_Scored] | list[Candidate] = self.pick(
+                *self.candidate_features(question, passages)
+            )
+        elif self.style == "concise":
             chosen = self._concise(question, asked, passages)
         else:
             chosen = self._most_overlapping(asked, passages)
-        if not chosen:
-            return NO_ANSWER
-        return " ".join(f"{c.sentence} [{c.passage.n}]" for c in chosen)
+        return compose(chosen)
+
+    # -- ranked ------------------------------------------------------------------------------
+
+    def candidate_features(
+        self, question: str, passages: list[Passage]
+    ) -> tuple[list[Candidate], np.ndarray]:
+        """The candidate sentences and their ``FEATURES`` rows (independent of the weights)."""
+        candidates = sentence_candidates(passages, self.lemmatizer)
+        lemmas = self.lemmatizer.lemmas(question)
+        if not candidates or not lemmas:
+            return [], np.zeros((0, len(FEATURES)))
+        kind = expected_answer_type(question)
+        return candidates, feature_matrix(question, lemmas, kind, candidates)
+
+    def pick(self, candidates: list[Candidate], features: np.ndarray) -> list[Candidate]:
+        """The best-scoring sentence, then the runner-up when it scores within the margin and
+        both fit ``max_chars``."""
+        if not candidates:
+            return []
+        scores = ranker_scores(features, self.weights)
+        # a sentence sharing neither a lemma nor a word stem with the question answers nothing
+        matching = features[:, FEATURES.index("share")] + features[:, FEATURES.index("stem_share")]
+        order = [i for i in np.argsort(-scores, kind="stable") if matching[i] > 0]
+        if not order:
+            return []
+        best = candidates[order[0]]
+        chosen = [best]
+        for i in order[1:]:
+            if scores[i] <= scores[order[0]] - self.support_margin:
+                break
+            if len(best.sentence) + len(candidates[i].sentence) <= self.max_chars:
+                chosen.append(candidates[i])
+                break
+        return chosen
 
     # -- the earlier behaviour ---------------------------------------------------------------
 
@@ -151,6 +207,13 @@ class ExtractiveAnswerer:
                 lemmas = set(self.lemmatizer.lemmas(sentence))
                 out.append(_Scored(0.0, len(out), passage, sentence, lemmas))
         return out
+
+
+def compose(chosen: list[_Scored] | list[Candidate]) -> str:
+    """Each chosen sentence followed by the [n] of its passage; ``NO_ANSWER`` when none."""
+    if not chosen:
+        return NO_ANSWER
+    return " ".join(f"{c.sentence} [{c.passage.n}]" for c in chosen)
 
 
 def _rarity(asked: set[str], candidates: list[_Scored]) -> dict[str, float]:

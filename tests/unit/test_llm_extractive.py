@@ -144,5 +144,7 @@ def test_settings_choose_the_style_and_keep_the_old_one_reachable() -> None:
     assert old.answer("В каком году умер Никола Тесла?", PASSAGES) == (
         answerer(2).answer("В каком году умер Никола Тесла?", PASSAGES)
     )
+    concise_ = ExtractiveAnswerer.from_settings(Settings(answer_style="concise"))
+    assert concise_.style == "concise" and concise_.max_chars == Settings().answer_max_chars
     new = ExtractiveAnswerer.from_settings(Settings())
-    assert new.style == "concise" and new.max_chars == Settings().answer_max_chars
+    assert new.style == "ranked" and new.max_chars == Settings().answer_ranked_max_chars
