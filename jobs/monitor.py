@@ -38,19 +38,42 @@ def _p(value: float | None) -> str:
 
 def report_table(report) -> Table:
     table = Table(title=f"query log {report.window} vs {report.reference}")
-    for column in ("tenant/collection", "n", "ref n", "MMD p", "KS p", "low conf",
-                   "unknown words", "non-Cyrillic", "drift"):  # fmt: skip
+    for column in (
+        "tenant/collection",
+        "n",
+        "ref n",
+        "MMD p",
+        "KS p",
+        "low conf",
+        "unknown words",
+        "non-Cyrillic",
+        "drift",
+    ):
         table.add_column(column, justify="left" if column == "tenant/collection" else "right")
     for g in report.groups:
         table.add_row(
-            f"{g.tenant}/{g.collection}", str(g.questions), str(g.reference_questions),
-            _p(g.mmd_p_value), _p(g.ks_p_value), _pct(g.low_confidence_share),
-            _pct(g.unknown_word_share), _pct(g.non_cyrillic_share),
+            f"{g.tenant}/{g.collection}",
+            str(g.questions),
+            str(g.reference_questions),
+            _p(g.mmd_p_value),
+            _p(g.ks_p_value),
+            _pct(g.low_confidence_share),
+            _pct(g.unknown_word_share),
+            _pct(g.non_cyrillic_share),
             ("YES" if g.drifted else "no") if g.tested else "too few",
-        )  # fmt: skip
+        )
     for f in report.feedback:
-        table.add_row(f"arm {f.arm} ({f.model})", str(f.ratings), "", "", "", "", "", "",
-                      f"{_pct(f.negative_share)} neg" + (" ALERT" if f.alerting else ""))  # fmt: skip
+        table.add_row(
+            f"arm {f.arm} ({f.model})",
+            str(f.ratings),
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            f"{_pct(f.negative_share)} neg" + (" ALERT" if f.alerting else ""),
+        )
     return table
 
 
@@ -91,15 +114,22 @@ def main(
     triggers = report.triggers()
     for line in triggers:
         console.print(f"[red]threshold crossed[/red]: {line}")
-    console.print(f"summary: {run.summary_path}" + (f"  mlflow run {run.mlflow_run_id}"
-                  if run.mlflow_run_id else ""))  # fmt: skip
+    console.print(
+        f"summary: {run.summary_path}"
+        + (f"  mlflow run {run.mlflow_run_id}" if run.mlflow_run_id else "")
+    )
     if act:
         from pipelines.retrain import run_chain
 
         chain = run_chain(
-            settings, report, run.current.to_pylist(), run.ratings, output / "retrain",
-            execute=execute, log=lambda s: console.print(f"retrain {s.name}: {s.status}: {s.detail}"),
-        )  # fmt: skip
+            settings,
+            report,
+            run.current.to_pylist(),
+            run.ratings,
+            output / "retrain",
+            execute=execute,
+            log=lambda s: console.print(f"retrain {s.name}: {s.status}: {s.detail}"),
+        )
         (output / "retrain-steps.json").write_text(json.dumps(chain.to_list(), indent=2), "utf-8")
     if triggers:
         raise typer.Exit(int(ExitCode.PROBLEMS))

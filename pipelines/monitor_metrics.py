@@ -43,7 +43,9 @@ GAUGES = {
         "share of negative ratings per arm and model version in the window",
         ("arm", "model"),
     ),
-    "ratings": ("ruai_feedback_ratings", "ratings per arm and model in the window", ("arm", "model")),
+    "ratings": (
+        "ruai_feedback_ratings", "ratings per arm and model in the window", ("arm", "model")
+    ),
     "last_run": (
         "ruai_monitor_last_run_timestamp_seconds", "Unix time the last monitor run finished", ()
     ),

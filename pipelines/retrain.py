@@ -77,19 +77,24 @@ def index_lookup(settings: Settings) -> ChunkLookup:
     return lookup
 
 
-def window_pairs(
-    rows: list[dict], ratings: Mapping[str, int], lookup: ChunkLookup
-) -> tuple[list[dict], int]:
-    """(question/context/title rows, positives whose chunk is no longer in the index)."""
+def positives(rows: list[dict], ratings: Mapping[str, int]) -> list[dict]:
+    """The window's answers rated +1 that kept their question text and retrieved a chunk."""
+    return [
+        r
+        for r in rows
+        if ratings.get(r.get("response_id") or "") == 1 and r.get("question") and r.get("chunk_ids")
+    ]
+
+
+def window_pairs(rows: list[dict], lookup: ChunkLookup) -> tuple[list[dict], int]:
+    """(question/context/title rows of positively rated answers, those whose chunk is no longer
+    in the index)."""
     pairs, missing, seen = [], 0, set()
     for row in rows:
-        if ratings.get(row.get("response_id") or "") != 1 or not row.get("question"):
+        if row["question"] in seen:
             continue
-        if not row.get("chunk_ids") or row["question"] in seen:
-            continue
-        found = lookup(
-            row["question"], row["tenant"], row.get("collection") or "", row["chunk_ids"][0]
-        )
+        chunk = row["chunk_ids"][0]
+        found = lookup(row["question"], row["tenant"], row.get("collection") or "", chunk)
         if found is None:
             missing += 1
             continue
@@ -155,18 +160,25 @@ def run_chain(
         return chain
     chain.record("trigger", OK, "; ".join(triggers))
 
+    liked = positives(rows, ratings)
+    if not liked:
+        chain.record("pairs", STOPPED, "no positively rated answer in the window to learn from")
+        return chain
     model = settings.retrain_model
-    registry = Registry.from_settings(settings)
-    champion = registry.find(ModelRef(model, alias=CHAMPION))
     try:
-        pairs, missing = window_pairs(rows, ratings, lookup or index_lookup(settings))
+        champion = Registry.from_settings(settings).find(ModelRef(model, alias=CHAMPION))
+        pairs, missing = window_pairs(liked, lookup or index_lookup(settings))
         base_rows = registered_rows(Path(champion.tags[DATASET])) if champion else []
     except Exception as exc:  # noqa: BLE001 - any failure stops the chain with its reason
         chain.record("pairs", FAILED, f"{type(exc).__name__}: {exc}")
         return chain
     if not pairs:
-        chain.record("pairs", STOPPED, f"no positively rated answer to learn from ({missing} "
-                     "positives point at chunks no longer in the index)")  # fmt: skip
+        chain.record(
+            "pairs",
+            STOPPED,
+            f"none of the {len(liked)} positively rated answers' chunks is in the index "
+            f"any more ({missing} missing)",
+        )
         return chain
     work_dir.mkdir(parents=True, exist_ok=True)
     dataset = work_dir / "pairs.jsonl"
@@ -178,8 +190,12 @@ def run_chain(
 
     base = str(champion.uri) if champion else settings.dense_model
     if not execute:
-        chain.record("fine-tune", STOPPED, f"dry run: would fine-tune {base} for "
-                     f"{settings.retrain_epochs} epoch(s) on {dataset} (pass --execute)")  # fmt: skip
+        chain.record(
+            "fine-tune",
+            STOPPED,
+            f"dry run: would fine-tune {base} for "
+            f"{settings.retrain_epochs} epoch(s) on {dataset} (pass --execute)",
+        )
         return chain
     try:
         from pipelines.train_embedder import check_inputs, train_embedder
@@ -216,6 +232,9 @@ def run_chain(
     experiment = canary_experiment(settings, model, version)
     path = work_dir / "experiment.json"
     path.write_text(json.dumps(experiment, ensure_ascii=False, indent=2), encoding="utf-8")
-    chain.record("canary", OK, f"experiment {experiment['name']} at "
-                 f"{settings.retrain_canary_weight}% -> {path}")  # fmt: skip
+    chain.record(
+        "canary",
+        OK,
+        f"experiment {experiment['name']} at {settings.retrain_canary_weight}% -> {path}",
+    )
     return chain
