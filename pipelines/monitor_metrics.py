@@ -37,6 +37,17 @@ GAUGES = {
     "non_cyrillic": (
         "ruai_non_cyrillic_share", "share of questions without a Cyrillic letter", GROUP_TAGS
     ),
+    "drift_detected": (
+        "ruai_drift_detected",
+        "1 when a signal crossed its RUAI_MONITOR_* threshold in the last run, else 0 "
+        "(signal: embedding, score, low_confidence, language)",
+        (*GROUP_TAGS, "signal"),
+    ),
+    "feedback_alert": (
+        "ruai_feedback_alert",
+        "1 when an arm's negative share crossed RUAI_MONITOR_MAX_NEGATIVE_SHARE, else 0",
+        ("arm", "model"),
+    ),
     "questions": ("ruai_monitor_questions", "answered questions in the window", GROUP_TAGS),
     "negative": (
         "ruai_feedback_negative_share",
@@ -66,6 +77,13 @@ def gauge_values(report: MonitorReport) -> list[tuple[str, float, dict[str, str]
         ):
             if value is not None:
                 out.append((key, float(value), tags))
+        for signal, crossed in (
+            ("embedding", g.embedding_drift),
+            ("score", g.score_drift),
+            ("low_confidence", g.low_confidence),
+            ("language", g.language_drift),
+        ):
+            out.append(("drift_detected", float(crossed), tags | {"signal": signal}))
         for test, p in (("mmd", g.mmd_p_value), ("ks", g.ks_p_value)):
             if p is not None:
                 out.append(("drift_p_value", float(p), tags | {"test": test}))
@@ -73,6 +91,7 @@ def gauge_values(report: MonitorReport) -> list[tuple[str, float, dict[str, str]
         tags = {"arm": f.arm, "model": f.model}
         out.append(("negative", f.negative_share, tags))
         out.append(("ratings", float(f.ratings), tags))
+        out.append(("feedback_alert", float(f.alerting), tags))
     out.append(("last_run", time.time(), {}))
     return out
 
