@@ -1,5 +1,6 @@
 """Dashboards and alert rules query metrics that exist: the application's (``ray_ruai_*``, defined
-with ray.util.metrics in serve_apps/ and pipelines/) and vLLM's (``ray_vllm_*`` = ``vllm:*`` through Ray)."""
+with ray.util.metrics in serve_apps/ and pipelines/) and vLLM's (``ray_vllm_*`` = ``vllm:*``
+through Ray)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,21 @@ def defined_vllm_metrics() -> set[str] | None:
     loggers = Path(spec.origin).parent / "v1" / "metrics" / "loggers.py"
     names = re.findall(r"\"vllm:([a-z0-9_]+)\"", loggers.read_text(encoding="utf-8"))
     return {f"vllm_{n}" for n in names}
+
+
+def metric_base(name: str) -> str:
+    """``ray_ruai_requests_total`` -> ``ruai_requests``: the name a ray.util.metrics call uses."""
+    return _SUFFIXES.sub("", name.removeprefix("ray_"))
+
+
+def queried_names(repo: Path) -> set[str]:
+    """Every ``ray_ruai_*`` / ``ray_vllm_*`` name the dashboards and alert rules query."""
+    names: set[str] = set()
+    for path in sorted((repo / MONITORING).rglob("*")):
+        if path.suffix in {".yaml", ".json"}:
+            text = path.read_text(encoding="utf-8")
+            names |= {f"ray_{family}_{rest}" for family, rest in _QUERIED.findall(text)}
+    return names
 
 
 def check_metric_names(repo: Path) -> Iterator[Problem]:
