@@ -6,7 +6,8 @@
 2. fine-tune: the embedder (Ray Train on the connected cluster), registered as ``challenger``;
 3. gate: ``ruai.lifecycle.promotion.promote`` (challenger vs champion on held-out data);
 4. canary: when RUAI_RETRAIN_CANARY_WEIGHT > 0 and the gate promoted, an experiment with the new
-   version as a canary arm at that weight (written as JSON; ``jobs.rollout`` applies it).
+   version as a canary arm at that weight (written as JSON, for the app's config; in a running
+   app that already has the arm, ``jobs.rollout --experiment … --arm … --weight …`` sets it).
 
 Without ``execute`` it is a dry run: it stops before the fine-tune and says what it would do.
 Every step is logged; a failed or refused step stops the chain and says why.
@@ -230,11 +231,14 @@ def run_chain(
         return chain
     version = promotion.challenger.rsplit("/", 1)[-1]
     experiment = canary_experiment(settings, model, version)
+    arm = experiment["arms"][-1]["name"]
     path = work_dir / "experiment.json"
     path.write_text(json.dumps(experiment, ensure_ascii=False, indent=2), encoding="utf-8")
     chain.record(
         "canary",
         OK,
-        f"experiment {experiment['name']} at {settings.retrain_canary_weight}% -> {path}",
+        f"experiment {experiment['name']} at {settings.retrain_canary_weight}% -> {path}; in a "
+        f"running app whose experiment has the arm: python -m jobs.rollout --experiment "
+        f"{experiment['name']} --arm {arm} --weight {settings.retrain_canary_weight}",
     )
     return chain
