@@ -20,7 +20,7 @@ ACTOR_NAME, NAMESPACE = "ruai-monitor-metrics", "ruai"
 GROUP_TAGS = ("tenant", "collection")
 # name, help, tag keys
 GAUGES = {
-    "drift_mmd": ("ruai_drift_mmd", "MMD² of query embeddings, window vs reference", GROUP_TAGS),
+    "drift_mmd": ("ruai_drift_mmd", "MMD^2 of query embeddings, window vs reference", GROUP_TAGS),
     "drift_p_value": (
         "ruai_drift_p_value",
         "p-value of a drift test (test=mmd: query embeddings, test=ks: top-1 scores)",
