@@ -236,6 +236,28 @@ class Settings(BaseSettings):
     # the primary metric (recall@train_recall_k for embedders, held-out loss for LoRA adapters)
     promote_margin: float = Field(0.01, ge=0)
 
+    # monitoring (jobs.monitor, docs/lifecycle.md): a window of the query log against a
+    # reference window. Drift tests (MMD on query embeddings, KS on top-1 scores) fire below
+    # monitor_alpha; a group (tenant, collection) with fewer questions is reported, not tested
+    monitor_alpha: float = Field(0.01, gt=0, lt=1)
+    monitor_permutations: int = Field(200, ge=20)
+    monitor_min_questions: int = Field(30, ge=2)
+    monitor_max_sample: int = Field(500, ge=10)  # questions per side embedded for MMD
+    monitor_seed: int = 0
+    # retrieval confidence: a top-1 score below this is a low-confidence answer
+    monitor_low_score: float = Field(0.5, ge=0)
+    monitor_max_low_confidence_share: float = Field(0.3, ge=0, le=1)
+    monitor_max_unknown_word_share: float = Field(0.2, ge=0, le=1)
+    monitor_max_non_cyrillic_share: float = Field(0.1, ge=0, le=1)
+    # feedback: an arm/model version with at least monitor_min_feedback ratings alerts above this
+    monitor_max_negative_share: float = Field(0.3, ge=0, le=1)
+    monitor_min_feedback: int = Field(10, ge=1)
+    # the retraining trigger (jobs.monitor --act): the registered embedder it fine-tunes and a
+    # canary arm's weight (of 100) for a promoted version; 0 never starts a canary
+    retrain_model: str = "ruai-embedder"
+    retrain_epochs: int = Field(1, ge=1)
+    retrain_canary_weight: int = Field(0, ge=0, le=100)
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.store_backend == "client" and not self.qdrant_url and not str(self.qdrant_path):

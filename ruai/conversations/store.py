@@ -178,6 +178,21 @@ class ConversationStore:
             ).fetchone()
         return None if row is None else {"rating": row[0], "comment": row[1], "source": row[2]}
 
+    def ratings(self, response_ids: list[str], batch: int = 500) -> dict[str, int]:
+        """response_id → rating (+1/-1) of those among ``response_ids`` that got feedback, for
+        every tenant (the monitoring job's join with the query log, which holds the tenant)."""
+        found: dict[str, int] = {}
+        with self.database.transaction() as cursor:
+            for i in range(0, len(response_ids), batch):
+                part = response_ids[i : i + batch]
+                marks = ", ".join(["%s"] * len(part))
+                rows = cursor.execute(
+                    f"SELECT response_id, rating FROM feedback WHERE response_id IN ({marks})",
+                    tuple(part),
+                ).fetchall()
+                found.update((str(rid), int(rating)) for rid, rating in rows)
+        return found
+
     # --- helpers ----------------------------------------------------------------------------
 
     @staticmethod

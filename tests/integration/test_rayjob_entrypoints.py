@@ -141,3 +141,30 @@ def test_tune_embedder_entrypoint_runs_on_the_cluster(ray_cluster, xquad_path, t
 
     trials = (job.option("--output") / "trials.csv").read_text(encoding="utf-8").splitlines()
     assert len(trials) == 2  # the header and the one trial
+
+
+def test_monitor_entrypoint_runs_on_the_cluster(ray_cluster, tmp_path):
+    """The monitoring RayJob over a small query log (too few questions to test drift: exit 0)."""
+    from datetime import UTC, datetime
+
+    import pyarrow.parquet as pq
+
+    from ruai.lifecycle.query_log import QueryRecord, records_to_table
+
+    job = LocalJob("ruai-monitor", tmp_path)
+    log_dir = tmp_path / "data" / "query-log" / f"date={datetime.now(UTC):%Y-%m-%d}"
+    log_dir.mkdir(parents=True)
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    records = [
+        QueryRecord.of(q, ts_ms=now_ms - 60_000, tenant="acme", endpoint="/v1/search",
+                       latency_ms=2.0, status=200, collection="documents", scores=(0.8,))
+        for q in ("Когда умер Тесла?", "Где находится Варшава?")
+    ]  # fmt: skip
+    pq.write_table(records_to_table(records), log_dir / "part-0.parquet")
+
+    job.run(ray_cluster, {"RUAI_CONVERSATIONS_PATH": str(tmp_path / "c.sqlite3")})
+
+    summary = json.loads((job.option("--output") / "monitor-summary.json").read_text())
+    assert summary["questions"] == 2 and summary["triggers"] == []
+    assert summary["groups"][0]["tenant"] == "acme" and not summary["groups"][0]["tested"]
+    assert (job.option("--output") / "top1-scores.png").is_file()  # logged to MLflow too

@@ -335,3 +335,52 @@ def test_http_goes_through_haproxy_to_the_ingress_replica(served) -> None:
     ingress = [p for p in psutil.process_iter(["cmdline"]) if "RagIngress" in " ".join(
         p.info["cmdline"] or [])]  # fmt: skip
     assert ingress and any(_listening_ports(p) for p in ingress)
+
+
+def test_prometheus_scrapes_every_metric_the_dashboards_and_alerts_use(
+    served, tmp_path: Path
+) -> None:
+    """A real Prometheus scrapes the test cluster's metrics endpoints after traffic and one
+    monitor publication: every ray_ruai_* name in cluster_configs/monitoring exists (vLLM's only
+    run with a vLLM app; counters of events plain traffic does not cause are in EVENT_ONLY)."""
+    import ray
+
+    from cluster_configs.toolchain.layout import REPO
+    from cluster_configs.toolchain.metrics_check import EVENT_ONLY, metric_base, queried_names
+    from pipelines.monitor_metrics import publish
+    from ruai.encoders.factory import build_dense_encoder
+    from ruai.lifecycle.monitoring import monitor
+    from ruai.lifecycle.query_log import QueryRecord, records_to_table
+    from tests.support.prometheus_server import metric_names, prometheus_server
+
+    post(served, "/v1/search", {"query": TESLA})
+    answer = client(served).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": WARSAW}]
+    )
+    voted = post(served, "/v1/feedback", {"response_id": answer.id, "rating": 1})
+    assert voted.status_code == 200, voted.text
+    log = records_to_table([
+        QueryRecord.of(q, ts_ms=i, tenant="acme", endpoint="/v1/search", latency_ms=1.0,
+                       status=200, collection=COLLECTION, scores=(0.9 - i / 20,),
+                       response_id=f"r{i}", arm="control")
+        for i, q in enumerate([TESLA, WARSAW, "Кто открыл кислород?", "Что такое пар?"] * 2)
+    ])  # fmt: skip
+    settings = Settings(monitor_min_questions=2, monitor_permutations=20)
+    encode = build_dense_encoder(settings).encode_queries
+    report = monitor(log, log, encode, settings, {"r0": 1, "r1": -1})
+    assert publish(report) > 0
+
+    targets = [
+        f"{n['NodeManagerAddress']}:{n['MetricsExportPort']}" for n in ray.nodes() if n["Alive"]
+    ]
+    wanted = {
+        name for name in queried_names(REPO)
+        if name.startswith("ray_ruai_") and metric_base(name) not in EVENT_ONLY
+    }  # fmt: skip
+    expected = {"ray_ruai_drift_detected", "ray_ruai_requests_total", "ray_ruai_feedback_total"}
+    assert expected <= wanted
+    with prometheus_server(targets, tmp_path, free_port()) as prometheus:
+        deadline = time.monotonic() + 120  # Ray reports metrics every few seconds
+        while missing := wanted - metric_names(prometheus):
+            assert time.monotonic() < deadline, f"not in Prometheus: {sorted(missing)}"
+            time.sleep(2)

@@ -1,0 +1,244 @@
+"""The retraining trigger (``jobs.monitor --act``): when a monitor report crossed a threshold,
+
+1. pairs: questions of the window with positive feedback + the chunk they were answered from
+   (the logged top-1 chunk id, its text fetched from the index), plus the registered dataset of
+   the current champion, written as question/context JSONL;
+2. fine-tune: the embedder (Ray Train on the connected cluster), registered as ``challenger``;
+3. gate: ``ruai.lifecycle.promotion.promote`` (challenger vs champion on held-out data);
+4. canary: when RUAI_RETRAIN_CANARY_WEIGHT > 0 and the gate promoted, an experiment with the new
+   version as a canary arm at that weight (written as JSON, for the app's config; in a running
+   app that already has the arm, ``jobs.rollout --experiment … --arm … --weight …`` sets it).
+
+Without ``execute`` it is a dry run: it stops before the fine-tune and says what it would do.
+Every step is logged; a failed or refused step stops the chain and says why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ruai.lifecycle.lineage import DATASET
+from ruai.lifecycle.monitoring import MonitorReport
+from ruai.lifecycle.registry import CHAMPION, ModelRef, Registry
+from ruai.settings import Settings
+
+logger = logging.getLogger(__name__)
+OK, SKIPPED, STOPPED, FAILED = "ok", "skipped", "stopped", "failed"
+# (question, tenant, collection, chunk id) -> (passage text, its document title) or None
+ChunkLookup = Callable[[str, str, str, str], tuple[str, str] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    status: str
+    detail: str
+
+
+class Chain:
+    def __init__(self, log: Callable[[Step], None] | None = None) -> None:
+        self.steps: list[Step] = []
+        self._log = log
+
+    def record(self, name: str, status: str, detail: str) -> bool:
+        """Log a step; True when the chain may go on."""
+        step = Step(name, status, detail)
+        self.steps.append(step)
+        logger.info("retrain %s: %s: %s", name, status, detail)
+        if self._log:
+            self._log(step)
+        return status in (OK, SKIPPED)
+
+    def to_list(self) -> list[dict]:
+        return [asdict(s) for s in self.steps]
+
+
+def index_lookup(settings: Settings) -> ChunkLookup:
+    """Find a logged chunk's text by asking the index the question again (the store has no read
+    by id): the hit whose id is the logged chunk id."""
+    from raystore import store_for
+    from ruai.retrieval import Searcher
+
+    searcher = Searcher.from_settings(settings, store_for(settings))
+
+    def lookup(question: str, tenant: str, collection: str, chunk_id: str):
+        hits = searcher.search(
+            question, tenant=tenant, collection=collection or None, top_k=settings.prefetch_limit
+        )
+        for hit in hits:
+            if str(hit.id) == chunk_id:
+                payload = hit.payload or {}
+                return payload.get("text", ""), str(payload.get("title") or payload.get("source"))
+        return None
+
+    return lookup
+
+
+def positives(rows: list[dict], ratings: Mapping[str, int]) -> list[dict]:
+    """The window's answers rated +1 that kept their question text and retrieved a chunk."""
+    return [
+        r
+        for r in rows
+        if ratings.get(r.get("response_id") or "") == 1 and r.get("question") and r.get("chunk_ids")
+    ]
+
+
+def window_pairs(rows: list[dict], lookup: ChunkLookup) -> tuple[list[dict], int]:
+    """(question/context/title rows of positively rated answers, those whose chunk is no longer
+    in the index)."""
+    pairs, missing, seen = [], 0, set()
+    for row in rows:
+        if row["question"] in seen:
+            continue
+        chunk = row["chunk_ids"][0]
+        found = lookup(row["question"], row["tenant"], row.get("collection") or "", chunk)
+        if found is None:
+            missing += 1
+            continue
+        seen.add(row["question"])
+        text, title = found
+        pairs.append({"question": row["question"], "context": text, "title": title})
+    return pairs, missing
+
+
+def registered_rows(dataset: Path) -> list[dict]:
+    """The registered dataset's questions as question/context JSONL rows (answers kept)."""
+    from ruai.eval.squad import read_squad
+
+    data = read_squad(dataset)
+    contexts = {p.paragraph_id: (p.context, p.article_title) for p in data.paragraphs}
+    rows = []
+    for q in data.questions:
+        context, title = contexts[q.paragraph_id]
+        answers = [
+            {"text": t, "answer_start": s} for t, s in zip(q.answers, q.answer_starts, strict=False)
+        ]
+        rows.append(
+            {"question": q.question, "context": context, "title": title, "answers": answers}
+        )
+    return rows
+
+
+def canary_experiment(settings: Settings, model: str, version: str) -> dict:
+    """The experiment that sends RUAI_RETRAIN_CANARY_WEIGHT % of traffic to the new embedder's
+    collection (re-indexed with it as ``<collection>-<model>-v<version>``)."""
+    from ruai.lifecycle.arms import Arm, Experiment
+
+    weight = settings.retrain_canary_weight
+    experiment = Experiment(
+        name=f"{model}-canary",
+        arms=(
+            Arm(name="champion", weight=100 - weight),
+            Arm(
+                name=f"{model}-v{version}",
+                weight=weight,
+                collection=f"{settings.collection}-{model}-v{version}",
+            ),
+        ),
+    )
+    return experiment.model_dump(mode="json")
+
+
+def run_chain(
+    settings: Settings,
+    report: MonitorReport,
+    rows: list[dict],
+    ratings: Mapping[str, int],
+    work_dir: Path,
+    *,
+    execute: bool = False,
+    lookup: ChunkLookup | None = None,
+    log: Callable[[Step], None] | None = None,
+) -> Chain:
+    chain = Chain(log)
+    triggers = report.triggers()
+    if not triggers:
+        chain.record("trigger", STOPPED, "no drift or feedback threshold was crossed")
+        return chain
+    chain.record("trigger", OK, "; ".join(triggers))
+
+    liked = positives(rows, ratings)
+    if not liked:
+        chain.record("pairs", STOPPED, "no positively rated answer in the window to learn from")
+        return chain
+    model = settings.retrain_model
+    try:
+        champion = Registry.from_settings(settings).find(ModelRef(model, alias=CHAMPION))
+        pairs, missing = window_pairs(liked, lookup or index_lookup(settings))
+        base_rows = registered_rows(Path(champion.tags[DATASET])) if champion else []
+    except Exception as exc:  # noqa: BLE001 - any failure stops the chain with its reason
+        chain.record("pairs", FAILED, f"{type(exc).__name__}: {exc}")
+        return chain
+    if not pairs:
+        chain.record(
+            "pairs",
+            STOPPED,
+            f"none of the {len(liked)} positively rated answers' chunks is in the index "
+            f"any more ({missing} missing)",
+        )
+        return chain
+    work_dir.mkdir(parents=True, exist_ok=True)
+    dataset = work_dir / "pairs.jsonl"
+    with dataset.open("w", encoding="utf-8") as out:
+        for row in [*base_rows, *pairs]:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    source = f" + {len(base_rows)} of the registered dataset" if champion else ""
+    chain.record("pairs", OK, f"{len(pairs)} window pairs{source} -> {dataset}")
+
+    base = str(champion.uri) if champion else settings.dense_model
+    if not execute:
+        chain.record(
+            "fine-tune",
+            STOPPED,
+            f"dry run: would fine-tune {base} for "
+            f"{settings.retrain_epochs} epoch(s) on {dataset} (pass --execute)",
+        )
+        return chain
+    try:
+        from pipelines.train_embedder import check_inputs, train_embedder
+
+        inputs = check_inputs(settings, dataset, base)
+        result = train_embedder(
+            settings,
+            inputs,
+            work_dir / "model",
+            hp_overrides={"epochs": settings.retrain_epochs},
+            name="retrain",
+            register_as=model,
+        )
+    except Exception as exc:  # noqa: BLE001
+        chain.record("fine-tune", FAILED, f"{type(exc).__name__}: {exc}")
+        return chain
+    chain.record("fine-tune", OK, f"registered {result.registered} as challenger")
+
+    try:
+        from ruai.lifecycle.promotion import promote
+
+        promotion = promote(settings, model)
+    except Exception as exc:  # noqa: BLE001
+        chain.record("gate", FAILED, f"{type(exc).__name__}: {exc}")
+        return chain
+    decision = promotion.decision
+    if not chain.record("gate", OK if decision.promote else STOPPED, decision.summary()):
+        return chain
+
+    if settings.retrain_canary_weight == 0:
+        chain.record("canary", SKIPPED, "RUAI_RETRAIN_CANARY_WEIGHT=0: no canary arm")
+        return chain
+    version = promotion.challenger.rsplit("/", 1)[-1]
+    experiment = canary_experiment(settings, model, version)
+    arm = experiment["arms"][-1]["name"]
+    path = work_dir / "experiment.json"
+    path.write_text(json.dumps(experiment, ensure_ascii=False, indent=2), encoding="utf-8")
+    chain.record(
+        "canary",
+        OK,
+        f"experiment {experiment['name']} at {settings.retrain_canary_weight}% -> {path}; in a "
+        f"running app whose experiment has the arm: python -m jobs.rollout --experiment "
+        f"{experiment['name']} --arm {arm} --weight {settings.retrain_canary_weight}",
+    )
+    return chain
