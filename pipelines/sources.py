@@ -20,6 +20,9 @@ class SourceFile:
     uri: str  # what the document's `source` and doc_id are derived from
     path: str  # what the filesystem opens
     size: int
+    # an object store's change marker, "size:mtime_ns" of the listing ("" for local files,
+    # whose content hash is cheap to check where they are read)
+    marker: str = ""
 
 
 def _is_uri(source: str) -> bool:
@@ -62,16 +65,24 @@ def list_source_files(source: str) -> SourceListing:
     ``skipped`` with the reason. Object-store keys are deduplicated."""
     fs, root, prefix, info = check_source(source)
     if info.type == pafs.FileType.File:
-        return SourceListing(prefix + root, [SourceFile(prefix + root, root, info.size or 0)])
+        marker = change_marker(info) if prefix else ""
+        file = SourceFile(prefix + root, root, info.size or 0, marker)
+        return SourceListing(prefix + root, [file])
     if not prefix:
         return _walk_local(root)
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
     files = {
-        i.path: SourceFile(prefix + i.path, i.path, i.size or 0)
+        i.path: SourceFile(prefix + i.path, i.path, i.size or 0, change_marker(i))
         for i in infos
         if i.type == pafs.FileType.File and not _hidden(i.path[len(root) :])
     }
     return SourceListing(prefix + root, [files[path] for path in sorted(files)])
+
+
+def change_marker(info: pafs.FileInfo) -> str:
+    """What an object store's listing says of an object's version: size and last-modified time
+    (pyarrow's listing carries no ETag; an overwrite changes the time)."""
+    return f"{info.size or 0}:{info.mtime_ns or 0}"
 
 
 def _walk_local(root: str) -> SourceListing:
