@@ -31,7 +31,8 @@ class _DownloadCounter(logging.Handler):
         self.count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if f'"GET /{BUCKET}/{PREFIX}/' in record.getMessage():
+        # (werkzeug may colour the request line: match inside it)
+        if f"GET /{BUCKET}/{PREFIX}/" in record.getMessage():
             self.count += 1
 
 
@@ -57,8 +58,7 @@ def main(corpus: Path, work: Path) -> dict:
     with local_s3(free_port(), BUCKET) as env:
         os.environ.update(env)  # before the nodes start: their workers inherit it
         upload_folder(env, corpus, BUCKET, PREFIX)
-        node_args = {"num_cpus": 2, "include_dashboard": False}
-        cluster = _start(Cluster, node_args, work)
+        cluster = _start(Cluster, work)
         try:
             ray.init(address=cluster.address, log_to_driver=False)
             settings = Settings(
@@ -114,13 +114,25 @@ def main(corpus: Path, work: Path) -> dict:
     return facts
 
 
-def _start(cluster_class, node_args: dict, work: Path):
+def _node_args(head: bool) -> dict:
+    """2 logical CPUs, and every port free (Ray's defaults, e.g. 8265 or 52365, would collide
+    with other clusters on this machine)."""
+    from tests.conftest import free_port
+
+    ports = ("dashboard_agent_listen_port", "metrics_agent_port", "metrics_export_port")
+    ports += ("runtime_env_agent_port", "object_manager_port", "node_manager_port")
+    if head:
+        ports += ("gcs_server_port", "dashboard_port", "ray_client_server_port")
+    return {"num_cpus": 2, "include_dashboard": False} | {port: free_port() for port in ports}
+
+
+def _start(cluster_class, work: Path):
     """A head and a worker node. Ray gives a node a fixed 30 s to register; on a loaded 2-core
     machine that can run out: clear what the failed start left and try once more."""
     for attempt in (1, 2):
         try:
-            cluster = cluster_class(initialize_head=True, head_node_args=node_args)
-            cluster.add_node(**node_args)
+            cluster = cluster_class(initialize_head=True, head_node_args=_node_args(head=True))
+            cluster.add_node(**_node_args(head=False))
             cluster.wait_for_nodes()
             return cluster
         except Exception:
