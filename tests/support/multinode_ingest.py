@@ -128,8 +128,8 @@ def _node_args(head: bool) -> dict:
 
 def _start(cluster_class, work: Path):
     """A head and a worker node. Ray gives a node a fixed 30 s to register; on a loaded 2-core
-    machine that can run out: clear what the failed start left and try once more."""
-    for attempt in (1, 2):
+    machine that can run out: clear what the failed start left and try again (3 starts)."""
+    for attempt in (1, 2, 3):
         try:
             cluster = cluster_class(initialize_head=True, head_node_args=_node_args(head=True))
             cluster.add_node(**_node_args(head=False))
@@ -137,7 +137,7 @@ def _start(cluster_class, work: Path):
             return cluster
         except Exception:
             stop_processes_under(work)
-            if attempt == 2:
+            if attempt == 3:
                 raise
     raise AssertionError("unreachable")
 
