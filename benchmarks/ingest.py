@@ -5,12 +5,14 @@
   (c) LangChain's QdrantVectorStore.from_texts (qdrant-client local mode) with the same dense
       encoder and the same chunks: what users of the older stack run today (no BM25, no NER).
 
-(a) and (b) run twice: with natasha NER (the default) and without (RUAI_EXTRACT_ENTITIES=false),
-the latter being the same work as (c) plus lemmas and BM25. Reports docs/s, chunks/s, peak RSS
-(the process and all its children: Ray's workers included) and the ratios; writes
+(a) and (b) run without NER (RUAI_EXTRACT_ENTITIES=false: the same work as (c) plus lemmas and
+BM25), and with natasha NER too given --with-ner; (a) runs on two Ray starts (ray.init's
+defaults, and a lean one: no prestarted workers, a small object store). Reports docs/s,
+chunks/s, peak RSS (the process and all its children: Ray's workers included) split by kind of
+process at the peak, the load average beside each row, and the ratios; writes
 benchmarks/results/ingest.json and ingest.png.
 
-    python benchmarks/ingest.py [--copies 34] [--skip-langchain]
+    python benchmarks/ingest.py [--copies 34] [--skip-langchain] [--with-ner]
 """
 
 from __future__ import annotations
@@ -46,25 +48,51 @@ DATASET = Path(
 )
 
 
+# what a process of the job's tree is, by its title (Ray names its workers "ray::<what runs>")
+PROCESS_KINDS = (
+    ("stage actors", ("ray::MapWorker", "ray::_MapWorker")),
+    ("store owner", ("ray::LocalStore",)),
+    ("idle (prestarted) workers", ("ray::IDLE",)),
+    ("parse child processes", ("ruai.isolated_extraction",)),
+    ("Ray's own processes", ("raylet", "gcs_server", "dashboard", "agent", "monitor", "ray/")),
+)
+
+
+def process_kind(proc: psutil.Process) -> str:
+    if proc.pid == os.getpid():
+        return "driver"
+    title = " ".join(proc.cmdline()[:3])
+    for kind, marks in PROCESS_KINDS:
+        if any(mark in title for mark in marks):
+            return kind
+    # e.g. Ray Data's own actors: named by their title
+    return title.split("(")[0].split(" ")[0] if title.startswith("ray::") else "other"
+
+
 class PeakMemory:
-    """Samples the RSS of this process and all its descendants every 50 ms."""
+    """Samples the RSS of this process and all its descendants every 50 ms; ``by_kind`` is the
+    split (``process_kind``) at the peak."""
 
     def __init__(self) -> None:
         self.peak = 0
+        self.by_kind: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _rss(self) -> int:
+    def _rss(self) -> dict[str, int]:
         me = psutil.Process()
-        total = me.memory_info().rss
-        for child in me.children(recursive=True):
+        split: dict[str, int] = {}
+        for proc in [me, *me.children(recursive=True)]:
             with contextlib.suppress(psutil.Error):
-                total += child.memory_info().rss
-        return total
+                kind = process_kind(proc)
+                split[kind] = split.get(kind, 0) + proc.memory_info().rss
+        return split
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
+            split = self._rss()
+            if sum(split.values()) > self.peak:
+                self.peak, self.by_kind = sum(split.values()), split
             time.sleep(0.05)
 
     def __enter__(self) -> PeakMemory:
@@ -90,6 +118,8 @@ def measure(name: str, docs: int, fn: Callable[[], int]) -> dict:
         "docs_per_s": round(docs / seconds, 1),
         "chunks_per_s": round(chunks / seconds, 1),
         "peak_rss_mib": round(memory.peak / 2**20),
+        "peak_rss_mib_by_kind": {k: round(v / 2**20) for k, v in sorted(memory.by_kind.items())},
+        "load_average_1m": round(os.getloadavg()[0], 1),
     }
     print(f"   {row}", flush=True)
     return row
@@ -169,12 +199,24 @@ def plot(
     fig.savefig(out, dpi=110)
 
 
+# how the job's Ray runs: ray.init's defaults on 2 CPUs, and a lean start (no prestarted idle
+# workers, a small object store: the job's blocks are a few MB)
+RAY_STARTS = {
+    "Ray defaults": {},
+    "lean Ray": {
+        "object_store_memory": 128 * 2**20,
+        "_system_config": {"enable_worker_prestart": False, "prestart_worker_first_driver": False},
+    },
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--copies", type=int, default=34, help="sample corpus copies (~299 chunks each)"
     )
     parser.add_argument("--skip-langchain", action="store_true")
+    parser.add_argument("--with-ner", action="store_true", help="also (a) and (b) with NER")
     args = parser.parse_args()
 
     import ray
@@ -184,14 +226,15 @@ def main() -> None:
     files = replicate_corpus(work / "sample" / "articles", work / "corpus", args.copies)
     docs = len(files)
     print(f"corpus: {docs} documents in {work / 'corpus'}")
+    variants = (False, True) if args.with_ner else (False,)
 
     rows = []
     # the single-process baselines first, so that Ray's processes don't count in their memory
-    for entities in (True, False):
+    for entities in variants:
         settings = Settings(
             qdrant_path=work / f"loop{int(entities)}", extract_entities=entities, collection="bench"
         )
-        name = "(b) plain loop" + ("" if entities else ", no NER")
+        name = "(b) plain loop" + (", NER" if entities else "")
         rows.append(measure(name, docs, lambda s=settings: plain_loop(s, files)))
     if not args.skip_langchain:
         settings = Settings(extract_entities=False)
@@ -202,16 +245,25 @@ def main() -> None:
         )
 
     use_token_auth()  # the project's token, not ~/.ray
-    started = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    ray_init_s = round(time.perf_counter() - started, 2)
-    for entities in (True, False):
-        settings = Settings(
-            qdrant_path=work / f"ray{int(entities)}", extract_entities=entities, collection="bench"
-        )
-        name = "(a) ray job" + ("" if entities else ", no NER")
-        rows.append(measure(name, docs, lambda s=settings: ray_job(s, work / "corpus")))
-    ray.shutdown()
+    ray_init_s = {}
+    for start, options in RAY_STARTS.items():
+        started = time.perf_counter()
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **options)
+        except Exception:  # Ray's fixed 30 s node start can run out on a loaded machine
+            ray.shutdown()
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **options)
+        ray_init_s[start] = round(time.perf_counter() - started, 2)
+        for entities in variants:
+            settings = Settings(
+                qdrant_path=work / f"ray{start[:4]}{int(entities)}",
+                extract_entities=entities,
+                collection="bench",
+            )
+            name = f"(a) ray job, {start}" + (", NER" if entities else "")
+            rows.append(measure(name, docs, lambda s=settings: ray_job(s, work / "corpus")))
+        ray.shutdown()
+        time.sleep(3)  # let the previous cluster's processes go before the next one counts
 
     by_name = {r["name"]: r for r in rows}
 
@@ -220,12 +272,13 @@ def main() -> None:
             return round(by_name[a]["chunks_per_s"] / by_name[b]["chunks_per_s"], 2)
         return None
 
-    ratios = {
-        "a_vs_b": ratio("(a) ray job", "(b) plain loop"),
-        "a_vs_b_no_ner": ratio("(a) ray job, no NER", "(b) plain loop, no NER"),
-        "a_vs_c_no_ner": ratio("(a) ray job, no NER", "(c) LangChain from_texts"),
-        "a_vs_c": ratio("(a) ray job", "(c) LangChain from_texts"),
-    }
+    ratios = {}
+    for start in RAY_STARTS:
+        job = f"(a) ray job, {start}"
+        ratios[f"{start}: a_vs_b"] = ratio(job, "(b) plain loop")
+        ratios[f"{start}: a_vs_c"] = ratio(job, "(c) LangChain from_texts")
+        if args.with_ner:
+            ratios[f"{start}: a_vs_b_ner"] = ratio(f"{job}, NER", "(b) plain loop, NER")
     result = {
         "machine": {"cpus": psutil.cpu_count(), "platform": platform.platform()},
         "ray_init_seconds": ray_init_s,

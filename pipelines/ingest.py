@@ -1,10 +1,12 @@
 """Ray Data ingestion: files → parse → chunk → lemmas → entities → dense + BM25 → Qdrant.
 
-Streaming and idempotent: unchanged files (same content hash) are skipped before parsing, by the
-actor that reads them (the stored hashes travel to the actors through the object store), a changed
-file's chunks replace the old version's, and ``prune`` removes documents whose files are gone.
-Writes go to the store of ``raystore.store_for`` (the embedded shard's owner actor, or the Qdrant
-server), in batches, from the driver.
+Streaming and idempotent: an object whose change marker (size, mtime) is the stored one is
+skipped at listing time, without being read; any other unchanged file (same content hash) is
+skipped before parsing by the actor that reads it (the stored hashes travel to the actors through
+the object store); a changed file's chunks replace the old version's, and ``prune`` removes
+documents whose files are gone. The actors' final step writes to the store of
+``raystore.store_for`` (the embedded shard's owner actor, or the Qdrant server directly) and
+deletes replaced versions, a batch at a time; the driver only counts outcomes.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import pyarrow as pa
 import ray
 from ray.data import ActorPoolStrategy
 
-from pipelines.ingest_stages import ChunkEmbedStage, ChunkStage, EmbedStage
+from pipelines.ingest_stages import ChunkEmbedWriteStage, ChunkStage, EmbedWriteStage
 from pipelines.report import IngestReport
-from pipelines.sources import is_under, list_source_files
+from pipelines.sources import SourceFile, is_under, list_source_files
 from raystore import store_for, with_absolute_paths
+from ruai.documents import doc_id_for
 from ruai.encoders.model_info import dense_dim
 from ruai.settings import Settings
+from ruai.store.base import DocState
 
 
 def _fused(settings: Settings) -> bool:
@@ -33,24 +37,28 @@ def _fused(settings: Settings) -> bool:
 
 def build_dataset(
     settings: Settings,
-    uris: list[tuple[str, int]],
+    files: list[SourceFile],
     tenant: str,
+    collection: str,
     known: ray.ObjectRef | None = None,
 ) -> ray.data.Dataset:
-    """``known``: the stored content hash of each document (doc_id → hash) in the object store;
-    the chunking actors skip a file whose bytes still have it, after reading it once."""
+    """The job's dataset of outcomes: one row per file (``OUTCOME_COLUMNS`` plus ``chunks``);
+    its final stage has written the chunks. ``known``: what the store holds of each document
+    (doc_id → (content hash, source marker)) in the object store; the chunking actors skip a
+    file whose bytes still have that hash, after reading it once."""
     files_per_batch = settings.ingest_files_per_batch
-    blocks = max(1, math.ceil(len(uris) / files_per_batch))
+    blocks = max(1, math.ceil(len(files) / files_per_batch))
     ds = ray.data.from_items(
-        [{"uri": uri, "size": size} for uri, size in uris], override_num_blocks=blocks
+        [{"uri": f.uri, "size": f.size, "marker": f.marker} for f in files],
+        override_num_blocks=blocks,
     )
     # Ray Data's actor pools restart a dead actor and retry its batch (max_restarts and
     # max_task_retries default to -1): no batch is lost; tests/integration proves it
     common = {"batch_format": "numpy", "batch_size": files_per_batch}
     if _fused(settings):
         return ds.map_batches(
-            ChunkEmbedStage,
-            fn_constructor_args=(settings, tenant, known),
+            ChunkEmbedWriteStage,
+            fn_constructor_args=(settings, tenant, collection, known),
             compute=ActorPoolStrategy(size=settings.ingest_concurrency),
             num_cpus=settings.embed_num_cpus,
             **common,
@@ -63,14 +71,26 @@ def build_dataset(
         **common,
     )
     return chunks.map_batches(
-        EmbedStage,
-        fn_constructor_args=(settings,),
+        EmbedWriteStage,
+        fn_constructor_args=(settings, collection),
         batch_format="pyarrow",
-        batch_size=settings.dense_batch_size,
+        batch_size=files_per_batch,
         compute=ActorPoolStrategy(size=settings.embed_concurrency),
         num_cpus=settings.embed_num_cpus,
         num_gpus=settings.embed_num_gpus or None,
     )
+
+
+def _count_outcomes(report: IngestReport, table: pa.Table) -> None:
+    for row in table.to_pylist():
+        if row["outcome"] == "ok":
+            report.documents_ok += 1
+            report.chunks += row["chunks"]
+            report.points_written += row["chunks"]
+        elif row["outcome"] == "unchanged":
+            report.documents_unchanged += 1
+        else:
+            report.documents_failed.append({"source": row["source"], "reason": row["reason"]})
 
 
 def run_ingest(
@@ -100,49 +120,39 @@ def run_ingest(
     store = store_for(settings)
     store.ensure_collection(collection, dense_dim(settings))
     states = store.doc_states(collection, tenant)
-    # a document with several versions in the store (an interrupted run) is treated as changed
-    known = {doc_id: state.content_hash for doc_id, state in states.items() if state.content_hash}
+    # an object whose change marker (size, mtime) is the one stored is unchanged: nobody reads it
+    # (a document with several versions in the store has no marker and no hash: it is re-read)
+    to_read = [f for f in files if not _unchanged_by_marker(f, states, tenant)]
+    report.documents_unchanged = report.files_unchanged_listed = len(files) - len(to_read)
 
-    if files:
-        # each file is read once, by the actor that would parse it: the driver reads nothing
-        dataset = build_dataset(settings, [(f.uri, f.size) for f in files], tenant, ray.put(known))
-        changed: dict[str, str] = {}
-        for table in dataset.iter_batches(
-            batch_format="pyarrow", batch_size=settings.write_batch_size, prefetch_batches=2
-        ):
-            kinds = table.column("kind").to_pylist()
-            for kind, row in zip(
-                kinds,
-                table.select(["source", "doc_id", "content_hash", "reason"]).to_pylist(),
-                strict=True,
-            ):
-                if kind == "doc":
-                    report.documents_ok += 1
-                    changed[row["doc_id"]] = row["content_hash"]
-                elif kind == "unchanged":
-                    report.documents_unchanged += 1
-                elif kind == "failed":
-                    report.documents_failed.append(
-                        {"source": row["source"], "reason": row["reason"]}
-                    )
-            chunk_rows = table.filter(pa.compute.equal(table.column("kind"), "chunk"))
-            if chunk_rows.num_rows:
-                report.chunks += chunk_rows.num_rows
-                report.points_written += store.upsert_rows(collection, chunk_rows)
+    if to_read:
+        # each file is read once, by the actor that parses it; that actor's final step writes
+        # its chunks: the driver reads no file and holds no vector, it counts outcomes
+        known = {doc_id: (s.content_hash, s.marker) for doc_id, s in states.items()}
+        dataset = build_dataset(settings, to_read, tenant, collection, ray.put(known))
+        for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
+            _count_outcomes(report, table)
             if on_progress:
                 on_progress(report)
-        for doc_id, content_hash in changed.items():
-            if doc_id in states:  # a new document has no older version to replace
-                store.delete_doc(collection, doc_id, keep_content_hash=content_hash)
 
     if prune:
         present = {f.uri for f in files}
-        for doc_id, state in states.items():
-            if is_under(state.source, root) and state.source not in present:
-                store.delete_doc(collection, doc_id)
-                report.documents_pruned += 1
+        gone = [
+            doc_id
+            for doc_id, state in states.items()
+            if is_under(state.source, root) and state.source not in present
+        ]
+        store.delete_docs(collection, dict.fromkeys(gone))
+        report.documents_pruned = len(gone)
 
     store.optimize(collection)
     report.points_total = store.count(collection, tenant)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _unchanged_by_marker(file: SourceFile, states: dict[str, DocState], tenant: str) -> bool:
+    if not file.marker:
+        return False
+    state = states.get(doc_id_for(file.uri, tenant))
+    return state is not None and bool(state.content_hash) and state.marker == file.marker

@@ -1,4 +1,10 @@
-"""The Ray Data stages of ingestion: callable classes that Ray runs as actor pools."""
+"""The Ray Data stages of ingestion: callable classes that Ray runs as actor pools.
+
+Every stage exchanges document rows (``ruai.store.rows.DOC_ROW_SCHEMA``): one row per file, its
+outcome a column, its chunks list columns. The final stage embeds and writes its own batch to
+the store (the embedded shard's owner, or the Qdrant server straight from each actor) and hands
+the driver only the outcomes.
+"""
 
 from __future__ import annotations
 
@@ -7,74 +13,53 @@ from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import ray
 
 from pipelines.sources import read_source_file
+from raystore import store_for
 from ruai.documents import content_hash_of, doc_id_for
 from ruai.encoders.factory import build_dense_encoder
 from ruai.isolated_extraction import IsolatedExtractor
 from ruai.processing import DocumentProcessor, ProcessedDocument, chunk_payload
 from ruai.settings import Settings
-from ruai.store.rows import encode_payload
-
-# doc_id → stored content hash, or its ObjectRef (one copy in the object store for all actors)
-KnownHashes = dict[str, str] | ray.ObjectRef | None
-
-# one row per chunk plus one outcome row per document (kind: chunk | doc | unchanged | failed)
-ROW_SCHEMA = pa.schema(
-    [
-        ("kind", pa.string()),
-        ("source", pa.string()),
-        ("doc_id", pa.string()),
-        ("content_hash", pa.string()),
-        ("reason", pa.string()),
-        ("n_chunks", pa.int64()),
-        ("chunk_id", pa.string()),
-        ("text", pa.string()),
-        ("payload", pa.string()),
-        ("sparse_indices", pa.list_(pa.int64())),
-        ("sparse_values", pa.list_(pa.float32())),
-    ]
+from ruai.store.rows import (
+    DOC_ROW_SCHEMA,
+    OUTCOME_COLUMNS,
+    chunk_rows,
+    encode_payload,
+    with_dense,
 )
 
+# doc_id → (stored content hash, stored source marker), or its ObjectRef (one copy in the object
+# store for all actors). A doc_id present here has a version in the store that a new one replaces.
+KnownDocs = dict[str, tuple[str, str]] | ray.ObjectRef | None
 
-def _rows(processed: ProcessedDocument, tenant: str) -> list[dict]:
-    base = {
+
+def _doc_row(processed: ProcessedDocument, tenant: str, marker: str, stored: bool) -> dict:
+    chunks = processed.chunks
+    return {
         "source": processed.source,
         "doc_id": processed.doc_id,
         "content_hash": processed.content_hash,
+        "outcome": processed.status,
         "reason": processed.reason,
-        "n_chunks": len(processed.chunks),
-        "chunk_id": "",
-        "text": "",
-        "payload": "",
-        "sparse_indices": [],
-        "sparse_values": [],
+        "stored_before": stored,
+        "chunk_ids": [c.chunk_id for c in chunks],
+        "texts": [c.text for c in chunks],
+        "payloads": [encode_payload(chunk_payload(processed, c, tenant, marker)) for c in chunks],
+        "sparse_indices": [s.indices for s in processed.sparse],
+        "sparse_values": [s.values for s in processed.sparse],
     }
-    kind = "doc" if processed.status == "ok" else processed.status
-    rows = [base | {"kind": kind}]
-    for chunk, sparse in zip(processed.chunks, processed.sparse, strict=True):
-        rows.append(
-            base
-            | {
-                "kind": "chunk",
-                "chunk_id": chunk.chunk_id,
-                "text": chunk.text,
-                "payload": encode_payload(chunk_payload(processed, chunk, tenant)),
-                "sparse_indices": sparse.indices,
-                "sparse_values": sparse.values,
-            }
-        )
-    return rows
 
 
 class ChunkStage:
-    """Files → chunk rows (text, payload, BM25) plus one outcome row per file. Parsing and chunking
-    run in this actor's killable child process, under the per-document limits: a hostile file
-    costs at most ``parse_timeout_s`` and ``parse_memory_bytes`` there, and this actor, which Ray
-    would restart and retry without end, never holds that work itself."""
+    """Files → document rows (chunks with text, payload, BM25). Parsing and chunking run in this
+    actor's killable child process, under the per-document limits: a hostile file costs at most
+    ``parse_timeout_s`` and ``parse_memory_bytes`` there, and this actor, which Ray would restart
+    and retry without end, never holds that work itself."""
 
-    def __init__(self, settings: Settings, tenant: str, known: KnownHashes = None) -> None:
+    def __init__(self, settings: Settings, tenant: str, known: KnownDocs = None) -> None:
         self.processor = DocumentProcessor(settings, IsolatedExtractor(settings), tenant=tenant)
         self.tenant = tenant
         self.known = ray.get(known) if isinstance(known, ray.ObjectRef) else known or {}
@@ -89,22 +74,31 @@ class ChunkStage:
             reason = f"internal error: {type(exc).__name__}: {exc}"
         return ProcessedDocument(uri, doc_id_for(uri, self.tenant), "failed", reason=reason)
 
-    def _prepare(self, uri: str, size: int) -> ProcessedDocument:
+    def _prepare(self, uri: str, size: int, marker: str) -> ProcessedDocument:
         too_large = self.processor.too_large(uri, size)
         if too_large:
             return too_large
         data = read_source_file(uri)
         doc_id = doc_id_for(uri, self.tenant)
         digest = content_hash_of(data)
-        if self.known.get(doc_id) == digest:
+        # same bytes and same marker: nothing to write (a new marker alone is written, so that
+        # the next run skips the object at listing time)
+        if self.known.get(doc_id) == (digest, marker):
             return ProcessedDocument(uri, doc_id, "unchanged", digest)
         return self.processor.prepare(uri, data)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
-        files = zip(batch["uri"].tolist(), batch["size"].tolist(), strict=True)
+        files = list(
+            zip(
+                batch["uri"].tolist(),
+                batch["size"].tolist(),
+                batch["marker"].tolist(),
+                strict=True,
+            )
+        )
         documents = [
-            self._isolated(uri, lambda uri=uri, size=size: self._prepare(uri, size))
-            for uri, size in files
+            self._isolated(uri, lambda uri=uri, size=size, m=marker: self._prepare(uri, size, m))
+            for uri, size, marker in files
         ]
         try:
             self.processor.add_entities(documents)
@@ -113,12 +107,15 @@ class ChunkStage:
                 self._isolated(doc.source, lambda doc=doc: self.processor.add_entities([doc])[0])
                 for doc in documents
             ]
-        rows = [row for doc in documents for row in _rows(doc, self.tenant)]
-        return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
+        rows = [
+            _doc_row(doc, self.tenant, marker, doc.doc_id in self.known)
+            for doc, (_, _, marker) in zip(documents, files, strict=True)
+        ]
+        return pa.Table.from_pylist(rows, schema=DOC_ROW_SCHEMA)
 
 
-class EmbedStage:
-    """Adds the ``dense`` column (zeros on non-chunk rows): one encoder per actor, GPU if given."""
+class EmbedStep:
+    """Adds the ``dense`` column (one vector per chunk): one encoder per actor, GPU if given."""
 
     def __init__(self, settings: Settings) -> None:
         self.encoder = build_dense_encoder(settings)
@@ -132,22 +129,67 @@ class EmbedStage:
 
     def __call__(self, table: pa.Table) -> pa.Table:
         self._maybe_crash()
-        kinds = table.column("kind").to_pylist()
-        texts = table.column("text").to_pylist()
-        wanted = [i for i, kind in enumerate(kinds) if kind == "chunk"]
-        dense = np.zeros((len(kinds), self.encoder.dim), dtype=np.float32)
-        if wanted:
-            dense[wanted] = self.encoder.encode_passages([texts[i] for i in wanted])
-        column = pa.FixedSizeListArray.from_arrays(pa.array(dense.ravel()), self.encoder.dim)
-        return table.append_column("dense", column)
+        texts = pc.list_flatten(table.column("texts")).to_pylist()
+        if texts:
+            dense = np.asarray(self.encoder.encode_passages(texts), dtype=np.float32)
+        else:
+            dense = np.zeros((0, self.encoder.dim), dtype=np.float32)
+        return with_dense(table, dense)
 
 
-class ChunkEmbedStage:
-    """Both stages fused in one actor: on CPU this saves a hop through the object store."""
+class WriteStep:
+    """Writes a batch's chunks and deletes the old versions of its changed documents (one
+    request each per batch), then reduces the batch to its outcomes (plus how many ``chunks``
+    each document wrote). Writes repeat harmlessly when Ray retries a batch: ids are stable."""
 
-    def __init__(self, settings: Settings, tenant: str, known: KnownHashes = None) -> None:
+    def __init__(self, settings: Settings, collection: str) -> None:
+        self.store = store_for(settings)
+        self.collection = collection
+        self.batch = settings.write_batch_size
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        chunks = chunk_rows(table)
+        written = 0
+        for start in range(0, chunks.num_rows, self.batch):
+            written += self.store.upsert_rows(self.collection, chunks.slice(start, self.batch))
+        replaced = table.filter(
+            pc.and_(pc.equal(table.column("outcome"), "ok"), table.column("stored_before"))
+        )
+        self.store.delete_docs(
+            self.collection,
+            dict(
+                zip(
+                    replaced.column("doc_id").to_pylist(),
+                    replaced.column("content_hash").to_pylist(),
+                    strict=True,
+                )
+            ),
+        )
+        lengths = pc.list_value_length(table.column("chunk_ids")).fill_null(0)
+        if written != chunks.num_rows:
+            raise RuntimeError(f"the store wrote {written} of {chunks.num_rows} points")
+        return table.select(list(OUTCOME_COLUMNS)).append_column("chunks", lengths)
+
+
+class EmbedWriteStage:
+    """The final stage when embedding has its own actors (GPU): embed, then write."""
+
+    def __init__(self, settings: Settings, collection: str) -> None:
+        self.embed = EmbedStep(settings)
+        self.write = WriteStep(settings, collection)
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        return self.write(self.embed(table))
+
+
+class ChunkEmbedWriteStage:
+    """All steps fused in one actor: on CPU this saves two hops through the object store."""
+
+    def __init__(
+        self, settings: Settings, tenant: str, collection: str, known: KnownDocs = None
+    ) -> None:
         self.chunk = ChunkStage(settings, tenant, known)
-        self.embed = EmbedStage(settings)
+        self.rest = EmbedWriteStage(settings, collection)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
-        return self.embed(self.chunk(batch))
+        return self.rest(self.chunk(batch))

@@ -18,6 +18,8 @@ class IngestReport:
     files_skipped: list[dict[str, str]] = field(default_factory=list)
     documents_ok: int = 0
     documents_unchanged: int = 0
+    # of those, the objects skipped at listing time by their change marker (never read)
+    files_unchanged_listed: int = 0
     documents_failed: list[dict[str, str]] = field(default_factory=list)
     documents_pruned: int = 0
     chunks: int = 0

@@ -20,6 +20,9 @@ class SourceFile:
     uri: str  # what the document's `source` and doc_id are derived from
     path: str  # what the filesystem opens
     size: int
+    # an object store's change marker: "etag:…" on S3, else "size:mtime_ns" of the listing
+    # ("" for local files, whose content hash is cheap to check where they are read)
+    marker: str = ""
 
 
 def _is_uri(source: str) -> bool:
@@ -61,17 +64,53 @@ def list_source_files(source: str) -> SourceListing:
     symlinks into loops, out of SOURCE or into directories listed anyway; what is left out is in
     ``skipped`` with the reason. Object-store keys are deduplicated."""
     fs, root, prefix, info = check_source(source)
-    if info.type == pafs.FileType.File:
-        return SourceListing(prefix + root, [SourceFile(prefix + root, root, info.size or 0)])
     if not prefix:
+        if info.type == pafs.FileType.File:
+            return SourceListing(root, [SourceFile(root, root, info.size or 0)])
         return _walk_local(root)
-    infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
+    infos = [info]
+    if info.type != pafs.FileType.File:
+        infos = [
+            i
+            for i in fs.get_file_info(pafs.FileSelector(root, recursive=True))
+            if i.type == pafs.FileType.File and not _hidden(i.path[len(root) :])
+        ]
+    etags = _s3_etags(root) if prefix == "s3://" else {}
     files = {
-        i.path: SourceFile(prefix + i.path, i.path, i.size or 0)
+        i.path: SourceFile(prefix + i.path, i.path, i.size or 0, change_marker(i, etags))
         for i in infos
-        if i.type == pafs.FileType.File and not _hidden(i.path[len(root) :])
     }
     return SourceListing(prefix + root, [files[path] for path in sorted(files)])
+
+
+def change_marker(info: pafs.FileInfo, etags: dict[str, str]) -> str:
+    """What an object store says of an object's version: its ETag where the listing has one
+    (S3), else size and last-modified time (whole seconds on S3-like stores)."""
+    if info.path in etags:
+        return f"etag:{etags[info.path]}"
+    return f"{info.size or 0}:{info.mtime_ns or 0}"
+
+
+def _s3_etags(root: str) -> dict[str, str]:
+    """ "bucket/key" → ETag under ROOT, from S3's own listing (pyarrow's omits ETags); empty when
+    boto3 cannot list what pyarrow could (other credentials): then size:mtime serves."""
+    import boto3
+    import botocore.exceptions
+
+    bucket, _, prefix = root.partition("/")
+    try:
+        pages = (
+            boto3.client("s3")
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=bucket, Prefix=prefix)
+        )
+        return {
+            f"{bucket}/{obj['Key']}": obj["ETag"].strip('"')
+            for page in pages
+            for obj in page.get("Contents", [])
+        }
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        return {}
 
 
 def _walk_local(root: str) -> SourceListing:

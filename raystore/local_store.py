@@ -4,6 +4,7 @@ DirectStore adds the async twins Serve awaits."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,6 +38,9 @@ class LocalStore:
     ) -> None:
         self._store.delete_doc(collection, doc_id, keep_content_hash)
 
+    def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
+        self._store.delete_docs(collection, versions)
+
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         return self._store.doc_states(collection, tenant)
 
@@ -58,4 +62,5 @@ class LocalStore:
     # --- beyond the protocol --------------------------------------------------------------
 
     def upsert_rows(self, collection: str, table: pa.Table) -> int:
+        """Ingestion's chunk rows (``ruai.store.rows.CHUNK_COLUMNS``) as points."""
         return self._store.upsert(collection, points_from_table(table))

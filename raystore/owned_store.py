@@ -4,6 +4,7 @@ caller's event loop (Serve replicas: no thread parked in ``ray.get``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,9 @@ class OwnedStore:
         self, collection: str, doc_id: str, keep_content_hash: str | None = None
     ) -> None:
         _get(self._owner.delete_doc.remote(collection, doc_id, keep_content_hash))
+
+    def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
+        _get(self._owner.delete_docs.remote(collection, dict(versions)))
 
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         return _get(self._owner.doc_states.remote(collection, tenant))

@@ -108,7 +108,9 @@ class DocumentProcessor:
         return documents
 
 
-def chunk_payload(processed: ProcessedDocument, chunk: Chunk, tenant: str) -> ChunkPayload:
+def chunk_payload(
+    processed: ProcessedDocument, chunk: Chunk, tenant: str, source_marker: str = ""
+) -> ChunkPayload:
     """The Qdrant payload of one chunk (DESIGN.md's schema)."""
     document = processed.document
     assert document is not None
@@ -125,4 +127,5 @@ def chunk_payload(processed: ProcessedDocument, chunk: Chunk, tenant: str) -> Ch
         "entities": chunk.entities,
         "format": document.meta.get("format", ""),
         "language": document.meta.get("language", ""),
+        "source_marker": source_marker,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -51,6 +52,8 @@ class DocState:
     source: str
     content_hash: str
     points: int = 0
+    # the object store's change marker the doc was ingested with ("" for local files, or mixed)
+    marker: str = ""
 
 
 # "linear" fusion scores a point by dense_weight * cosine + sparse_weight * BM25, read from the
@@ -97,6 +100,10 @@ class VectorStore(Protocol):
         self, collection: str, doc_id: str, keep_content_hash: str | None = None
     ) -> None:
         """Delete the doc's points; with keep_content_hash, only those of other versions."""
+
+    def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
+        """``delete_doc`` for many documents in one request: doc_id → the content hash to keep
+        (None: delete every point of the doc)."""
 
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         """Every document in the collection (optionally one tenant's), by doc_id."""

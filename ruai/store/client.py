@@ -4,7 +4,7 @@ local mode (``path=`` directory or ``location=":memory:"``), with the same schem
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -166,13 +166,23 @@ class QdrantClientStore:
     def delete_doc(
         self, collection: str, doc_id: str, keep_content_hash: str | None = None
     ) -> None:
-        must_not = None
-        if keep_content_hash is not None:
-            must_not = [_match("content_hash", keep_content_hash)]
+        self.delete_docs(collection, {doc_id: keep_content_hash})
+
+    def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
+        if not versions:
+            return
         selector = models.FilterSelector(
-            filter=models.Filter(must=[_match("doc_id", doc_id)], must_not=must_not)
+            filter=models.Filter(
+                should=[
+                    models.Filter(
+                        must=[_match("doc_id", doc_id)],
+                        must_not=None if keep is None else [_match("content_hash", keep)],
+                    )
+                    for doc_id, keep in versions.items()
+                ]
+            )
         )
-        with self._calls(f"delete doc {doc_id!r} from", collection):
+        with self._calls(f"delete {len(versions)} docs from", collection):
             self._client.delete(collection, points_selector=selector, wait=True)
 
     def optimize(self, collection: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from ruai.store.base import DocState
 
 # the only payload fields doc_states reads: scroll with a selector limited to these
-DOC_STATE_FIELDS = ("doc_id", "source", "content_hash")
+DOC_STATE_FIELDS = ("doc_id", "source", "content_hash", "source_marker")
 # content_hash of a doc whose points carry more than one version (a replace that was cut off
 # between the upsert of the new chunks and the delete of the old ones): it matches no real
 # hash, so the ingest pipeline re-ingests the doc and its delete_doc(keep_content_hash=...)
@@ -25,10 +25,14 @@ class DocStateTally:
             return
         doc_id = str(payload["doc_id"])
         content_hash = str(payload.get("content_hash", ""))
+        marker = str(payload.get("source_marker", ""))
         state = self.states.get(doc_id)
         if state is None:
-            state = DocState(doc_id, str(payload.get("source", "")), content_hash)
+            state = DocState(doc_id, str(payload.get("source", "")), content_hash, marker=marker)
             self.states[doc_id] = state
-        elif state.content_hash != content_hash:
-            state.content_hash = MIXED_VERSIONS
+        else:
+            if state.content_hash != content_hash:
+                state.content_hash = MIXED_VERSIONS
+            if state.marker != marker:
+                state.marker = MIXED_VERSIONS
         state.points += 1

@@ -11,7 +11,7 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,13 +152,23 @@ class EdgeStore:
     def delete_doc(
         self, collection: str, doc_id: str, keep_content_hash: str | None = None
     ) -> None:
-        must_not = None
-        if keep_content_hash is not None:
-            must_not = [_match("content_hash", keep_content_hash)]
-        doc_filter = qe.Filter(must=[_match("doc_id", doc_id)], must_not=must_not)
+        self.delete_docs(collection, {doc_id: keep_content_hash})
+
+    def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
+        if not versions:
+            return
+        doc_filter = qe.Filter(
+            should=[
+                qe.Filter(
+                    must=[_match("doc_id", doc_id)],
+                    must_not=None if keep is None else [_match("content_hash", keep)],
+                )
+                for doc_id, keep in versions.items()
+            ]
+        )
         with self._guard:
             shard = self._shard(collection)
-            with _engine_errors(f"delete doc {doc_id!r} from {collection!r}"):
+            with _engine_errors(f"delete {len(versions)} docs from {collection!r}"):
                 shard.update(qe.UpdateOperation.delete_points_by_filter(doc_filter))
 
     def optimize(self, collection: str) -> None:

@@ -1,5 +1,6 @@
-"""Chunk rows (Arrow) <-> store points, and the payload each point carries: the one place that
-knows the columns ingestion hands to a store and how they become Qdrant points (no Ray)."""
+"""Document and chunk rows (Arrow) <-> store points, and the payload each point carries: the one
+place that knows the columns ingestion hands to a store and how they become Qdrant points (no
+Ray)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ruai.encoders.base import SparseVector
 from ruai.store.base import PointRecord
@@ -29,6 +31,9 @@ class ChunkPayload(TypedDict):
     entities: list[Any]
     format: str
     language: str
+    # the object store's change marker of the source ("size:mtime"; "" for local files): a
+    # re-run skips the object at listing time when it is unchanged (DocState.marker)
+    source_marker: str
 
 
 # the columns a chunk row must carry to become a point; ``dense`` is a fixed-size list column
@@ -64,3 +69,50 @@ def points_from_table(table: pa.Table) -> list[PointRecord]:
             strict=True,
         )
     ]
+
+
+# One row per document, the shape ingestion's stages exchange: the document's outcome is a column
+# (ok | unchanged | failed, with a reason) and its chunks are list columns, so a document without
+# chunks (unchanged, failed, empty) is one row like any other. ``stored_before``: the store held
+# a version of this doc_id when the run started, so writing this one must delete the old.
+# The embedding step adds ``dense``: a list of fixed-size vectors, one per chunk.
+DOC_ROW_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("doc_id", pa.string()),
+        ("content_hash", pa.string()),
+        ("outcome", pa.string()),
+        ("reason", pa.string()),
+        ("stored_before", pa.bool_()),
+        ("chunk_ids", pa.list_(pa.string())),
+        ("texts", pa.list_(pa.string())),
+        ("payloads", pa.list_(pa.string())),
+        ("sparse_indices", pa.list_(pa.list_(pa.int64()))),
+        ("sparse_values", pa.list_(pa.list_(pa.float32()))),
+    ]
+)
+# what the final stage hands back to the driver: the outcome columns and the points written
+OUTCOME_COLUMNS = ("source", "doc_id", "content_hash", "outcome", "reason")
+
+
+def with_dense(table: pa.Table, dense: np.ndarray) -> pa.Table:
+    """Document rows plus their ``dense`` column: ``dense`` holds one vector per chunk, in the
+    order of the flattened ``texts``."""
+    dim = dense.shape[1]
+    lengths = pc.list_value_length(table.column("texts")).fill_null(0)
+    offsets = np.concatenate([[0], np.cumsum(lengths.to_numpy(), dtype=np.int32)])
+    vectors = pa.FixedSizeListArray.from_arrays(
+        pa.array(np.asarray(dense, dtype=np.float32).ravel()), dim
+    )
+    return table.append_column("dense", pa.ListArray.from_arrays(pa.array(offsets), vectors))
+
+
+def chunk_rows(table: pa.Table) -> pa.Table:
+    """Document rows (with ``dense``) flattened into the chunk rows ``points_from_table`` reads."""
+    flat = {
+        name: pc.list_flatten(table.column(name))
+        for name in ("chunk_ids", "payloads", "sparse_indices", "sparse_values", "dense")
+    }
+    flat["chunk_id"] = flat.pop("chunk_ids")
+    flat["payload"] = flat.pop("payloads")
+    return pa.table({name: flat[name] for name in CHUNK_COLUMNS})

@@ -36,3 +36,28 @@ def test_a_link_inside_source_to_an_unlisted_file_is_followed(tmp_path: Path):
     listing = list_source_files(str(root))
     assert [f.path for f in listing.files] == [str(root / "note.txt")]
     assert listing.skipped == []
+
+
+def test_s3_listing_carries_each_objects_etag_as_its_change_marker(monkeypatch):
+    """A real S3 endpoint (moto's server): the marker is the object's ETag, so an overwrite with
+    the same size within the same second still reads as a change."""
+    from tests.conftest import free_port
+    from tests.support.s3 import client, local_s3
+
+    with local_s3(free_port(), "docs") as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        s3 = client(env)
+        s3.put_object(Bucket="docs", Key="in/a.txt", Body="Первый.".encode())
+        s3.put_object(Bucket="docs", Key="in/b.txt", Body="Второй.".encode())
+        s3.put_object(Bucket="docs", Key="in/.hidden", Body=b"x")
+        first = list_source_files("s3://docs/in")
+        s3.put_object(Bucket="docs", Key="in/a.txt", Body="Первое.".encode())  # same size
+        second = list_source_files("s3://docs/in")
+
+    assert first.root == "s3://docs/in"
+    assert [f.uri for f in first.files] == ["s3://docs/in/a.txt", "s3://docs/in/b.txt"]
+    assert all(f.marker.startswith("etag:") for f in first.files)
+    assert first.files[0].size == second.files[0].size
+    assert first.files[0].marker != second.files[0].marker
+    assert first.files[1].marker == second.files[1].marker

@@ -201,6 +201,47 @@ def test_replacing_a_doc_keeps_only_the_new_version(filled: VectorStore) -> None
     assert old[3].id not in _ids(hits)
 
 
+def test_delete_docs_replaces_and_removes_in_one_request(filled: VectorStore) -> None:
+    """One call: acme-doc0 keeps only its new version, acme-doc1 goes entirely, and a doc whose
+    new hash is another doc's old one (a copied file) still loses its own old points."""
+    doc0 = [p for p in CORPUS if p.payload["doc_id"] == "acme-doc0"]
+    renewed = doc0[0].payload | {"content_hash": "hash-v2"}
+    filled.upsert(COLLECTION, [PointRecord(doc0[0].id, doc0[0].dense, doc0[0].sparse, renewed)])
+    doc2 = [p for p in CORPUS if p.payload["doc_id"] == "acme-doc2"]
+    copied = doc2[0].payload | {"content_hash": "hash-acme-doc1-v1"}
+    filled.upsert(COLLECTION, [PointRecord(doc2[0].id, doc2[0].dense, doc2[0].sparse, copied)])
+    filled.delete_docs(
+        COLLECTION,
+        {"acme-doc0": "hash-v2", "acme-doc1": None, "acme-doc2": "hash-acme-doc1-v1"},
+    )
+    states = filled.doc_states(COLLECTION)
+    assert "acme-doc1" not in states
+    assert (states["acme-doc0"].points, states["acme-doc0"].content_hash) == (1, "hash-v2")
+    assert (states["acme-doc2"].points, states["acme-doc2"].content_hash) == (
+        1,
+        "hash-acme-doc1-v1",
+    )
+    assert filled.count(COLLECTION) == len(CORPUS) - 3 * CHUNKS_PER_DOC + 2
+    filled.delete_docs(COLLECTION, {})
+    assert filled.count(COLLECTION) == len(CORPUS) - 3 * CHUNKS_PER_DOC + 2
+
+
+def test_doc_states_carry_the_source_marker(filled: VectorStore) -> None:
+    doc = [p for p in CORPUS if p.payload["doc_id"] == "globex-doc1"]
+    marked = [
+        PointRecord(p.id, p.dense, p.sparse, p.payload | {"source_marker": "120:1700000000"})
+        for p in doc
+    ]
+    filled.upsert(COLLECTION, marked)
+    states = filled.doc_states(COLLECTION)
+    assert states["globex-doc1"].marker == "120:1700000000"
+    assert states["globex-doc0"].marker == ""
+    remarked = doc[0].payload | {"source_marker": "9:9"}
+    filled.upsert(COLLECTION, [PointRecord(doc[0].id, doc[0].dense, doc[0].sparse, remarked)])
+    state = filled.doc_states(COLLECTION)["globex-doc1"]
+    assert state.marker == MIXED_VERSIONS and state.content_hash == "hash-globex-doc1-v1"
+
+
 def test_doc_states(filled: VectorStore) -> None:
     states = filled.doc_states(COLLECTION)
     assert sorted(states) == sorted(f"{t}-doc{d}" for t in TENANTS for d in range(DOCS_PER_TENANT))
