@@ -43,6 +43,25 @@ def version_number(alias: str, name: str) -> int | None:
     return int(match[1]) if match else None
 
 
+def next_version_name(alias: str, existing: list[str]) -> str:
+    numbers = [n for name in existing if (n := version_number(alias, name)) is not None]
+    return version_name(alias, max(numbers, default=0) + 1)
+
+
+def rollback_target(alias: str, versions: list[str], live: str) -> str | None:
+    """The newest version older than the live one (None when there is none)."""
+    live_number = version_number(alias, live) or 0
+    older = [v for v in versions if (version_number(alias, v) or 0) < live_number]
+    return max(older, key=lambda v: version_number(alias, v) or 0, default=None)
+
+
+def versions_to_drop(alias: str, versions: list[str], live: str, keep: int) -> list[str]:
+    """The versions beyond the ``keep`` to keep: the live one and the newest others stay."""
+    others = sorted((v for v in versions if v != live), key=lambda v: version_number(alias, v) or 0)
+    kept = max(keep - 1, 0)
+    return others[: len(others) - kept] if kept else others
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
