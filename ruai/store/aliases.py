@@ -49,10 +49,12 @@ def next_version_name(alias: str, existing: list[str]) -> str:
 
 
 def rollback_target(alias: str, versions: list[str], live: str) -> str | None:
-    """The newest version older than the live one (None when there is none)."""
+    """The newest version of ``alias`` older than the live one (None when there is none)."""
     live_number = version_number(alias, live) or 0
-    older = [v for v in versions if (version_number(alias, v) or 0) < live_number]
-    return max(older, key=lambda v: version_number(alias, v) or 0, default=None)
+    older = {
+        n: v for v in versions if (n := version_number(alias, v)) is not None and n < live_number
+    }
+    return older[max(older)] if older else None
 
 
 def versions_to_drop(alias: str, versions: list[str], live: str, keep: int) -> list[str]:

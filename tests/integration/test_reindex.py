@@ -72,6 +72,7 @@ def test_reindex_flips_under_load_rolls_back_and_drops(ingested, monkeypatch):
             except BaseException as exc:  # every failure counts
                 errors.append(exc)
                 return
+            done.wait(0.05)  # bounded: a steady trickle, not a busy loop starving the re-index
 
     thread = threading.Thread(target=load)
     thread.start()
