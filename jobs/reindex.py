@@ -38,16 +38,24 @@ def main(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables"),
 ) -> None:
     from pipelines import reindex
-    from pipelines.cluster import init_ray
-    from raystore import release_store, store_for
+    from pipelines.cluster import init_ray, running_cluster_address
+    from raystore import embedded, release_store, store_for
     from ruai.encoders.base import ModelNotFoundError
     from ruai.store.base import CollectionNotFoundError, StoreError
+    from ruai.store.factory import open_store
 
     settings = get_settings()
     collection = collection or settings.collection
     if sum((bool(model), rollback, list_versions, drop_old)) != 1:
         fail("give exactly one of --model, --rollback, --list and --drop-old")
-    started_here = init_ray()
+    if not embedded(settings):  # a Qdrant server: fail fast, before starting any Ray work
+        try:
+            open_store(settings).collection_exists(collection)
+        except StoreError as exc:
+            fail(f"store unreachable: {exc}")
+    # a re-index runs Ray Data (on the running cluster, else a local one); the other actions
+    # only go through the cluster's store owner when a cluster runs (it holds an embedded shard)
+    started_here = init_ray() if model or running_cluster_address() else False
     try:
         store = store_for(settings)
         if list_versions:

@@ -31,9 +31,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
 
 def _flipped_corpus():
     """The corpus with every dense vector negated: a query finds another nearest point."""
-    return [
-        type(p)(p.id, (-np.asarray(p.dense)).tolist(), p.sparse, p.payload) for p in CORPUS
-    ]
+    return [type(p)(p.id, (-np.asarray(p.dense)).tolist(), p.sparse, p.payload) for p in CORPUS]
 
 
 def _top(store: VectorStore, name: str, dense: list[float]) -> str:
