@@ -17,7 +17,7 @@ import pyarrow as pa
 import ray
 from ray.data import ActorPoolStrategy
 
-from pipelines.ingest_stages import ChunkEmbedStage, ChunkStage, EmbedStage
+from pipelines.ingest_stages import ChunkEmbedStage, ChunkStage, embed_chunks
 from pipelines.report import IngestReport
 from pipelines.sources import is_under, list_source_files
 from raystore import store_for, with_absolute_paths
@@ -62,15 +62,7 @@ def build_dataset(
         num_cpus=1,
         **common,
     )
-    return chunks.map_batches(
-        EmbedStage,
-        fn_constructor_args=(settings,),
-        batch_format="pyarrow",
-        batch_size=settings.dense_batch_size,
-        compute=ActorPoolStrategy(size=settings.embed_concurrency),
-        num_cpus=settings.embed_num_cpus,
-        num_gpus=settings.embed_num_gpus or None,
-    )
+    return embed_chunks(chunks, settings)
 
 
 def run_ingest(

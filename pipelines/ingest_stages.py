@@ -142,6 +142,20 @@ class EmbedStage:
         return table.append_column("dense", column)
 
 
+def embed_chunks(dataset: ray.data.Dataset, settings: Settings) -> ray.data.Dataset:
+    """``dataset``'s chunk rows with their ``dense`` column, from an ``EmbedStage`` actor pool
+    of ``settings.dense_model`` (ingestion's separate embed stage, and a re-index)."""
+    return dataset.map_batches(
+        EmbedStage,
+        fn_constructor_args=(settings,),
+        batch_format="pyarrow",
+        batch_size=settings.dense_batch_size,
+        compute=ray.data.ActorPoolStrategy(size=settings.embed_concurrency),
+        num_cpus=settings.embed_num_cpus,
+        num_gpus=settings.embed_num_gpus or None,
+    )
+
+
 class ChunkEmbedStage:
     """Both stages fused in one actor: on CPU this saves a hop through the object store."""
 

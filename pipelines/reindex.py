@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import ray
-from ray.data import ActorPoolStrategy
 
-from pipelines.ingest_stages import EmbedStage
+from pipelines.ingest_stages import embed_chunks
 from raystore import RayStore, store_for, with_absolute_paths
 from ruai.encoders.model_info import dense_dim
 from ruai.settings import Settings
@@ -150,15 +149,7 @@ def run_reindex(
 
     blocks = list(stored_pages(store, source.name, settings.write_batch_size))
     if blocks:
-        dataset = ray.data.from_arrow_refs(blocks).map_batches(
-            EmbedStage,
-            fn_constructor_args=(new_settings,),
-            batch_format="pyarrow",
-            batch_size=settings.dense_batch_size,
-            compute=ActorPoolStrategy(size=settings.embed_concurrency),
-            num_cpus=settings.embed_num_cpus,
-            num_gpus=settings.embed_num_gpus or None,
-        )
+        dataset = embed_chunks(ray.data.from_arrow_refs(blocks), new_settings)
         for table in dataset.iter_batches(
             batch_format="pyarrow", batch_size=settings.write_batch_size, prefetch_batches=2
         ):

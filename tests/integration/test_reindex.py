@@ -5,6 +5,7 @@ then the CLI lists, rolls back and drops versions."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 
@@ -38,6 +39,15 @@ def ingested(ray_cluster, sample_articles, tmp_path_factory):
 
 def _ids(searcher: Searcher, collection: str) -> list[str]:
     return [h.id for h in searcher.search(QUERY, collection=collection, mode="dense", top_k=5)]
+
+
+def _served_ids(settings: Settings) -> list[str]:
+    """The Search deployment's own class, called as Serve calls it (no Serve app started)."""
+    from serve_apps.search import Search
+
+    search = Search.func_or_class(settings)
+    hits = asyncio.run(search.search(ALIAS, settings.tenant, QUERY, 5, "dense"))
+    return [h.id for h in hits]
 
 
 def run_cli(settings: Settings, monkeypatch, *args: str) -> str:
@@ -100,6 +110,7 @@ def test_reindex_flips_under_load_rolls_back_and_drops(ingested, monkeypatch):
     assert first_new <= after_flip
     assert _ids(searcher, ALIAS) == new  # the navec searcher follows the recorded model
     assert store.version_of(ALIAS).model == NEW_MODEL
+    assert _served_ids(settings) == new  # so does Serve's Search deployment (navec-configured)
 
     listed = json.loads(run_cli(settings, monkeypatch, "--list"))
     assert [(r["version"], r["live"], r["model"], r["dim"], r["points"]) for r in listed] == [
