@@ -119,6 +119,8 @@ class QdrantClientStore(VersionedCollections):
         self.flip_alias(collection, version.name)
 
     def ensure_collection(self, collection: str, dense_dim: int) -> None:
+        with self._calls("look up the aliases of", collection, check_missing=False):
+            collection = self.aliases.resolve(collection)  # create or check the version itself
         if self.collection_exists(collection):
             self._check_schema(collection, dense_dim)
         else:

@@ -13,7 +13,7 @@ import pytest
 from ruai.store import SearchRequest, StoreError, VectorStore
 from ruai.store.aliases import ALIAS_FILE, CollectionVersion, EdgeAliasBook, version_number
 from ruai.store.edge import EdgeStore
-from tests.unit.test_store_contract import BACKENDS, CORPUS, DIM, _open
+from tests.unit.test_store_contract import BACKENDS, CHUNKS_PER_DOC, CORPUS, DIM, _open
 
 ALIAS = "docs"
 V1, V2 = "docs__v1", "docs__v2"
@@ -47,6 +47,12 @@ def test_adopting_makes_the_name_an_alias_of_version_1(store: VectorStore) -> No
     assert store.version_of(ALIAS) == CollectionVersion(V1, model="model-a", dim=DIM)
     assert store.version_of(V1).name == V1  # a concrete version may be named as well
     assert _top(store, ALIAS, CORPUS[0].dense) == CORPUS[0].id
+    # ingestion into the alias checks and writes the live version
+    store.ensure_collection(ALIAS, DIM)
+    with pytest.raises(StoreError, match="-d"):
+        store.ensure_collection(ALIAS, DIM + 1)
+    store.delete_doc(ALIAS, CORPUS[0].payload["doc_id"])
+    assert store.count(V1) == len(CORPUS) - CHUNKS_PER_DOC
 
 
 def test_flip_points_every_call_at_the_new_version_and_back(store: VectorStore) -> None:
