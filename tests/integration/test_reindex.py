@@ -42,12 +42,21 @@ def _ids(searcher: Searcher, collection: str) -> list[str]:
 
 
 def _served_ids(settings: Settings) -> list[str]:
-    """The Search deployment's own class, called as Serve calls it (no Serve app started)."""
+    """What Serve's Search deployment does for a query, step by step on its own class (no Serve
+    app started; only the ``serve.batch`` wrapper, which needs a replica, is left out)."""
     from serve_apps.search import Search
 
     search = Search.func_or_class(settings)
-    hits = asyncio.run(search.search(ALIAS, settings.tenant, QUERY, 5, "dense"))
-    return [h.id for h in hits]
+
+    async def served() -> list[str]:
+        version = await search._version(ALIAS)
+        [request] = search.searcher.requests_on_versions(
+            [QUERY], ["dense"], [settings.tenant], [5], [version]
+        )
+        hits = await search._connected().search_async(version.name, request)
+        return [h.id for h in hits]
+
+    return asyncio.run(served())
 
 
 def run_cli(settings: Settings, monkeypatch, *args: str) -> str:
