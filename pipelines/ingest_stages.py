@@ -137,6 +137,20 @@ class EmbedStep:
         return with_dense(table, dense)
 
 
+def embed_chunks(dataset: ray.data.Dataset, settings: Settings) -> ray.data.Dataset:
+    """Document rows with their ``dense`` column, from an ``EmbedStep`` actor pool of
+    ``settings.dense_model`` (a re-index: one row per page of stored points)."""
+    return dataset.map_batches(
+        EmbedStep,
+        fn_constructor_args=(settings,),
+        batch_format="pyarrow",
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=settings.embed_concurrency),
+        num_cpus=settings.embed_num_cpus,
+        num_gpus=settings.embed_num_gpus or None,
+    )
+
+
 class WriteStep:
     """Writes a batch's chunks and deletes the old versions of its changed documents (one
     request each per batch), then reduces the batch to its outcomes (plus how many ``chunks``

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from raystore.local_store import LocalStore
+from ruai.store.aliases import CollectionVersion
 from ruai.store.base import Hit, SearchRequest
 
 
@@ -19,3 +20,6 @@ class DirectStore(LocalStore):
 
     async def collection_exists_async(self, collection: str) -> bool:
         return await asyncio.to_thread(self.collection_exists, collection)
+
+    async def version_of_async(self, collection: str) -> CollectionVersion:
+        return await asyncio.to_thread(self.version_of, collection)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from ruai.settings import Settings
-from ruai.store.base import DocState, Hit, PointRecord, SearchRequest
+from ruai.store.aliases import CollectionVersion
+from ruai.store.base import DocState, Hit, PointOffset, PointRecord, SearchRequest
 from ruai.store.factory import open_store
 from ruai.store.rows import points_from_table
 
@@ -58,6 +59,34 @@ class LocalStore:
 
     def close(self) -> None:
         self._store.close()
+
+    # --- versions behind an alias (ruai/store/aliases.py) -----------------------------------
+
+    def scroll_points(
+        self, collection: str, offset: PointOffset = None, limit: int = 1024
+    ) -> tuple[list[PointRecord], PointOffset]:
+        return self._store.scroll_points(collection, offset, limit)
+
+    def collection_names(self) -> list[str]:
+        return self._store.collection_names()
+
+    def version_of(self, collection: str) -> CollectionVersion:
+        return self._store.version_of(collection)
+
+    def versions_of(self, alias: str) -> list[CollectionVersion]:
+        return self._store.versions_of(alias)
+
+    def alias_targets(self) -> dict[str, str]:
+        return self._store.alias_targets()
+
+    def flip_alias(self, alias: str, version: str) -> str | None:
+        return self._store.flip_alias(alias, version)
+
+    def record_version(self, version: CollectionVersion) -> None:
+        self._store.record_version(version)
+
+    def adopt_collection(self, collection: str, version: CollectionVersion) -> None:
+        self._store.adopt_collection(collection, version)
 
     # --- beyond the protocol --------------------------------------------------------------
 

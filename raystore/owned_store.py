@@ -11,7 +11,15 @@ from typing import Any
 import pyarrow as pa
 import ray
 
-from ruai.store.base import DocState, Hit, PointRecord, SearchRequest, StoreError
+from ruai.store.aliases import CollectionVersion
+from ruai.store.base import (
+    DocState,
+    Hit,
+    PointOffset,
+    PointRecord,
+    SearchRequest,
+    StoreError,
+)
 
 
 def _owner_down(exc: ray.exceptions.RayActorError) -> StoreError:
@@ -77,6 +85,34 @@ class OwnedStore:
     def close(self) -> None:
         """The owner keeps the store open for other users; `raystore.release_store` closes it."""
 
+    # --- versions behind an alias (ruai/store/aliases.py) -----------------------------------
+
+    def scroll_points(
+        self, collection: str, offset: PointOffset = None, limit: int = 1024
+    ) -> tuple[list[PointRecord], PointOffset]:
+        return _get(self._owner.scroll_points.remote(collection, offset, limit))
+
+    def collection_names(self) -> list[str]:
+        return _get(self._owner.collection_names.remote())
+
+    def version_of(self, collection: str) -> CollectionVersion:
+        return _get(self._owner.version_of.remote(collection))
+
+    def versions_of(self, alias: str) -> list[CollectionVersion]:
+        return _get(self._owner.versions_of.remote(alias))
+
+    def alias_targets(self) -> dict[str, str]:
+        return _get(self._owner.alias_targets.remote())
+
+    def flip_alias(self, alias: str, version: str) -> str | None:
+        return _get(self._owner.flip_alias.remote(alias, version))
+
+    def record_version(self, version: CollectionVersion) -> None:
+        _get(self._owner.record_version.remote(version))
+
+    def adopt_collection(self, collection: str, version: CollectionVersion) -> None:
+        _get(self._owner.adopt_collection.remote(collection, version))
+
     # --- beyond the protocol --------------------------------------------------------------
 
     def upsert_rows(self, collection: str, table: pa.Table) -> int:
@@ -93,3 +129,6 @@ class OwnedStore:
 
     async def collection_exists_async(self, collection: str) -> bool:
         return await _await(self._owner.collection_exists.remote(collection))
+
+    async def version_of_async(self, collection: str) -> CollectionVersion:
+        return await _await(self._owner.version_of.remote(collection))

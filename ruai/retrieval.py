@@ -1,6 +1,11 @@
 """The one search path: (query, mode, tenant filter, top-k) → a store request, shared by
 `jobs.search`, evaluation, benchmarks and the Serve ``Search`` deployment.
 
+A collection name may be an alias of a versioned collection (ruai/store/aliases.py): a caller
+resolves it once per query (``store.version_of``), encodes with ``Searcher.dense_for(version)``
+(the dense model that version was embedded with) and searches the concrete version, so a query
+never meets vectors of another model even while the alias flips.
+
 ``Searcher.requests`` encodes a batch of queries (only the vectors the mode needs) and
 ``search_request`` is the only place a mode picks vectors; the store call is the caller's
 (blocking ``store.search`` or Serve's awaited ``store.search_async``).
@@ -13,7 +18,8 @@ from typing import Literal, get_args
 
 from ruai.encoders.base import DenseEncoder, SparseEncoder, SparseVector
 from ruai.settings import Settings
-from ruai.store.base import FusionConfig, Hit, SearchRequest, VectorStore
+from ruai.store.aliases import CollectionVersion
+from ruai.store.base import FusionConfig, Hit, SearchRequest, StoreError, VectorStore
 from ruai.text.lemmas import Lemmatizer
 
 Mode = Literal["hybrid", "dense", "sparse"]
@@ -28,6 +34,10 @@ def fusion_from(settings: Settings) -> FusionConfig:
         sparse_weight=settings.sparse_weight,
         prefetch_limit=settings.prefetch_limit,
     )
+
+
+class ModelMismatchError(StoreError):
+    """The query encoder cannot search a collection version (its vectors have another size)."""
 
 
 @dataclass(slots=True)
@@ -74,6 +84,7 @@ class Searcher:
         self.dense = dense
         self.sparse = sparse
         self.fusion = fusion or fusion_from(settings)
+        self._dense_by_model: dict[str, DenseEncoder] = {settings.dense_model: dense}
 
     @classmethod
     def from_settings(
@@ -89,10 +100,36 @@ class Searcher:
             build_sparse_encoder(settings, lemmatizer),
         )
 
-    def encode(self, queries: list[str], modes: set[str] | None = None) -> list[QueryVectors]:
-        """One batch through each encoder the ``modes`` need (default: both)."""
+    def dense_for(self, version: CollectionVersion) -> DenseEncoder:
+        """The query encoder of the dense model ``version`` was embedded with (loaded once; this
+        searcher's own when nothing was recorded); a size mismatch fails loudly."""
+        model = version.model or self.settings.dense_model
+        encoder = self._dense_by_model.get(model)
+        if encoder is None:
+            from ruai.encoders.factory import build_dense_encoder
+
+            settings = self.settings.model_copy(update={"dense_model": model})
+            encoder = build_dense_encoder(settings, getattr(self.sparse, "lemmatizer", None))
+            self._dense_by_model[model] = encoder
+        if version.dim is not None and encoder.dim != version.dim:
+            raise ModelMismatchError(
+                f"collection {version.name!r} holds {version.dim}-d vectors of {model!r}, but "
+                f"that model encodes {encoder.dim}-d queries: re-index the collection "
+                "(python -m jobs.reindex) or set RUAI_DENSE_MODEL to its model"
+            )
+        return encoder
+
+    def encode(
+        self,
+        queries: list[str],
+        modes: set[str] | None = None,
+        dense: DenseEncoder | None = None,
+    ) -> list[QueryVectors]:
+        """One batch through each encoder the ``modes`` need (default: both); ``dense``
+        replaces this searcher's dense encoder (``dense_for`` a collection version)."""
         modes = modes or {"hybrid"}
-        dense = self.dense.encode_queries(queries) if modes - {"sparse"} else None
+        encoder = dense or self.dense
+        dense = encoder.encode_queries(queries) if modes - {"sparse"} else None
         sparse = self.sparse.encode_queries(queries) if modes - {"dense"} else None
         return [
             QueryVectors(
@@ -103,14 +140,44 @@ class Searcher:
         ]
 
     def requests(
-        self, queries: list[str], modes: list[Mode], tenants: list[str], top_ks: list[int]
+        self,
+        queries: list[str],
+        modes: list[Mode],
+        tenants: list[str],
+        top_ks: list[int],
+        dense: DenseEncoder | None = None,
     ) -> list[SearchRequest]:
         """The store requests of a batch of queries, each with its own mode, tenant and top-k."""
-        vectors = self.encode(queries, set(modes))
+        vectors = self.encode(queries, set(modes), dense)
         return [
             search_request(v, mode, tenant, top_k, self.fusion)
             for v, mode, tenant, top_k in zip(vectors, modes, tenants, top_ks, strict=True)
         ]
+
+    def requests_on_versions(
+        self,
+        queries: list[str],
+        modes: list[Mode],
+        tenants: list[str],
+        top_ks: list[int],
+        versions: list[CollectionVersion],
+    ) -> list[SearchRequest]:
+        """``requests`` for queries bound for collection versions of possibly different dense
+        models: one encoder batch per model, the requests in the order of the queries."""
+        encoders = [self.dense_for(version) for version in versions]
+        out: list[SearchRequest | None] = [None] * len(queries)
+        for encoder in {id(e): e for e in encoders}.values():
+            picked = [i for i, e in enumerate(encoders) if e is encoder]
+            batch = self.requests(
+                [queries[i] for i in picked],
+                [modes[i] for i in picked],
+                [tenants[i] for i in picked],
+                [top_ks[i] for i in picked],
+                encoder,
+            )
+            for i, request in zip(picked, batch, strict=True):
+                out[i] = request
+        return out
 
     def search(
         self,
@@ -123,7 +190,12 @@ class Searcher:
     ) -> list[Hit]:
         if self.store is None:
             raise ValueError("this Searcher was built without a store to search")
+        version = self.store.version_of(collection or self.settings.collection)
         (request,) = self.requests(
-            [query], [mode], [tenant or self.settings.tenant], [top_k or self.settings.top_k]
+            [query],
+            [mode],
+            [tenant or self.settings.tenant],
+            [top_k or self.settings.top_k],
+            self.dense_for(version),
         )
-        return self.store.search(collection or self.settings.collection, request)
+        return self.store.search(version.name, request)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     collection: str = "ruai"
     tenant: str = "default"
     write_batch_size: int = Field(512, ge=1)
+    # blue/green re-index (jobs.reindex): versions of a collection to keep after each flip,
+    # the live one included; 0 keeps every version until `jobs.reindex --drop-old`
+    reindex_keep_versions: int = Field(0, ge=0)
     # HNSW graph of the dense vectors (ruai/store/hnsw.py), both backends. Build parameters are
     # fixed when a collection is created; the search ones apply to every dense query
     hnsw_m: int = Field(16, ge=0)

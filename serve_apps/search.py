@@ -1,10 +1,15 @@
 """Search: query encoding and retrieval in one deployment. Concurrent requests are encoded in one
 batch (dense + BM25), then each awaits its store call (the embedded shard's owner actor, or the
-Qdrant server): a query vector never travels back to the ingress."""
+Qdrant server): a query vector never travels back to the ingress.
+
+A collection name may be an alias (ruai/store/aliases.py): each request resolves it (cached for
+``VERSION_TTL_S``), is encoded with the dense model recorded for that version and searches the
+concrete version, so a re-index's alias flip never mixes models within one answer."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
 from ray import serve
@@ -12,7 +17,10 @@ from ray import serve
 from raystore import RayStore, store_for
 from ruai.retrieval import Mode, Searcher
 from ruai.settings import Settings
+from ruai.store.aliases import CollectionVersion
 from ruai.store.base import CollectionNotFoundError, Hit, SearchRequest
+
+VERSION_TTL_S = 1.0
 
 
 @serve.deployment(max_ongoing_requests=64)
@@ -21,6 +29,7 @@ class Search:
         self.settings = settings
         self.searcher = Searcher.from_settings(settings, store=None)
         self._store: RayStore | None = None
+        self._versions: dict[str, tuple[float, CollectionVersion]] = {}
 
     def _connected(self) -> RayStore:
         # (re)connect lazily: a store that is down at start or dies later comes back on its own
@@ -28,12 +37,30 @@ class Search:
             self._store = store_for(self.settings)
         return self._store
 
+    async def _version(self, collection: str) -> CollectionVersion:
+        """The concrete version ``collection`` names (an alias resolved) and its dense model."""
+        now = time.monotonic()
+        cached = self._versions.get(collection)
+        if cached is None or cached[0] < now:
+            try:
+                version = await self._connected().version_of_async(collection)
+            except Exception:
+                self._store = None  # as in search: reconnect next time
+                raise
+            cached = self._versions[collection] = (now + VERSION_TTL_S, version)
+        return cached[1]
+
     # no waiting for a batch to fill: under load, requests queue while one batch is encoded
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0)
     async def _requests(
-        self, queries: list[str], modes: list[Mode], tenants: list[str], top_ks: list[int]
+        self,
+        queries: list[str],
+        modes: list[Mode],
+        tenants: list[str],
+        top_ks: list[int],
+        versions: list[CollectionVersion],
     ) -> list[SearchRequest]:
-        return self.searcher.requests(queries, modes, tenants, top_ks)
+        return self.searcher.requests_on_versions(queries, modes, tenants, top_ks, versions)
 
     async def search(
         self,
@@ -45,12 +72,14 @@ class Search:
         dense_weight: float | None = None,
     ) -> list[Hit]:
         """``dense_weight``: an experiment arm's fusion weight instead of RUAI_DENSE_WEIGHT."""
-        request = await self._requests(query, mode, tenant, top_k)
+        version = await self._version(collection)
+        request = await self._requests(query, mode, tenant, top_k, version)
         if dense_weight is not None:
             request.fusion = replace(request.fusion, dense_weight=dense_weight)
         try:
-            return await self._connected().search_async(collection, request)
+            return await self._connected().search_async(version.name, request)
         except CollectionNotFoundError:
+            self._versions.pop(collection, None)  # a version dropped since it was resolved
             raise
         except Exception:
             self._store = None  # the store (or its owner actor) failed: reconnect next time
@@ -63,10 +92,12 @@ class Search:
         a source card's "in context" view."""
         if not tenant:
             raise ValueError("every search is filtered to one tenant; none was given")
-        [vectors] = await asyncio.to_thread(self.searcher.encode, [query], {"dense"})
+        version = await self._version(collection)
+        dense = self.searcher.dense_for(version)
+        [vectors] = await asyncio.to_thread(self.searcher.encode, [query], {"dense"}, dense)
         request = SearchRequest(dense=vectors.dense, tenant=tenant, limit=limit,
                                 fusion=self.searcher.fusion, doc_ids=[doc_id])  # fmt: skip
-        hits = await self._connected().search_async(collection, request)
+        hits = await self._connected().search_async(version.name, request)
         return sorted(hits, key=lambda hit: int(hit.payload.get("chunk_index", 0)))
 
     async def check(self, collection: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ruai.encoders.base import DenseEncoder
 from ruai.eval.metrics import retrieval_report
 from ruai.eval.paragraph_index import ParagraphIndex, gold_paragraph_id
 from ruai.eval.squad import SquadDataset
@@ -23,13 +24,17 @@ class EncodedQuestions:
 
 
 def encode_questions(
-    searcher: Searcher, dataset: SquadDataset, tenant: str, chunk_limit: int
+    searcher: Searcher,
+    dataset: SquadDataset,
+    tenant: str,
+    chunk_limit: int,
+    dense: DenseEncoder | None = None,
 ) -> EncodedQuestions:
     """Encode every question once (dense and sparse) so that modes and fusions reuse them."""
     questions = dataset.questions
     if not questions:
         raise ValueError("the dataset has no questions to evaluate")
-    vectors = searcher.encode([q.question for q in questions])
+    vectors = searcher.encode([q.question for q in questions], dense=dense)
     return EncodedQuestions(vectors, [gold_paragraph_id(q) for q in questions], tenant, chunk_limit)
 
 
@@ -58,9 +63,12 @@ def evaluate_modes(
     fusions: Iterable[tuple[str, FusionConfig]] = (),
     chunk_limit: int = 30,
 ) -> dict[str, dict]:
-    """recall@1/5/10 and MRR@10 for dense-only, sparse-only and each named hybrid fusion."""
+    """recall@1/5/10 and MRR@10 for dense-only, sparse-only and each named hybrid fusion.
+    An alias is resolved once: every query runs on the version it pointed at, with its model."""
     index = ParagraphIndex(dataset.paragraphs)
-    encoded = encode_questions(searcher, dataset, tenant, chunk_limit)
+    version = searcher.store.version_of(collection)
+    collection = version.name
+    encoded = encode_questions(searcher, dataset, tenant, chunk_limit, searcher.dense_for(version))
     runs = [("dense", "dense", searcher.fusion), ("sparse", "sparse", searcher.fusion)]
     runs.append(("hybrid", "hybrid", searcher.fusion))
     runs.extend((name, "hybrid", fusion) for name, fusion in fusions)

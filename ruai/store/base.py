@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from ruai.encoders.base import SparseVector
 from ruai.store.hnsw import HnswSearch
+
+if TYPE_CHECKING:
+    from ruai.store.aliases import CollectionVersion
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -32,6 +35,21 @@ class PointRecord:
     dense: list[float]
     sparse: SparseVector
     payload: dict[str, Any]
+
+
+# where a scroll goes on: the id of the next point (a str or an int, a UUID on Edge), or None
+PointOffset = Any
+
+
+def point_from_vectors(point_id: Any, vectors: dict, payload: dict | None) -> PointRecord:
+    """A stored point as read back from either engine (its named vectors as a dict)."""
+    sparse = vectors.get(SPARSE)
+    return PointRecord(
+        str(point_id),
+        list(vectors.get(DENSE) or []),
+        SparseVector(list(sparse.indices), list(sparse.values)) if sparse else SparseVector(),
+        payload or {},
+    )
 
 
 @dataclass(slots=True)
@@ -122,3 +140,30 @@ class VectorStore(Protocol):
         """Write a snapshot of the collection under target_dir and return its path."""
 
     def close(self) -> None: ...
+
+    # -- versions behind an alias (ruai/store/aliases.py); every call above resolves an alias
+
+    def scroll_points(
+        self, collection: str, offset: PointOffset = None, limit: int = ...
+    ) -> tuple[list[PointRecord], PointOffset]:
+        """One page of whole points and the offset of the next page (None at the end)."""
+
+    def collection_names(self) -> list[str]:
+        """The concrete collections (aliases left out)."""
+
+    def version_of(self, collection: str) -> CollectionVersion:
+        """The concrete collection an alias (or a concrete name) stands for, with its record."""
+
+    def versions_of(self, alias: str) -> list[CollectionVersion]:
+        """The versions ``<alias>__v<N>`` that exist, oldest first."""
+
+    def alias_targets(self) -> dict[str, str]: ...
+
+    def flip_alias(self, alias: str, version: str) -> str | None:
+        """Point ``alias`` at ``version`` atomically; return the version it pointed at."""
+
+    def record_version(self, version: CollectionVersion) -> None: ...
+
+    def adopt_collection(self, collection: str, version: CollectionVersion) -> None:
+        """Move the plain collection ``collection`` to ``version.name`` behind an alias of the
+        old name (once, before its first re-index)."""

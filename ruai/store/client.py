@@ -13,6 +13,7 @@ import httpx
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ApiException
 
+from ruai.store.aliases import ClientAliasBook, CollectionVersion, VersionedCollections
 from ruai.store.base import (
     DENSE,
     INDEXED_FIELDS,
@@ -22,9 +23,11 @@ from ruai.store.base import (
     DocState,
     FusionConfig,
     Hit,
+    PointOffset,
     PointRecord,
     SearchRequest,
     StoreError,
+    point_from_vectors,
 )
 from ruai.store.dir_archive import archive_directory, snapshot_name
 from ruai.store.doc_state_tally import DOC_STATE_FIELDS, DocStateTally
@@ -35,12 +38,13 @@ _SCROLL_PAGE = 2048
 _SERVER_ERRORS = (ApiException, grpc.RpcError, httpx.HTTPError)
 
 
-class QdrantClientStore:
+class QdrantClientStore(VersionedCollections):
     """VectorStore through ``qdrant-client``: give ``url`` (server), ``path`` or ``location``.
 
     ``hnsw_build`` goes into collections this store creates, ``hnsw_search`` into every dense
     query that does not bring its own ``SearchRequest.hnsw``. A server honours both; local mode
-    has no HNSW (it scans every vector, so it is always exact) and reports Qdrant's defaults."""
+    has no HNSW (it scans every vector, so it is always exact) and reports Qdrant's defaults.
+    A collection name may be one of Qdrant's collection aliases (ruai/store/aliases.py)."""
 
     def __init__(
         self,
@@ -78,6 +82,7 @@ class QdrantClientStore:
                 self._client = QdrantClient(location=location)
         except (*_SERVER_ERRORS, RuntimeError) as exc:
             raise StoreError(self._unreachable(exc)) from exc
+        self.aliases = ClientAliasBook(self._client)
 
     def _unreachable(self, exc: Exception) -> str:
         if self.local:
@@ -95,7 +100,27 @@ class QdrantClientStore:
         with self._calls("look up", collection, check_missing=False):
             return self._client.collection_exists(collection)
 
+    def collection_names(self) -> list[str]:
+        with self._calls("list", "*", check_missing=False):
+            return sorted(c.name for c in self._client.get_collections().collections)
+
+    def adopt_collection(self, collection: str, version: CollectionVersion) -> None:
+        """Qdrant cannot rename a collection: copy it (vectors as they are) into ``version``,
+        then drop it and create the alias; between those two calls the name is missing."""
+        self.ensure_collection(version.name, version.dim)
+        offset = None
+        while True:
+            points, offset = self.scroll_points(collection, offset)
+            self.upsert(version.name, points)
+            if offset is None:
+                break
+        self.record_version(version)
+        self.drop_collection(collection)
+        self.flip_alias(collection, version.name)
+
     def ensure_collection(self, collection: str, dense_dim: int) -> None:
+        with self._calls("look up the aliases of", collection, check_missing=False):
+            collection = self.aliases.resolve(collection)  # create or check the version itself
         if self.collection_exists(collection):
             self._check_schema(collection, dense_dim)
         else:
@@ -140,6 +165,7 @@ class QdrantClientStore:
             )
 
     def drop_collection(self, collection: str) -> None:
+        self._refuse_live_drop(collection)
         with self._calls("drop", collection, check_missing=False):
             self._client.delete_collection(collection)
 
@@ -211,6 +237,17 @@ class QdrantClientStore:
                     tally.add(record.payload)
                 if offset is None:
                     return tally.states
+
+    def scroll_points(
+        self, collection: str, offset: PointOffset = None, limit: int = _SCROLL_PAGE
+    ) -> tuple[list[PointRecord], PointOffset]:
+        """One page of whole points (vectors and payload) and the offset of the next (None at
+        the end): what a re-index reads instead of the source files."""
+        with self._calls("scroll", collection):
+            records, offset = self._client.scroll(
+                collection, limit=limit, offset=offset, with_payload=True, with_vectors=True
+            )
+        return [point_from_vectors(r.id, r.vector, r.payload) for r in records], offset
 
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         mode = search_mode(request)

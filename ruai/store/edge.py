@@ -8,6 +8,7 @@ open for the store's lifetime; ``close()`` flushes and closes them all.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
+from ruai.store.aliases import CollectionVersion, EdgeAliasBook, VersionedCollections
 from ruai.store.base import (
     DENSE,
     INDEXED_FIELDS,
@@ -27,9 +29,11 @@ from ruai.store.base import (
     DocState,
     FusionConfig,
     Hit,
+    PointOffset,
     PointRecord,
     SearchRequest,
     StoreError,
+    point_from_vectors,
 )
 from ruai.store.dir_archive import archive_directory
 from ruai.store.doc_state_tally import DOC_STATE_FIELDS, DocStateTally
@@ -60,12 +64,13 @@ class _OpenShard:
     lock: ShardLock
 
 
-class EdgeStore:
+class EdgeStore(VersionedCollections):
     """VectorStore on Qdrant Edge shards under ``root``.
 
     ``hnsw_build`` applies to collections this store creates (persisted in the shard's
     ``edge_config.json``; an existing shard keeps its own); ``hnsw_search`` to every dense
-    query that does not bring its own ``SearchRequest.hnsw``."""
+    query that does not bring its own ``SearchRequest.hnsw``. A collection name may be an alias
+    of ``aliases.json`` beside the shards (ruai/store/aliases.py): every call resolves it."""
 
     def __init__(
         self,
@@ -76,6 +81,7 @@ class EdgeStore:
         self.root = Path(root)
         self.hnsw_build = hnsw_build
         self.hnsw_search = hnsw_search
+        self.aliases = EdgeAliasBook(self.root)
         self._open: dict[str, _OpenShard] = {}
         # serialises shard lifecycle and writes; queries run concurrently on the open shard
         self._guard = threading.RLock()
@@ -91,10 +97,28 @@ class EdgeStore:
         return self.root / collection
 
     def collection_exists(self, collection: str) -> bool:
-        return (self.shard_dir(collection) / EDGE_CONFIG_FILE).is_file()
+        return (self.shard_dir(self.aliases.resolve(collection)) / EDGE_CONFIG_FILE).is_file()
+
+    def collection_names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / EDGE_CONFIG_FILE).is_file())
+
+    def adopt_collection(self, collection: str, version: CollectionVersion) -> None:
+        """Make the plain collection ``collection`` the version ``version.name`` behind an alias
+        of its old name: its shard directory is renamed, under the lock every call takes."""
+        with self._guard:
+            opened = self._open.pop(collection, None)
+            if opened is not None:
+                opened.shard.close()
+                opened.lock.release()
+            os.rename(self.shard_dir(collection), self.shard_dir(version.name))
+            self.aliases.record(version)
+            self.aliases.flip(collection, version.name)
 
     def ensure_collection(self, collection: str, dense_dim: int) -> None:
         with self._guard:
+            collection = self.aliases.resolve(collection)
             if self.collection_exists(collection):
                 stored = self._stored_dense_dim(collection)
                 if stored != dense_dim:
@@ -115,6 +139,7 @@ class EdgeStore:
 
     def drop_collection(self, collection: str) -> None:
         with self._guard:
+            self._refuse_live_drop(collection)
             path = self.shard_dir(collection)
             opened = self._open.pop(collection, None)
             if opened is not None:
@@ -129,6 +154,7 @@ class EdgeStore:
                 shutil.rmtree(path)
             finally:
                 lock.release()
+            self.aliases.forget(collection)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -209,6 +235,17 @@ class EdgeStore:
                 if offset is None:
                     return tally.states
 
+    def scroll_points(
+        self, collection: str, offset: PointOffset = None, limit: int = _SCROLL_PAGE
+    ) -> tuple[list[PointRecord], PointOffset]:
+        """One page of whole points (vectors and payload) and the offset of the next (None at
+        the end): what a re-index reads instead of the source files."""
+        shard = self._shard(collection)
+        request = qe.ScrollRequest(offset=offset, limit=limit, with_payload=True, with_vector=True)
+        with _engine_errors(f"scroll {collection!r}"):
+            records, offset = shard.scroll(request)
+        return [point_from_vectors(r.id, r.vector, r.payload) for r in records], offset
+
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         mode = search_mode(request)
         shard = self._shard(collection)
@@ -247,6 +284,7 @@ class EdgeStore:
         """A ``.tar.gz`` of the flushed shard directory (Edge can restore snapshots but not
         create them): unpack it into ``<root>/<collection>/`` and open that root with EdgeStore."""
         with self._guard:
+            collection = self.aliases.resolve(collection)
             shard = self._shard(collection)
             with _engine_errors(f"flush {collection!r}"):
                 shard.flush()
@@ -277,10 +315,11 @@ class EdgeStore:
     # -- internals ---------------------------------------------------------------------------
 
     def _shard(self, collection: str) -> qe.EdgeShard:
-        opened = self._open.get(collection)
+        opened = self._open.get(self.aliases.resolve(collection))
         if opened is not None:
             return opened.shard
         with self._guard:
+            collection = self.aliases.resolve(collection)  # again: an adoption may have run
             opened = self._open.get(collection)
             if opened is not None:
                 return opened.shard

@@ -17,6 +17,7 @@ from jobs import (
     finetune_llm,
     ingest,
     prepare_sample,
+    reindex,
     render_manifests,
     search,
     tune_embedder,
@@ -103,6 +104,12 @@ CASES = {
     "ask: service unreachable": (
         ask.app, lambda t: ["вопрос", "--url", f"{UNREACHABLE}/v1", "--wait", "0"],
         ExitCode.CANNOT_RUN, "not ready",
+    ),
+    "reindex: no action": (
+        reindex.app, lambda t: ["--collection", "c"], ExitCode.CANNOT_RUN, "exactly one of"
+    ),
+    "reindex: store unreachable": (
+        reindex.app, lambda t: ["--model", "navec"], ExitCode.CANNOT_RUN, UNREACHABLE
     ),
     "validate_configs: not a repository": (
         validate_configs.app, lambda t: ["--repo", str(t)], ExitCode.CANNOT_RUN, "--repo"

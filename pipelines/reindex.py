@@ -1,0 +1,212 @@
+"""Blue/green re-index: a new version of a collection, re-embedded with another dense model, built
+while the live version keeps serving and put live by one atomic alias flip.
+
+The new version is made from the stored points, not from the source files: the driver scrolls
+the live version page by page (payload and BM25 vectors as they are) into the object store, a Ray
+Data actor pool (ingestion's ``EmbedStep``) re-embeds the chunk texts with the new model, and the
+driver writes the batches into ``<collection>__v<N>``. The alias flips only when the new version
+holds as many points as the live one; otherwise the new version is left for inspection and the
+alias is untouched. A collection that is not an alias yet is adopted as ``__v1`` first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import ray
+
+from pipelines.ingest_stages import embed_chunks
+from raystore import RayStore, store_for, with_absolute_paths
+from ruai.encoders.model_info import dense_dim
+from ruai.settings import Settings
+from ruai.store.aliases import (
+    CollectionVersion,
+    next_version_name,
+    rollback_target,
+    utc_now,
+    versions_to_drop,
+)
+from ruai.store.base import CollectionNotFoundError, PointRecord, StoreError
+from ruai.store.rows import DOC_ROW_SCHEMA, chunk_rows, encode_payload
+
+
+class ReindexIncompleteError(StoreError):
+    """The new version does not hold every point of the live one: the alias was not flipped."""
+
+
+@dataclass
+class ReindexReport:
+    collection: str
+    model: str
+    source_version: str = ""
+    new_version: str = ""
+    dim: int = 0
+    points_source: int = 0
+    points_written: int = 0
+    points_new: int = 0
+    flipped: bool = False
+    dropped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {
+            "points_per_s": round(self.points_written / self.seconds, 2) if self.seconds else 0.0
+        }
+
+    def render(self):
+        from rich.table import Table
+
+        versions = f"{self.source_version} → {self.new_version}"
+        table = Table(title=f"reindex {self.collection}: {versions}")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in self.to_dict().items():
+            table.add_row(key, str(value))
+        return table
+
+
+def pinned_model(model: str, settings: Settings) -> str:
+    """The model as a version records it: a registry alias pinned to the version it names now
+    (``models:/emb@challenger`` → ``models:/emb/3``), a local directory made absolute."""
+    from ruai.lifecycle.registry import Registry, is_model_uri
+
+    if is_model_uri(model):
+        version = Registry.from_settings(settings).get(model)
+        return f"models:/{version.name}/{version.version}"
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.is_dir() else model
+
+
+def live_version(store: RayStore, collection: str, settings: Settings) -> CollectionVersion:
+    """The version the alias ``collection`` points at; a plain collection becomes ``__v1`` of a
+    new alias of its name first (recorded with the configured dense model, which built it)."""
+    if collection in store.alias_targets():
+        return store.version_of(collection)
+    if not store.collection_exists(collection):
+        raise CollectionNotFoundError(
+            f"collection {collection!r} does not exist: ingest into it first"
+        )
+    model = pinned_model(settings.dense_model, settings)
+    first = CollectionVersion(
+        next_version_name(collection, store.collection_names()),
+        model=model,
+        dim=dense_dim(settings.model_copy(update={"dense_model": model})),
+        created=utc_now(),
+    )
+    store.adopt_collection(collection, first)
+    return first
+
+
+def _rows(points: list[PointRecord]) -> pa.Table:
+    """A page of stored points as one document row (``DOC_ROW_SCHEMA``), the shape ingestion's
+    ``EmbedStep`` embeds; ``chunk_rows`` flattens it back into points to write."""
+    row = {
+        "source": "", "doc_id": "", "content_hash": "", "outcome": "ok", "reason": None,
+        "stored_before": False,
+        "chunk_ids": [p.id for p in points],
+        "texts": [p.payload.get("text", "") for p in points],
+        "payloads": [encode_payload(p.payload) for p in points],
+        "sparse_indices": [p.sparse.indices for p in points],
+        "sparse_values": [p.sparse.values for p in points],
+    }  # fmt: skip
+    return pa.Table.from_pylist([row], schema=DOC_ROW_SCHEMA)
+
+
+def stored_pages(store: RayStore, version: str, page: int) -> Iterator[ray.ObjectRef]:
+    """Every point of ``version`` as Arrow blocks in the object store, one page at a time."""
+    offset = None
+    while True:
+        points, offset = store.scroll_points(version, offset, page)
+        if points:
+            yield ray.put(_rows(points))
+        if offset is None:
+            return
+
+
+def run_reindex(
+    settings: Settings,
+    collection: str,
+    model: str,
+    *,
+    on_progress: Callable[[ReindexReport], None] | None = None,
+) -> ReindexReport:
+    """Build the next version of ``collection`` with ``model`` and flip the alias to it; Ray
+    must be initialised by the caller."""
+    started = time.perf_counter()
+    settings = with_absolute_paths(settings)
+    store = store_for(settings)
+    report = ReindexReport(collection=collection, model=pinned_model(model, settings))
+    source = live_version(store, collection, settings)
+    report.source_version = source.name
+    report.points_source = store.count(source.name)
+    new_settings = settings.model_copy(update={"dense_model": report.model})
+    report.dim = dense_dim(new_settings)
+    report.new_version = next_version_name(collection, store.collection_names())
+    store.ensure_collection(report.new_version, report.dim)
+
+    blocks = list(stored_pages(store, source.name, settings.write_batch_size))
+    if blocks:
+        dataset = embed_chunks(ray.data.from_arrow_refs(blocks), new_settings)
+        for table in dataset.iter_batches(
+            batch_format="pyarrow", batch_size=settings.write_batch_size, prefetch_batches=2
+        ):
+            report.points_written += store.upsert_rows(report.new_version, chunk_rows(table))
+            if on_progress:
+                on_progress(report)
+    store.optimize(report.new_version)
+    report.points_new = store.count(report.new_version)
+    report.points_source = store.count(source.name)  # again: writes may have gone on meanwhile
+    store.record_version(
+        CollectionVersion(
+            report.new_version, report.model, report.dim, created=utc_now(), source=source.name
+        )
+    )
+    report.seconds = round(time.perf_counter() - started, 3)
+    if report.points_new != report.points_source:
+        raise ReindexIncompleteError(
+            f"{report.new_version} holds {report.points_new} points, {source.name} "
+            f"{report.points_source} (written to while re-indexing?): the alias still points at "
+            f"{source.name}; run the re-index again"
+        )
+    store.flip_alias(collection, report.new_version)
+    report.flipped = True
+    if settings.reindex_keep_versions:
+        report.dropped = drop_old(store, collection, settings.reindex_keep_versions)
+    return report
+
+
+def rollback(store: RayStore, collection: str) -> tuple[str, str]:
+    """Point the alias back at the version before the live one: (from, to)."""
+    if collection not in store.alias_targets():
+        raise StoreError(f"{collection!r} is not an alias: nothing was re-indexed to roll back")
+    live = store.version_of(collection).name
+    names = [v.name for v in store.versions_of(collection)]
+    target = rollback_target(collection, names, live)
+    if target is None:
+        raise StoreError(f"{collection!r} points at {live}, its oldest version: no rollback")
+    store.flip_alias(collection, target)
+    return live, target
+
+
+def drop_old(store: RayStore, collection: str, keep: int) -> list[str]:
+    """Drop the versions beyond ``keep`` (the live one always stays); return their names."""
+    live = store.version_of(collection).name
+    names = [v.name for v in store.versions_of(collection)]
+    dropped = versions_to_drop(collection, names, live, keep)
+    for name in dropped:
+        store.drop_collection(name)
+    return dropped
+
+
+def version_rows(store: RayStore, collection: str) -> list[dict]:
+    """One row per version: name, live, model, dim, points, created, source."""
+    live = store.alias_targets().get(collection)
+    return [
+        {"version": v.name, "live": v.name == live, "points": store.count(v.name)}
+        | {k: getattr(v, k) for k in ("model", "dim", "created", "source")}
+        for v in store.versions_of(collection)
+    ]

@@ -1,0 +1,55 @@
+"""Queries bound for collection versions of different dense models (ruai.retrieval), and the
+version bookkeeping of ruai.store.aliases: real navec and the packaged all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+import pytest
+
+from ruai.retrieval import ModelMismatchError, Searcher
+from ruai.settings import Settings
+from ruai.store.aliases import (
+    CollectionVersion,
+    next_version_name,
+    rollback_target,
+    versions_to_drop,
+)
+
+NAVEC = CollectionVersion("docs__v1", model="navec", dim=300)
+MINILM = CollectionVersion("docs__v2", model="all-MiniLM-L6-v2", dim=384)
+
+
+@pytest.fixture(scope="module")
+def searcher() -> Searcher:
+    return Searcher.from_settings(Settings(dense_model="navec"), store=None)
+
+
+def test_each_query_is_encoded_with_its_versions_model(searcher: Searcher) -> None:
+    queries = ["Кто основал компанию?", "Где находится музей?", "Когда открылся театр?"]
+    requests = searcher.requests_on_versions(
+        queries, ["dense", "hybrid", "dense"], ["t"] * 3, [5, 5, 3], [NAVEC, MINILM, NAVEC]
+    )
+    assert [len(r.dense) for r in requests] == [300, 384, 300]
+    assert [r.limit for r in requests] == [5, 5, 3]
+    assert requests[1].sparse is not None and requests[0].sparse is None
+    # an unrecorded collection (ingested before versions) is searched with the configured model
+    assert searcher.dense_for(CollectionVersion("plain")) is searcher.dense
+    assert searcher.dense_for(MINILM) is searcher.dense_for(MINILM)  # loaded once
+
+
+def test_a_model_that_makes_other_sized_vectors_fails_loudly(searcher: Searcher) -> None:
+    with pytest.raises(ModelMismatchError, match="300-d queries"):
+        searcher.dense_for(CollectionVersion("docs__v3", model="navec", dim=384))
+
+
+def test_version_bookkeeping() -> None:
+    names = ["docs__v1", "docs__v2", "docs__v3", "other__v9"]
+    assert next_version_name("docs", names) == "docs__v4"
+    assert next_version_name("docs", ["docs"]) == "docs__v1"
+    assert rollback_target("docs", names, "docs__v3") == "docs__v2"
+    assert rollback_target("docs", names, "docs__v1") is None
+    versions = names[:3]
+    assert versions_to_drop("docs", versions, "docs__v3", keep=1) == ["docs__v1", "docs__v2"]
+    assert versions_to_drop("docs", versions, "docs__v3", keep=2) == ["docs__v1"]
+    # after a rollback the live version stays, and the newest other is the one kept
+    assert versions_to_drop("docs", versions, "docs__v1", keep=2) == ["docs__v2"]
+    assert versions_to_drop("docs", versions, "docs__v2", keep=5) == []
