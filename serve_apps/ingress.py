@@ -215,16 +215,21 @@ class RagIngress:
         first = await self._first(deltas)
         self.metrics.ttft.observe((time.perf_counter() - started) * 1000,
                                   tags={"generator": self.generator.kind})  # fmt: skip
-        cid = shapes.completion_id()
+        # a generator's own frames (vLLM's) keep their id; text deltas get one here
+        relay = generator.frames and body.stream
+        cid = sse.decoded(first)["id"] if relay else shapes.completion_id()
         await record_response(self.settings, cid, tenant)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            events = sse.chat_events(
-                cid, body.model, first, deltas, out, include_usage,
-                on_done=lambda: self._count_tokens(out), on_error=self._stream_error,
-            )  # fmt: skip
+            done = {"on_done": lambda: self._count_tokens(out), "on_error": self._stream_error}
+            events = (
+                sse.relay(body.model, first, deltas, out, include_usage, **done)
+                if relay
+                else sse.chat_events(cid, body.model, first, deltas, out, include_usage, **done)
+            )
             return StreamingResponse(events, media_type="text/event-stream")
-        text = first + "".join([delta async for delta in deltas])
+        rest = [delta async for delta in deltas]
+        text = sse.frames_text([first, *rest]) if generator.frames else first + "".join(rest)
         self._count_tokens(out)
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         sources = {"sources": [p.citation() for p in out.passages]}
