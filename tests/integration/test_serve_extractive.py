@@ -353,7 +353,7 @@ def _search_replicas() -> int:
     return states.get("RUNNING", 0)
 
 
-def _wait_for_search_replicas(count: int, timeout_s: float = 60) -> None:
+def _wait_for_search_replicas(count: int, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while _search_replicas() != count:
         assert time.monotonic() < deadline, f"Search has {_search_replicas()} replicas, not {count}"
