@@ -127,13 +127,14 @@ def local_profile_config(settings, port: int) -> dict:
 
 def serve_deploy(config: dict) -> None:
     """What `serve deploy config.yaml` does, without the dashboard it talks to: the controller
-    imports the app and builds it from the config inside the cluster."""
+    imports the app and builds it from the config inside the cluster. (The proxy is started at
+    its default location: `HeadOnly` from a driver lost its HAProxy manager to the controller
+    twice here; on one node it is the same place.)"""
     from ray.serve._private import api
     from ray.serve.schema import ServeDeploySchema
 
     schema = ServeDeploySchema.model_validate(config)
-    client = api.serve_start(http_options=schema.http_options.model_dump(),
-                             proxy_location=schema.proxy_location)  # fmt: skip
+    client = api.serve_start(http_options=schema.http_options.model_dump())
     client.deploy_apps(schema, _blocking=False)
 
 
