@@ -193,10 +193,10 @@ def serve_runs(settings, questions: list[str], port: int, repeat: int) -> dict:
         )  # fmt: skip
         runs["rag"].append(asyncio.run(load(f"{base}/v1/chat/completions", rag, concurrency)))
         print(f"c={concurrency}: search {runs['search'][-1]}\n      rag {runs['rag'][-1]}")
-    runs["hops"] = hop_costs(settings, base, questions)
-    print(f"hops: {runs['hops']}", flush=True)
     deployments = serve.status().applications["bench"].deployments
     runs["search_replicas_after_c32"] = deployments["Search"].replica_states.get("RUNNING", 0)
+    runs["hops"] = hop_costs(settings, base, questions)  # last: it runs (and closes) a loop
+    print(f"hops: {runs['hops']}", flush=True)
     serve.shutdown()
     return runs
 
