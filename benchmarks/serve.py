@@ -197,7 +197,10 @@ def serve_runs(settings, questions: list[str], port: int, repeat: int) -> dict:
     runs["search_replicas_after_c32"] = deployments["Search"].replica_states.get("RUNNING", 0)
     runs["hops"] = hop_costs(settings, base, questions)  # last: it runs (and closes) a loop
     print(f"hops: {runs['hops']}", flush=True)
-    serve.shutdown()
+    try:
+        serve.shutdown()
+    except RuntimeError:  # the handle's closed loop; ray.shutdown() stops Serve with the cluster
+        pass
     return runs
 
 
