@@ -17,8 +17,9 @@ import logging
 import uuid
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.datastructures import MutableHeaders
 
 from ruai.lifecycle.arms import Arm, Experiment
 from ruai.lifecycle.guardrails import Guard, Limits, Trip
@@ -96,11 +97,12 @@ def arm_label(request: Request) -> str:
     return getattr(request.state, "arm", "") or NO_ARM
 
 
-def tag_response(request: Request, response: Response) -> None:
+def tag_headers(request: Request, headers: MutableHeaders) -> None:
+    """The arm's response headers (a response's start message, also an error's)."""
     arm = getattr(request.state, "arm", "")
     if arm:
-        response.headers[ARM_HEADER] = arm
-        response.headers[EXPERIMENT_HEADER] = request.state.experiment
+        headers[ARM_HEADER] = arm
+        headers[EXPERIMENT_HEADER] = request.state.experiment
 
 
 def body_fields(request: Request) -> dict[str, str]:

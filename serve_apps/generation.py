@@ -1,5 +1,6 @@
-"""The ingress's side of generation: one async stream of text deltas and a usage count, whether
-the answer comes from the extractive deployment or from the vLLM LLMServer."""
+"""The ingress's side of generation: one async stream and a usage count, whether the answer comes
+from the extractive deployment (text deltas) or from the vLLM LLMServer (vLLM's own SSE frames,
+passed on undecoded: ``Generator.frames``)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class Generation:
     passages: list[Passage] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    model: str = ""  # the model name in the generator's frames (``Generator.frames``)
 
 
 class Generator(Protocol):
@@ -42,16 +44,19 @@ class Generator(Protocol):
 
     kind: str
     serves_llm: bool  # answers plain chats under settings.llm_served_name, and LoRA adapters
+    # True: rag/chat yield OpenAI ``chat.completion.chunk`` SSE frames (``data: …\n\n``, the
+    # usage frame included, no [DONE]) named ``out.model``; False: text deltas
+    frames: bool
 
     def rag(
         self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
     ) -> AsyncIterator[str]:
-        """Text deltas of an answer from ``passages``; fills ``out`` as they stream."""
+        """An answer from ``passages`` (deltas or frames); fills ``out`` as it streams."""
 
     def chat(
         self, messages: list[Message], sampling: dict[str, Any], out: Generation
     ) -> AsyncIterator[str]:
-        """Text deltas of a plain chat (``serves_llm`` generators only)."""
+        """A plain chat (deltas or frames; ``serves_llm`` generators only)."""
 
     def with_adapter(self, adapter: str) -> Generator:
         """This generator answering with a LoRA adapter (``serves_llm`` generators only)."""
@@ -63,6 +68,7 @@ class Generator(Protocol):
 class ExtractiveClient:
     kind = "extractive"
     serves_llm = False
+    frames = False
 
     def __init__(self, handle: DeploymentHandle) -> None:
         self.handle = handle
@@ -90,10 +96,13 @@ class ExtractiveClient:
 
 
 class VLLMClient:
-    """Calls ray.serve.llm's LLMServer.chat through its handle (always streaming)."""
+    """Calls ray.serve.llm's LLMServer.chat through its handle (always streaming) and passes
+    vLLM's SSE frames on as they come: only those without a content choice (usage, errors,
+    [DONE]) are decoded."""
 
     kind = "vllm"
     serves_llm = True
+    frames = True
 
     def __init__(self, handle: DeploymentHandle, settings: Settings) -> None:
         self.handle = handle.options(stream=True)
@@ -135,12 +144,13 @@ class VLLMClient:
             stream_options={"include_usage": True},
             **sampling,
         )
+        out.model = self.model
         stream = self.handle.chat.remote(request)
         try:
             async for batch in stream:
                 for item in batch if isinstance(batch, list) else [batch]:
-                    for delta in _deltas(item, out):
-                        yield delta
+                    if _passed_on(item, out):
+                        yield item
         finally:
             # a client that went away cancels the engine's generation
             stream.cancel()
@@ -155,24 +165,29 @@ def llm_tokenizer_path(settings: Settings) -> str:
     return llm_model_path(settings)
 
 
-def _deltas(item: Any, out: Generation) -> list[str]:
+def _passed_on(item: Any, out: Generation) -> bool:
+    """Whether LLMServer's ``item`` (one ``data: …\n\n`` frame) goes on to the client. A frame
+    with a choice is passed on undecoded (vLLM's compact JSON: any quote inside a string is
+    escaped, so the marker is never text); the others are read: the usage frame fills ``out``
+    and goes on, an error raises, [DONE] stays (the ingress ends the stream itself)."""
     if not isinstance(item, str):
         error = getattr(item, "error", None)
         if error is not None:
             raise GenerationError(error.message, int(getattr(error, "code", 400) or 400))
         raise GenerationError(f"unexpected generator output {type(item).__name__}", 502)
-    deltas = []
-    for line in item.splitlines():
-        if not line.startswith("data: ") or line == "data: [DONE]":
-            continue
-        chunk = json.loads(line[len("data: ") :])
-        if "error" in chunk:
-            raise GenerationError(chunk["error"].get("message", "generation failed"))
-        if chunk.get("usage"):
-            out.prompt_tokens = chunk["usage"].get("prompt_tokens", 0)
-            out.completion_tokens = chunk["usage"].get("completion_tokens", 0)
-        for choice in chunk.get("choices", []):
-            content = (choice.get("delta") or {}).get("content")
-            if content:
-                deltas.append(content)
-    return deltas
+    if CHOICE in item:
+        return True
+    payload = item.strip().removeprefix("data: ")
+    if payload == "[DONE]" or not payload:
+        return False
+    chunk = json.loads(payload)
+    if "error" in chunk:
+        error = chunk["error"] if isinstance(chunk["error"], dict) else chunk
+        raise GenerationError(error.get("message", "generation failed"))
+    if chunk.get("usage"):
+        out.prompt_tokens = chunk["usage"].get("prompt_tokens", 0)
+        out.completion_tokens = chunk["usage"].get("completion_tokens", 0)
+    return True
+
+
+CHOICE = '"choices":[{'

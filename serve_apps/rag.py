@@ -46,7 +46,9 @@ def build_app(args: RagAppArgs) -> Application:
     if settings.generator == "vllm":
         from serve_apps.llm import build_llm_server, llm_config
 
-        generator = build_llm_server(llm_config(settings, args.engine_kwargs, args.llm_env_vars))
+        config = llm_config(settings, args.engine_kwargs, args.llm_env_vars,
+                            args.generator.deployment_options())  # fmt: skip
+        generator = build_llm_server(config)
     else:
         generator = ExtractiveGenerator.options(**_options(args.generator)).bind(settings)
     # the ingress admits requests itself (serve_apps/admission.py) and Serve never answers with

@@ -1,5 +1,7 @@
 """Server-sent events of a streamed chat completion: OpenAI's ``chat.completion.chunk`` frames,
-the citations on the final chunk, the usage chunk when asked, then ``[DONE]``."""
+the citations on the final chunk, the usage chunk when asked, then ``[DONE]``. Text deltas are
+framed here (``chat_events``); a generator's own frames (vLLM's) are relayed as they are
+(``relay``), only the model name swapped and the final one given the citations."""
 
 from __future__ import annotations
 
@@ -14,8 +16,64 @@ from serve_apps.generation import Generation
 DONE = "data: [DONE]\n\n"
 
 
-def frame(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+FINISHED = '"finish_reason":"'  # in vLLM's compact JSON; null while the answer goes on
+NO_CHOICES = '"choices":[]'  # the usage frame
+
+
+def frame(payload: dict[str, Any], separators: tuple[str, str] | None = None) -> str:
+    return f"data: {json.dumps(payload, ensure_ascii=False, separators=separators)}\n\n"
+
+
+def decoded(frame_: str) -> dict[str, Any]:
+    return json.loads(frame_.strip().removeprefix("data: "))
+
+
+def frames_text(frames: list[str]) -> str:
+    """The answer a generator's frames hold (a non-streamed request)."""
+    return "".join(
+        choice["delta"].get("content") or ""
+        for f in frames if NO_CHOICES not in f
+        for choice in decoded(f)["choices"]
+    )  # fmt: skip
+
+
+async def relay(
+    model: str,
+    first: str,
+    frames: AsyncIterator[str],
+    out: Generation,
+    include_usage: bool,
+    on_done: Callable[[], None],
+    on_error: Callable[[BaseException], str],
+    final: dict[str, Any] | None = None,
+) -> AsyncIterator[str]:
+    """A generator's frames (``first`` already received) as they came, under the model name
+    the client asked for; the frame that finishes the answer is decoded to add the citations
+    (and ``final``'s fields: the experiment arm); the usage frame only when asked for."""
+    upstream, client = (f'"model":{json.dumps(m, ensure_ascii=False)}' for m in (out.model, model))
+
+    def passed(item: str) -> str | None:
+        if FINISHED in item:
+            chunk = decoded(item) | {"model": model}
+            chunk["sources"] = [p.citation() for p in out.passages]
+            return frame(chunk | (final or {}), (",", ":"))
+        if NO_CHOICES in item and not include_usage:
+            return None
+        return item.replace(upstream, client, 1)
+
+    try:
+        if (sent := passed(first)) is not None:
+            yield sent
+        async for item in frames:
+            if (sent := passed(item)) is not None:
+                yield sent
+    except Exception as exc:
+        yield frame(error_body(on_error(exc), "generator_error"))
+        return
+    finally:
+        await frames.aclose()
+    on_done()
+    yield DONE
 
 
 async def chat_events(

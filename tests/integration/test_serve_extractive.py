@@ -23,6 +23,11 @@ MODEL = f"rag-{COLLECTION}"
 KEYS = {"key-acme": "acme", "key-globex": "globex"}
 TESLA = "В каком году умер Никола Тесла?"
 WARSAW = "Какая река протекает через Варшаву?"
+SEARCH_SCALING = {
+    "min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 0.5,
+    "metrics_interval_s": 0.5, "look_back_period_s": 2, "upscale_delay_s": 1,
+    "downscale_delay_s": 3,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +49,8 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
         },
         # small on purpose: a burst of requests must overflow them (test_overload_is_503)
         "ingress": {"max_ongoing_requests": 2, "max_queued_requests": 2},
+        # quick to react, so that test_search_scales_out_under_load_and_back sees it
+        "search": {"autoscaling_config": SEARCH_SCALING},
     }
     with running_app(args, free_port()) as base:
         yield {"base": base, "sources": sources, "settings": settings}
@@ -384,3 +391,43 @@ def test_prometheus_scrapes_every_metric_the_dashboards_and_alerts_use(
         while missing := wanted - metric_names(prometheus):
             assert time.monotonic() < deadline, f"not in Prometheus: {sorted(missing)}"
             time.sleep(2)
+
+
+def _search_replicas() -> int:
+    from ray import serve
+
+    from tests.support.serve_app import APP_NAME
+
+    states = serve.status().applications[APP_NAME].deployments["Search"].replica_states
+    return states.get("RUNNING", 0)
+
+
+def _wait_for_search_replicas(count: int, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _search_replicas() != count:
+        assert time.monotonic() < deadline, f"Search has {_search_replicas()} replicas, not {count}"
+        time.sleep(0.5)
+
+
+def test_search_scales_out_under_load_and_back(served) -> None:
+    """Serve autoscaling (SEARCH_SCALING): two clients asking without pause keep more than
+    half a request per Search replica in flight, so a second replica starts; idle, it goes."""
+    _wait_for_search_replicas(1)
+    stop = threading.Event()
+
+    def ask(_: int) -> set[int]:
+        statuses = set()
+        while not stop.is_set():
+            statuses.add(post(served, "/v1/search", {"query": TESLA, "top_k": 3}).status_code)
+        return statuses
+
+    with ThreadPoolExecutor(2) as pool:  # the ingress admits 2 at a time (the fixture's args)
+        load = [pool.submit(ask, i) for i in range(2)]
+        try:
+            _wait_for_search_replicas(2)
+        finally:
+            stop.set()
+        statuses = set().union(*(f.result() for f in load))
+    assert statuses == {200}
+    _wait_for_search_replicas(1)
+    assert post(served, "/v1/search", {"query": TESLA}).status_code == 200

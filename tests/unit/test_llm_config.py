@@ -34,3 +34,19 @@ def test_lora_settings_reach_ray_serve_llm_and_the_engine(tmp_path: Path) -> Non
 
     plain = llm_config(Settings(llm_model=str(tmp_path)))
     assert plain.lora_config is None and "enable_lora" not in plain.engine_kwargs
+
+
+def test_the_generator_args_autoscale_the_llm_through_ray_serve_llm(tmp_path: Path) -> None:
+    pytest.importorskip("ray.serve.llm")
+    from ray.serve.llm import LLMServer
+
+    from serve_apps.app_args import RagAppArgs
+    from serve_apps.llm import llm_config
+
+    scaling = {"min_replicas": 1, "max_replicas": 3, "target_ongoing_requests": 8}
+    args = RagAppArgs.model_validate({"generator": {"autoscaling_config": scaling}})
+    config = llm_config(Settings(llm_model=str(tmp_path)), None, None,
+                        args.generator.deployment_options())  # fmt: skip
+    options = LLMServer.get_deployment_options(config)
+    assert {k: options["autoscaling_config"][k] for k in scaling} == scaling
+    assert options["max_ongoing_requests"] == 32  # the defaults stay where not given

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,38 @@ def test_request_sampling_overrides_settings_defaults() -> None:
     merged = with_sampling_defaults(settings, {"temperature": 0.0, "top_p": None})
     assert merged == {"temperature": 0.0, "top_p": 0.8, "repetition_penalty": 1.2,
                       "max_tokens": settings.llm_max_tokens}  # fmt: skip
+
+
+def fit_by_recounting(system: str, question: str, given: list[Passage], template: ChatTemplate,
+                      budget: int) -> list[Passage]:  # fmt: skip
+    """The earlier fit, kept as the reference: the whole prompt re-tokenized for every passage
+    added, then a binary search over the last passage's words."""
+    kept: list[Passage] = []
+    fits = lambda ps: template.count_tokens(rag_messages(system, question, ps)) <= budget  # noqa: E731
+    for passage in given:
+        if fits([*kept, passage]):
+            kept.append(passage)
+            continue
+        words, lo, hi = passage.text.split(), 0, len(passage.text.split())
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if fits([*kept, replace(passage, text=" ".join(words[:mid]))]) \
+                else (lo, mid - 1)  # fmt: skip
+        return kept + ([replace(passage, text=" ".join(words[:lo]))] if lo else [])
+    return kept
+
+
+@pytest.mark.parametrize("budget", [260, 333, 700, 1500, 3000])
+def test_one_tokenization_pass_fits_what_recounting_fitted(
+    template: ChatTemplate, xquad_path: Path, budget: int
+) -> None:
+    """Real XQuAD-ru paragraphs as passages: the one-pass fit keeps the same passages and cuts
+    the last one at the same word as re-tokenizing the prompt for every passage did."""
+    from ruai.eval.squad import read_squad
+
+    data = read_squad(xquad_path)
+    given = [Passage(i, p.context.strip(), f"{i}.md", f"c{i}", 1.0 / i)
+             for i, p in enumerate(data.paragraphs[:12], 1)]  # fmt: skip
+    question = data.questions[0].question
+    _, kept = fit_rag_messages(SYSTEM, question, given, template, budget)
+    assert kept == fit_by_recounting(SYSTEM, question, given, template, budget)
