@@ -35,6 +35,10 @@ def main(
     list_versions: bool = typer.Option(False, "--list", help="Show the versions and the alias"),
     drop_old: bool = typer.Option(False, "--drop-old", help="Drop versions beyond --keep"),
     keep: int = typer.Option(1, min=1, help="Versions --drop-old keeps, the live one included"),
+    stage: bool = typer.Option(
+        False, "--stage", help="With --model: build the version, leave the alias (a canary arm)"
+    ),
+    flip_to: str = typer.Option(None, help="Point the alias at this (staged) version"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables"),
 ) -> None:
     from pipelines import reindex
@@ -46,8 +50,10 @@ def main(
 
     settings = get_settings()
     collection = collection or settings.collection
-    if sum((bool(model), rollback, list_versions, drop_old)) != 1:
-        fail("give exactly one of --model, --rollback, --list and --drop-old")
+    if sum((bool(model), rollback, list_versions, drop_old, bool(flip_to))) != 1:
+        fail("give exactly one of --model, --rollback, --list, --drop-old and --flip-to")
+    if stage and not model:
+        fail("--stage goes with --model")
     if not embedded(settings):  # a Qdrant server: fail fast, before starting any Ray work
         try:
             open_store(settings).collection_exists(collection)
@@ -66,11 +72,16 @@ def main(
         if drop_old:
             dropped = reindex.drop_old(store, collection, keep)
             return _say({"collection": collection, "dropped": dropped}, as_json)
+        if flip_to:
+            before, after = reindex.flip_to(store, collection, flip_to)
+            return _say({"collection": collection, "from": before, "to": after}, as_json)
 
         def progress(report: reindex.ReindexReport) -> None:
             console.print(f"{report.points_written}/{report.points_source} points re-embedded")
 
-        result = reindex.run_reindex(settings, collection, model, on_progress=progress)
+        result = reindex.run_reindex(
+            settings, collection, model, flip=not stage, on_progress=progress
+        )
     except CollectionNotFoundError as exc:
         fail(str(exc), ExitCode.NO_COLLECTION)
     except reindex.ReindexIncompleteError as exc:

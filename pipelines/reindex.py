@@ -132,10 +132,12 @@ def run_reindex(
     collection: str,
     model: str,
     *,
+    flip: bool = True,
     on_progress: Callable[[ReindexReport], None] | None = None,
 ) -> ReindexReport:
-    """Build the next version of ``collection`` with ``model`` and flip the alias to it; Ray
-    must be initialised by the caller."""
+    """Build the next version of ``collection`` with ``model`` and flip the alias to it (with
+    ``flip=False`` the version is only staged: a canary arm can search it by its own name while
+    the alias stays); Ray must be initialised by the caller."""
     started = time.perf_counter()
     settings = with_absolute_paths(settings)
     store = store_for(settings)
@@ -172,6 +174,8 @@ def run_reindex(
             f"{report.points_source} (written to while re-indexing?): the alias still points at "
             f"{source.name}; run the re-index again"
         )
+    if not flip:
+        return report
     store.flip_alias(collection, report.new_version)
     report.flipped = True
     if settings.reindex_keep_versions:
@@ -190,6 +194,16 @@ def rollback(store: RayStore, collection: str) -> tuple[str, str]:
         raise StoreError(f"{collection!r} points at {live}, its oldest version: no rollback")
     store.flip_alias(collection, target)
     return live, target
+
+
+def flip_to(store: RayStore, collection: str, version: str) -> tuple[str, str]:
+    """Point the alias at ``version``, one of its versions (a staged one): (from, to)."""
+    names = [v.name for v in store.versions_of(collection)]
+    if version not in names:
+        raise StoreError(f"{version!r} is not a version of {collection!r} (versions: {names})")
+    live = store.version_of(collection).name
+    store.flip_alias(collection, version)
+    return live, version
 
 
 def drop_old(store: RayStore, collection: str, keep: int) -> list[str]:

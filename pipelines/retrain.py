@@ -5,8 +5,9 @@
    the current champion, written as question/context JSONL;
 2. fine-tune: the embedder (Ray Train on the connected cluster), registered as ``challenger``;
 3. gate: ``ruai.lifecycle.promotion.promote`` (challenger vs champion on held-out data);
-4. canary: when RUAI_RETRAIN_CANARY_WEIGHT > 0 and the gate promoted, an experiment with the new
-   version as a canary arm at that weight (written as JSON, for the app's config; in a running
+4. canary: when RUAI_RETRAIN_CANARY_WEIGHT > 0 and the gate promoted, the collection re-embedded
+   with it as a staged version (``jobs.reindex --stage``) and an experiment with that version as
+   a canary arm at that weight (written as JSON, for the app's config; in a running
    app that already has the arm, ``jobs.rollout --experiment … --arm … --weight …`` sets it).
 
 Without ``execute`` it is a dry run: it stops before the fine-tune and says what it would do.
@@ -123,9 +124,9 @@ def registered_rows(dataset: Path) -> list[dict]:
     return rows
 
 
-def canary_experiment(settings: Settings, model: str, version: str) -> dict:
-    """The experiment that sends RUAI_RETRAIN_CANARY_WEIGHT % of traffic to the new embedder's
-    collection (re-indexed with it as ``<collection>-<model>-v<version>``)."""
+def canary_experiment(settings: Settings, model: str, version: str, collection: str) -> dict:
+    """The experiment that sends RUAI_RETRAIN_CANARY_WEIGHT % of traffic to ``collection``, the
+    version of the collection re-embedded with the new embedder (staged: its alias unmoved)."""
     from ruai.lifecycle.arms import Arm, Experiment
 
     weight = settings.retrain_canary_weight
@@ -133,11 +134,7 @@ def canary_experiment(settings: Settings, model: str, version: str) -> dict:
         name=f"{model}-canary",
         arms=(
             Arm(name="champion", weight=100 - weight),
-            Arm(
-                name=f"{model}-v{version}",
-                weight=weight,
-                collection=f"{settings.collection}-{model}-v{version}",
-            ),
+            Arm(name=f"{model}-v{version}", weight=weight, collection=collection),
         ),
     )
     return experiment.model_dump(mode="json")
@@ -230,15 +227,26 @@ def run_chain(
         chain.record("canary", SKIPPED, "RUAI_RETRAIN_CANARY_WEIGHT=0: no canary arm")
         return chain
     version = promotion.challenger.rsplit("/", 1)[-1]
-    experiment = canary_experiment(settings, model, version)
+    try:  # the new embedder's vectors: a staged version of the collection, its alias unmoved
+        from pipelines.reindex import run_reindex
+
+        staged = run_reindex(settings, settings.collection, f"models:/{model}/{version}",
+                             flip=False)  # fmt: skip
+    except Exception as exc:  # noqa: BLE001
+        chain.record("canary", FAILED, f"re-index: {type(exc).__name__}: {exc}")
+        return chain
+    experiment = canary_experiment(settings, model, version, staged.new_version)
     arm = experiment["arms"][-1]["name"]
     path = work_dir / "experiment.json"
     path.write_text(json.dumps(experiment, ensure_ascii=False, indent=2), encoding="utf-8")
     chain.record(
         "canary",
         OK,
-        f"experiment {experiment['name']} at {settings.retrain_canary_weight}% -> {path}; in a "
-        f"running app whose experiment has the arm: python -m jobs.rollout --experiment "
-        f"{experiment['name']} --arm {arm} --weight {settings.retrain_canary_weight}",
+        f"{staged.new_version} staged ({staged.points_new} points); experiment "
+        f"{experiment['name']} at {settings.retrain_canary_weight}% -> {path}; in a running app "
+        f"whose experiment has the arm: python -m jobs.rollout --experiment "
+        f"{experiment['name']} --arm {arm} --weight {settings.retrain_canary_weight}; when it "
+        f"holds up: python -m jobs.reindex --collection {settings.collection} "
+        f"--flip-to {staged.new_version}",
     )
     return chain

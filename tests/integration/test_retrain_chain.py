@@ -111,6 +111,11 @@ def test_drifted_log_to_gate_decision_and_canary(
     if gate.status == OK:  # promoted: the canary experiment at the configured weight
         experiment = json.loads((tmp_path / "run" / "experiment.json").read_text())
         assert [a["weight"] for a in experiment["arms"]] == [90, 10]
-        assert steps["canary"].status == OK
+        assert steps["canary"].status == OK, steps["canary"].detail
+        staged = experiment["arms"][1]["collection"]
+        store = store_for(settings)  # staged beside the live version, the alias not moved
+        assert store.version_of(settings.collection).name != staged
+        assert store.version_of(staged).model == f"models:/{MODEL}/2"
+        assert store.count(staged) == store.count(settings.collection)
     else:
         assert "canary" not in steps
