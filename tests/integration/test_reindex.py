@@ -131,6 +131,11 @@ def test_reindex_flips_under_load_rolls_back_and_drops(ingested, monkeypatch):
     rolled = json.loads(run_cli(settings, monkeypatch, "--rollback"))
     assert rolled == {"collection": ALIAS, "from": f"{ALIAS}__v2", "to": f"{ALIAS}__v1"}
     assert _ids(searcher, ALIAS) == old
+    flipped = json.loads(run_cli(settings, monkeypatch, "--flip-to", f"{ALIAS}__v2"))
+    assert flipped == {"collection": ALIAS, "from": f"{ALIAS}__v1", "to": f"{ALIAS}__v2"}
+    assert _ids(searcher, ALIAS) == new
+    run_cli(settings, monkeypatch, "--flip-to", f"{ALIAS}__v1")
+    assert _ids(searcher, ALIAS) == old
 
     dropped = json.loads(run_cli(settings, monkeypatch, "--drop-old", "--keep", "1"))
     assert dropped == {"collection": ALIAS, "dropped": [f"{ALIAS}__v2"]}

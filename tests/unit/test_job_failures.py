@@ -108,6 +108,9 @@ CASES = {
     "reindex: no action": (
         reindex.app, lambda t: ["--collection", "c"], ExitCode.CANNOT_RUN, "exactly one of"
     ),
+    "reindex: --stage without --model": (
+        reindex.app, lambda t: ["--flip-to", "c__v2", "--stage"], ExitCode.CANNOT_RUN, "--stage"
+    ),
     "reindex: store unreachable": (
         reindex.app, lambda t: ["--model", "navec"], ExitCode.CANNOT_RUN, UNREACHABLE
     ),
