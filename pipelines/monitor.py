@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ruai.lifecycle.monitoring import MonitorReport, monitor, top1
-from ruai.lifecycle.query_log_window import Window, read_query_log
+from ruai.lifecycle.query_log_window import Window, read_query_log, read_window
 from ruai.settings import Settings
 from ruai.training.tracking import Tracking
 
@@ -50,12 +50,12 @@ def run_monitor(
 ) -> MonitorRun:
     from ruai.encoders.factory import build_dense_encoder
 
-    current = read_query_log(settings.query_log_dir, window)
+    current = read_window(settings, window)
     if isinstance(reference, Path):
         past, label = read_query_log(reference), str(reference)
     else:
         before = window.before(reference)
-        past, label = read_query_log(settings.query_log_dir, before), before.label()
+        past, label = read_window(settings, before), before.label()
     ratings = read_ratings(settings, current)
     encoder = build_dense_encoder(settings)
     report = monitor(

@@ -1,5 +1,6 @@
 """A time window of the query log: ``24h`` / ``7d`` durations, and the log's rows in a window read
-back from its Parquet files (any directory layout under the log dir, e.g. ``date=YYYY-MM-DD/``)."""
+back from its Parquet files (any directory layout under the log dir, e.g. ``date=YYYY-MM-DD/``)
+or from its PostgreSQL table, whichever the sink writes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from ruai.lifecycle.query_log import SCHEMA
+from ruai.lifecycle.query_log_writers import TABLE
+from ruai.settings import Settings
 
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -64,3 +67,32 @@ def read_query_log(log_dir: Path, window: Window | None = None) -> pa.Table:
         )
     table = dataset.to_table(filter=condition)
     return table.sort_by("ts") if table.num_rows else table
+
+
+def read_query_log_table(dsn: str, window: Window | None = None) -> pa.Table:
+    """The rows of the PostgreSQL sink's table in ``window`` (``SCHEMA``); a table nothing has
+    written to yet is an empty log."""
+    import psycopg
+
+    sql = f"SELECT {', '.join(SCHEMA.names)} FROM {TABLE}"
+    params: tuple = ()
+    if window is not None:
+        sql += " WHERE ts >= %s AND ts < %s"
+        params = (window.start, window.end)
+    with psycopg.connect(dsn, connect_timeout=10) as connection:
+        exists = connection.execute("SELECT to_regclass(%s)", (TABLE,)).fetchone()[0]
+        if exists is None:
+            return SCHEMA.empty_table()
+        rows = connection.execute(sql + " ORDER BY ts", params).fetchall()
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(SCHEMA.names)}
+    columns["chunk_ids"] = [list(v or []) for v in columns["chunk_ids"]]
+    columns["scores"] = [list(v or []) for v in columns["scores"]]
+    return pa.table(columns, schema=SCHEMA)
+
+
+def read_window(settings: Settings, window: Window | None = None) -> pa.Table:
+    """The log the ingress writes under these settings: PostgreSQL when RUAI_QUERY_LOG_DSN is
+    set, else the Parquet files under RUAI_QUERY_LOG_DIR."""
+    if settings.query_log_dsn:
+        return read_query_log_table(settings.query_log_dsn, window)
+    return read_query_log(settings.query_log_dir, window)

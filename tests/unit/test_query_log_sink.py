@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -141,6 +143,16 @@ def test_rows_in_postgresql_and_a_server_that_is_down(postgres_dsn: str) -> None
     assert rows[1][1] == question_hash("Когда умер Никола Тесла? 1")
     assert rows[0][2] == ["c0", "c-other"] and rows[0][3] == pytest.approx([0.9, 0.5])
     assert int(rows[2][4].timestamp() * 1000) == T0 + 2
+    # what jobs.monitor reads with RUAI_QUERY_LOG_DSN set: the same rows, as the Arrow SCHEMA
+    from ruai.lifecycle.query_log_window import Window, read_window
+
+    start = datetime.fromtimestamp(T0 / 1000, UTC)
+    window = Window(start, start + timedelta(milliseconds=3))
+    read = read_window(Settings(query_log_dsn=postgres_dsn), window)
+    mine = read.filter(pc.equal(read.column("tenant"), f"pg-{run}"))
+    assert mine.schema == SCHEMA
+    assert mine.column("question").to_pylist() == [records[0].question, None, records[2].question]
+    assert mine.column("chunk_ids").to_pylist()[0] == ["c0", "c-other"]
 
     down = query_log_sink(
         Settings(query_log_dsn=f"postgresql://ruai@127.0.0.1:{free_port()}/ruai",
