@@ -17,18 +17,23 @@ import argparse
 import json
 import statistics
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
 from ruai.eval.metrics import retrieval_report
 from ruai.eval.paragraph_index import ParagraphIndex
-from ruai.eval.retrieval_eval import encode_questions, ranked_paragraphs
+from ruai.eval.projection_fit import fit_query_projection
+from ruai.eval.retrieval_eval import EncodedQuestions, encode_questions, ranked_paragraphs
 from ruai.eval.sample_corpus import write_sample_corpus
+from ruai.eval.score_fusion import linear_fusion, paragraph_rankings, project_queries
 from ruai.eval.squad import SquadDataset, article_folds, read_squad
 from ruai.inline_index import index_files
 from ruai.retrieval import Searcher
 from ruai.settings import Settings
-from ruai.store.base import FusionConfig
+from ruai.store.base import FusionConfig, SearchRequest
 from ruai.store.edge import EdgeStore
 from ruai.text.lemmas import Lemmatizer
 
@@ -50,17 +55,51 @@ SYSTEMS = (
 )
 
 
+@dataclass
+class ChunkMatrices:
+    """Every (question, chunk) of one index: what the projected dense side is fused from."""
+
+    queries: np.ndarray  # (questions, dim) base query vectors
+    passages: np.ndarray  # (chunks, dim) the indexed dense vectors
+    sparse: np.ndarray  # (questions, chunks) the engine's BM25 scores (0 where no term matches)
+    chunk_paragraphs: list[str | None]
+
+
+def chunk_matrices(
+    store: EdgeStore, collection: str, encoded: EncodedQuestions, index: ParagraphIndex
+) -> ChunkMatrices:
+    points, offset = store.scroll_points(collection, limit=10_000)
+    if offset is not None:
+        raise ValueError("the benchmark collection should fit one scroll page")
+    column = {point.id: j for j, point in enumerate(points)}
+    sparse = np.zeros((len(encoded.vectors), len(points)), dtype=np.float32)
+    for i, vectors in enumerate(encoded.vectors):
+        request = SearchRequest(
+            dense=None, sparse=vectors.sparse, tenant=encoded.tenant, limit=len(points)
+        )
+        for hit in store.search(collection, request):
+            sparse[i, column[hit.id]] = hit.score
+    return ChunkMatrices(
+        np.asarray([v.dense for v in encoded.vectors], dtype=np.float32),
+        np.asarray([point.dense for point in points], dtype=np.float32),
+        sparse,
+        [index.paragraph_of(point.payload.get("text", "")) for point in points],
+    )
+
+
 def run_grid(
-    dataset_path: Path, dataset: SquadDataset, work: Path
-) -> dict[str, dict[float, list[list[str]]]]:
+    dataset_path: Path, dataset: SquadDataset, work: Path, grid: list[tuple[float, float]]
+) -> tuple[dict[str, dict[float, list[list[str]]]], ChunkMatrices]:
     """Ranked paragraph ids of every question: {bm25 setting: {dense weight: ranked lists}};
-    dense weight 0.0 holds BM25 alone (the sparse prefetch only)."""
+    dense weight 0.0 holds BM25 alone (the sparse prefetch only). Also every (question, chunk)
+    score of the shipped BM25 setting's index."""
     write_sample_corpus(dataset_path, work / "sample")
     files = sorted((work / "sample" / "articles").glob("*.md"))
     index = ParagraphIndex(dataset.paragraphs)
     lemmatizer = Lemmatizer()
     ranked: dict[str, dict[float, list[list[str]]]] = {}
-    for k1, b in BM25_GRID:
+    matrices = None
+    for k1, b in grid:
         name = f"k1={k1} b={b}"
         settings = Settings(
             qdrant_path=work / name.replace(" ", "_"),
@@ -86,8 +125,12 @@ def run_grid(
                 )
                 for weight in DENSE_WEIGHTS
             }
+            if name == SHIPPED[0]:
+                matrices = chunk_matrices(store, "cv", encoded, index)
         print(f"{name}: indexed and queried", flush=True)
-    return ranked
+    if matrices is None:
+        raise ValueError(f"the BM25 grid must hold the shipped setting {SHIPPED[0]}")
+    return ranked, matrices
 
 
 def report_on(ranked: list[list[str]], gold: list[str], rows: list[int]) -> dict:
@@ -139,9 +182,98 @@ def cross_validate(dataset: SquadDataset, ranked: dict, k: int) -> list[dict]:
     return folds
 
 
-def summarise(folds: list[dict]) -> dict:
+PROJECTED_WEIGHTS = [1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0]
+PROJECTED_SYSTEMS = ("bm25_all_chunks", "hybrid_all_chunks", "hybrid_projected")
+
+
+class ProjectedFolds:
+    """The shipped BM25 index fused over all chunks with navec as indexed, or with a query
+    projection fitted on training questions only (``ruai.eval.projection_fit``)."""
+
+    def __init__(self, dataset: SquadDataset, matrices: ChunkMatrices) -> None:
+        self.m = matrices
+        self.gold = [q.paragraph_id for q in dataset.questions]
+        self.article = np.asarray([q.article_index for q in dataset.questions])
+        article_of = {p.paragraph_id: p.article_index for p in dataset.paragraphs}
+        self.chunk_article = np.asarray(
+            [-1 if pid is None else article_of[pid] for pid in matrices.chunk_paragraphs]
+        )
+        self.positives = (
+            np.asarray(self.gold)[:, None]
+            == np.asarray([pid or "" for pid in matrices.chunk_paragraphs])[None, :]
+        )
+
+    def fit(self, rows: list[int]) -> np.ndarray:
+        """W from the questions ``rows`` against the chunks of their articles only."""
+        columns = np.isin(self.chunk_article, self.article[rows])
+        rows = [i for i in rows if self.positives[i, columns].any()]
+        return fit_query_projection(
+            self.m.queries[rows], self.m.passages[columns], self.positives[rows][:, columns]
+        )
+
+    def ranked(self, rows: list[int], weight: float, projection: np.ndarray | None):
+        queries = self.m.queries[rows]
+        if projection is not None:
+            queries = project_queries(queries, projection)
+        scores = linear_fusion(queries, self.m.passages, self.m.sparse[rows], weight)
+        return paragraph_rankings(scores, self.m.chunk_paragraphs)
+
+    def report(self, rows: list[int], weight: float, projection: np.ndarray | None) -> dict:
+        ranked = self.ranked(rows, weight, projection)
+        return retrieval_report(ranked, [self.gold[i] for i in rows], KS)
+
+    def choose_weight(self, folds: list[list[int]], weights: list[float], project: bool) -> float:
+        """The weight with the best recall@1 (then MRR@10) pooled over ``folds``, each scored
+        with a projection fitted on the other folds (none when not ``project``)."""
+        pooled: dict[float, list[list[str]]] = {w: [] for w in weights}
+        gold: list[str] = []
+        for f, rows in enumerate(folds):
+            others = [i for g, fold in enumerate(folds) if g != f for i in fold]
+            projection = self.fit(others) if project else None
+            gold += [self.gold[i] for i in rows]
+            for w in weights:
+                pooled[w] += self.ranked(rows, w, projection)
+
+        def score(w: float) -> tuple[float, float]:
+            r = retrieval_report(pooled[w], gold, KS)
+            return r["recall@1"], r["mrr@10"]
+
+        return max(weights, key=score)
+
+
+def cross_validate_projected(dataset: SquadDataset, matrices: ChunkMatrices, k: int) -> list[dict]:
+    sim = ProjectedFolds(dataset, matrices)
+    questions = dataset.questions
+    fold_rows = [
+        [i for i, q in enumerate(questions) if q.article_index in held_out]
+        for held_out in article_folds(dataset, k, seed=0)
+    ]
+    out = []
+    for number, test in enumerate(fold_rows):
+        inner = [rows for f, rows in enumerate(fold_rows) if f != number]
+        train = [i for rows in inner for i in rows]
+        navec_weight = sim.choose_weight([train], DENSE_WEIGHTS[1:], project=False)
+        projected_weight = sim.choose_weight(inner, PROJECTED_WEIGHTS, project=True)
+        out.append(
+            {
+                "fold": number,
+                "navec_weight": navec_weight,
+                "projected_weight": projected_weight,
+                "bm25_all_chunks": sim.report(test, 0.0, None),
+                "hybrid_all_chunks": sim.report(test, navec_weight, None),
+                "hybrid_projected": sim.report(test, projected_weight, sim.fit(train)),
+            }
+        )
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+PAIRS = [("hybrid_cv", "bm25_tuned"), ("hybrid_shipped", "bm25_shipped")]
+
+
+def summarise(folds: list[dict], systems, pairs) -> dict:
     out = {}
-    for system in SYSTEMS:
+    for system in systems:
         for metric in ("recall@1", "mrr@10"):
             values = [f[system][metric] for f in folds]
             out[f"{system} {metric}"] = {
@@ -150,7 +282,7 @@ def summarise(folds: list[dict]) -> dict:
                 "min": min(values),
                 "max": max(values),
             }
-    for hybrid, bm25 in (("hybrid_cv", "bm25_tuned"), ("hybrid_shipped", "bm25_shipped")):
+    for hybrid, bm25 in pairs:
         gains = [f[hybrid]["recall@1"] - f[bm25]["recall@1"] for f in folds]
         out[f"{hybrid} - {bm25} recall@1 per fold"] = gains
     return out
@@ -162,7 +294,7 @@ def plot(folds: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    systems = SYSTEMS
+    systems = [*SYSTEMS, "hybrid_projected"]
     fig, ax = plt.subplots(figsize=(10, 4))
     width = 0.8 / len(systems)
     for s, system in enumerate(systems):
@@ -181,10 +313,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", type=Path, default=DATASET)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--projected-only",
+        action="store_true",
+        help="index the shipped BM25 setting only and cross-validate the projected dense side",
+    )
     args = parser.parse_args()
     dataset = read_squad(args.dataset)
+    grid = [(Settings().bm25_k1, Settings().bm25_b)] if args.projected_only else BM25_GRID
     with tempfile.TemporaryDirectory() as work:
-        ranked = run_grid(args.dataset, dataset, Path(work))
+        ranked, matrices = run_grid(args.dataset, dataset, Path(work), grid)
+    projected = cross_validate_projected(dataset, matrices, args.folds)
+    projected_summary = summarise(
+        projected,
+        PROJECTED_SYSTEMS,
+        [("hybrid_projected", "bm25_all_chunks"), ("hybrid_all_chunks", "bm25_all_chunks")],
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.projected_only:
+        report = {"projected_folds": projected, "projected_summary": projected_summary}
+        (RESULTS / "retrieval_cv_projected.json").write_text(json.dumps(report, indent=2))
+        print(json.dumps(projected_summary, indent=2))
+        return
     folds = cross_validate(dataset, ranked, args.folds)
     gold = [q.paragraph_id for q in dataset.questions]
     everything = list(range(len(gold)))
@@ -202,12 +352,16 @@ def main() -> None:
         "final_choice": best_on(ranked, gold, everything, hybrid=True),
         "final_bm25_choice": best_on(ranked, gold, everything, hybrid=False),
         "folds": folds,
-        "summary": summarise(folds),
+        "summary": summarise(folds, SYSTEMS, PAIRS),
+        "projected_folds": projected,
+        "projected_summary": projected_summary,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "retrieval_cv.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    for f, extra in zip(folds, projected, strict=True):
+        f["hybrid_projected"] = extra["hybrid_projected"]
     plot(folds, RESULTS / "retrieval_cv.png")
     print(json.dumps(report["summary"], indent=2))
+    print(json.dumps(projected_summary, indent=2))
 
 
 if __name__ == "__main__":

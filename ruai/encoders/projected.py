@@ -1,0 +1,55 @@
+"""A dense encoder whose queries pass through a learned linear map (``ruai.eval.projection_fit``).
+
+Passages are encoded by the base encoder unchanged, so a collection indexed with the base model
+is searched with the projected one as is; queries become ``W q`` re-normalised. Configure it as
+``RUAI_DENSE_MODEL=navec-projected:<path to W.npy>`` (a square float matrix of the base's dim).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ruai.encoders.base import DenseEncoder, ModelNotFoundError
+
+PREFIX = "navec-projected:"
+
+
+def projection_path(dense_model: str) -> Path | None:
+    """The ``.npy`` a ``navec-projected:<path>`` model names; None for any other model."""
+    if not dense_model.startswith(PREFIX):
+        return None
+    return Path(dense_model.removeprefix(PREFIX))
+
+
+def load_projection(path: Path, dim: int) -> np.ndarray:
+    if not path.is_file():
+        raise ModelNotFoundError(f"query projection {path} not found")
+    weights = np.load(path)
+    if weights.shape != (dim, dim):
+        raise ValueError(f"query projection {path} is {weights.shape}, the encoder needs {dim}x{dim}")
+    return weights.astype(np.float32)
+
+
+class ProjectedQueryEncoder:
+    def __init__(self, base: DenseEncoder, weights: np.ndarray, name: str) -> None:
+        if weights.shape != (base.dim, base.dim):
+            raise ValueError(f"projection {weights.shape} does not fit a {base.dim}-d encoder")
+        self.base = base
+        self.weights = weights
+        self.name = name
+        self.dim = base.dim
+        self.max_tokens = base.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.base.count_tokens(text)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self.base.encode_passages(texts)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        projected = self.base.encode_queries(texts) @ self.weights.T
+        norms = np.linalg.norm(projected, axis=1, keepdims=True)
+        np.divide(projected, norms, out=projected, where=norms > 0)
+        return projected
