@@ -318,12 +318,21 @@ def main() -> None:
         action="store_true",
         help="index the shipped BM25 setting only and cross-validate the projected dense side",
     )
+    parser.add_argument(
+        "--save-projection",
+        type=Path,
+        help="also fit the query projection on all dev questions and save it (.npy) for "
+        "RUAI_DENSE_MODEL=navec-projected:<path>",
+    )
     args = parser.parse_args()
     dataset = read_squad(args.dataset)
     grid = [(Settings().bm25_k1, Settings().bm25_b)] if args.projected_only else BM25_GRID
     with tempfile.TemporaryDirectory() as work:
         ranked, matrices = run_grid(args.dataset, dataset, Path(work), grid)
     projected = cross_validate_projected(dataset, matrices, args.folds)
+    if args.save_projection:
+        everything = list(range(len(dataset.questions)))
+        np.save(args.save_projection, ProjectedFolds(dataset, matrices).fit(everything))
     projected_summary = summarise(
         projected,
         PROJECTED_SYSTEMS,

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 from ruai.encoders.base import DenseEncoder
 from ruai.encoders.bm25 import BM25Encoder
+from ruai.encoders.projected import (
+    ProjectedQueryEncoder,
+    is_navec,
+    load_projection,
+    projection_path,
+)
 from ruai.settings import Settings
 from ruai.text.lemmas import Lemmatizer
 
 
 def build_dense_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None) -> DenseEncoder:
-    """``dense_model="navec"``: the offline navec encoder; anything else: sentence-transformers
-    (a ``models:/<name>@<alias>`` registry URI resolves to the version's local files).
+    """``dense_model="navec"``: the offline navec encoder; ``navec-projected:<W.npy>``: navec
+    with queries mapped by a learned projection (``ruai.encoders.projected``); anything else:
+    sentence-transformers (a ``models:/<name>@<alias>`` registry URI resolves to the version's
+    local files).
 
     Pass ``lemmatizer`` to share one lemma cache with the sparse encoder.
     """
-    if settings.dense_model == "navec":
+    if is_navec(settings.dense_model):
         from ruai.encoders.navec import NavecEncoder
 
-        return NavecEncoder(lemmatizer or Lemmatizer(cache_size=settings.lemma_cache_size))
+        navec = NavecEncoder(lemmatizer or Lemmatizer(cache_size=settings.lemma_cache_size))
+        path = projection_path(settings.dense_model)
+        if path is None:
+            return navec
+        return ProjectedQueryEncoder(navec, load_projection(path, navec.dim), settings.dense_model)
     from ruai.encoders.sentence_transformer import SentenceTransformerEncoder
     from ruai.lifecycle.registry import model_path
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from ruai.encoders.projected import is_navec
 from ruai.settings import Settings
 
 TokenCounter = Callable[[str], int]
@@ -33,7 +34,7 @@ def _st_dim(path: Path) -> int:
 
 
 def dense_dim(settings: Settings) -> int:
-    if settings.dense_model == "navec":
+    if is_navec(settings.dense_model):
         from ruai.encoders.navec import NavecEncoder
 
         return NavecEncoder().dim
@@ -45,7 +46,7 @@ def dense_dim(settings: Settings) -> int:
 
 def build_token_counter(settings: Settings) -> tuple[TokenCounter, int]:
     """(count_tokens, max_tokens) as the dense model counts passages, prefix and specials in."""
-    if settings.dense_model == "navec":
+    if is_navec(settings.dense_model):
         from ruai.encoders.navec import NavecEncoder
         from ruai.text.chunking import count_words
 

@@ -23,12 +23,19 @@ def projection_path(dense_model: str) -> Path | None:
     return Path(dense_model.removeprefix(PREFIX))
 
 
+def is_navec(dense_model: str) -> bool:
+    """navec itself or navec with a query projection: passages are navec vectors either way."""
+    return dense_model == "navec" or dense_model.startswith(PREFIX)
+
+
 def load_projection(path: Path, dim: int) -> np.ndarray:
     if not path.is_file():
         raise ModelNotFoundError(f"query projection {path} not found")
     weights = np.load(path)
     if weights.shape != (dim, dim):
-        raise ValueError(f"query projection {path} is {weights.shape}, the encoder needs {dim}x{dim}")
+        raise ValueError(
+            f"query projection {path} is {weights.shape}, the encoder needs {dim}x{dim}"
+        )
     return weights.astype(np.float32)
 
 

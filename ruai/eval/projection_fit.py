@@ -6,7 +6,9 @@ with, only queries move, so a collection built with the base encoder serves the 
 passage in the training set is a negative for every question, the passages of a question's
 gold paragraph are its positives: the loss is minus the log of the softmax mass on them) plus
 ``l2 * |W - I|^2``, which keeps the map near the base encoder where the pairs say nothing.
-Full-batch gradient descent with Adam; a few hundred steps of (n x 300) @ (300 x 300).
+Full-batch gradient descent with Adam; 100 steps of (n x 300) @ (300 x 300), about a second.
+With a weak penalty (0.01) 632 pairs are memorised (training loss 0.97 -> 0.14) and nothing
+carries to unseen articles; 0.3 keeps ``|W - I|`` near 0.6.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ def fit_query_projection(
     positives: np.ndarray,
     *,
     scale: float = 20.0,
-    l2: float = 1e-2,
-    steps: int = 300,
+    l2: float = 0.3,
+    steps: int = 100,
     learning_rate: float = 1e-2,
 ) -> np.ndarray:
     """``W`` (dim x dim) for ``cos(W q, p)``.
