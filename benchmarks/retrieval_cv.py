@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from ruai.encoders.factory import build_dense_encoder, build_sparse_encoder
+from ruai.encoders.projected import project_queries
 from ruai.eval.metrics import retrieval_report
 from ruai.eval.paragraph_index import ParagraphIndex
 from ruai.eval.projection_fit import fit_query_projection
 from ruai.eval.retrieval_eval import EncodedQuestions, encode_questions, ranked_paragraphs
 from ruai.eval.sample_corpus import write_sample_corpus
-from ruai.eval.score_fusion import linear_fusion, paragraph_rankings, project_queries
+from ruai.eval.score_fusion import linear_fusion, paragraph_rankings
 from ruai.eval.squad import SquadDataset, article_folds, read_squad
 from ruai.inline_index import index_files
 from ruai.retrieval import Searcher

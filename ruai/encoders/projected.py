@@ -56,7 +56,11 @@ class ProjectedQueryEncoder:
         return self.base.encode_passages(texts)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        projected = self.base.encode_queries(texts) @ self.weights.T
-        norms = np.linalg.norm(projected, axis=1, keepdims=True)
-        np.divide(projected, norms, out=projected, where=norms > 0)
-        return projected
+        return project_queries(self.base.encode_queries(texts), self.weights)
+
+
+def project_queries(queries: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``W q`` for every row, L2-normalised (zero rows stay zero)."""
+    projected = queries @ weights.T
+    norms = np.linalg.norm(projected, axis=1, keepdims=True)
+    return np.divide(projected, norms, out=np.zeros_like(projected), where=norms > 0)

@@ -38,10 +38,3 @@ def linear_fusion(
     if dense_weight == 0.0:
         return sparse
     return dense_weight * (queries @ passages.T) + sparse
-
-
-def project_queries(queries: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``W q`` for every row, L2-normalised (zero rows stay zero)."""
-    projected = queries @ weights.T
-    norms = np.linalg.norm(projected, axis=1, keepdims=True)
-    return np.divide(projected, norms, out=np.zeros_like(projected), where=norms > 0)
