@@ -29,7 +29,7 @@ from ruai.eval.paragraph_index import ParagraphIndex
 from ruai.eval.projection_fit import fit_query_projection
 from ruai.eval.retrieval_eval import EncodedQuestions, encode_questions, ranked_paragraphs
 from ruai.eval.sample_corpus import write_sample_corpus
-from ruai.eval.score_fusion import linear_fusion, paragraph_rankings
+from ruai.eval.score_fusion import linear_fusion, paragraph_rankings, without_components
 from ruai.eval.squad import SquadDataset, article_folds, read_squad
 from ruai.inline_index import index_files
 from ruai.retrieval import Searcher
@@ -184,7 +184,13 @@ def cross_validate(dataset: SquadDataset, ranked: dict, k: int) -> list[dict]:
 
 
 PROJECTED_WEIGHTS = [1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0]
-PROJECTED_SYSTEMS = ("bm25_all_chunks", "hybrid_all_chunks", "hybrid_projected")
+PROJECTED_SYSTEMS = (
+    "bm25_all_chunks",
+    "hybrid_all_chunks",
+    "hybrid_projected",
+    "hybrid_components_removed",
+)
+COMPONENTS = [0, 1, 2, 3, 5, 8, 10]
 
 
 class ProjectedFolds:
@@ -212,16 +218,30 @@ class ProjectedFolds:
             self.m.queries[rows], self.m.passages[columns], self.positives[rows][:, columns]
         )
 
-    def ranked(self, rows: list[int], weight: float, projection: np.ndarray | None):
-        queries = self.m.queries[rows]
+    def ranked(
+        self, rows: list[int], weight: float, projection: np.ndarray | None, components: int = 0
+    ) -> list[list[str]]:
+        queries, passages = without_components(self.m.queries, self.m.passages, components)
+        queries = queries[rows]
         if projection is not None:
             queries = project_queries(queries, projection)
-        scores = linear_fusion(queries, self.m.passages, self.m.sparse[rows], weight)
+        scores = linear_fusion(queries, passages, self.m.sparse[rows], weight)
         return paragraph_rankings(scores, self.m.chunk_paragraphs)
 
-    def report(self, rows: list[int], weight: float, projection: np.ndarray | None) -> dict:
-        ranked = self.ranked(rows, weight, projection)
+    def report(
+        self, rows: list[int], weight: float, projection: np.ndarray | None, components: int = 0
+    ) -> dict:
+        ranked = self.ranked(rows, weight, projection, components)
         return retrieval_report(ranked, [self.gold[i] for i in rows], KS)
+
+    def choose_components(self, rows: list[int]) -> tuple[int, float]:
+        """(principal components removed, dense weight) best on ``rows`` (recall@1, MRR@10)."""
+
+        def score(key: tuple[int, float]) -> tuple[float, float]:
+            r = self.report(rows, key[1], None, key[0])
+            return r["recall@1"], r["mrr@10"]
+
+        return max(((n, w) for n in COMPONENTS for w in DENSE_WEIGHTS[1:]), key=score)
 
     def choose_weight(self, folds: list[list[int]], weights: list[float], project: bool) -> float:
         """The weight with the best recall@1 (then MRR@10) pooled over ``folds``, each scored
@@ -255,6 +275,7 @@ def cross_validate_projected(dataset: SquadDataset, matrices: ChunkMatrices, k: 
         train = [i for rows in inner for i in rows]
         navec_weight = sim.choose_weight([train], DENSE_WEIGHTS[1:], project=False)
         projected_weight = sim.choose_weight(inner, PROJECTED_WEIGHTS, project=True)
+        components, components_weight = sim.choose_components(train)
         out.append(
             {
                 "fold": number,
@@ -263,6 +284,9 @@ def cross_validate_projected(dataset: SquadDataset, matrices: ChunkMatrices, k: 
                 "bm25_all_chunks": sim.report(test, 0.0, None),
                 "hybrid_all_chunks": sim.report(test, navec_weight, None),
                 "hybrid_projected": sim.report(test, projected_weight, sim.fit(train)),
+                "components_removed": components,
+                "components_weight": components_weight,
+                "hybrid_components_removed": sim.report(test, components_weight, None, components),
             }
         )
         print(json.dumps(out[-1]), flush=True)
@@ -295,7 +319,7 @@ def plot(folds: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    systems = [*SYSTEMS, "hybrid_projected"]
+    systems = [*SYSTEMS, "hybrid_projected", "hybrid_components_removed"]
     fig, ax = plt.subplots(figsize=(10, 4))
     width = 0.8 / len(systems)
     for s, system in enumerate(systems):
@@ -337,7 +361,11 @@ def main() -> None:
     projected_summary = summarise(
         projected,
         PROJECTED_SYSTEMS,
-        [("hybrid_projected", "bm25_all_chunks"), ("hybrid_all_chunks", "bm25_all_chunks")],
+        [
+            ("hybrid_projected", "bm25_all_chunks"),
+            ("hybrid_all_chunks", "bm25_all_chunks"),
+            ("hybrid_components_removed", "bm25_all_chunks"),
+        ],
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.projected_only:
@@ -368,7 +396,8 @@ def main() -> None:
     }
     (RESULTS / "retrieval_cv.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     for f, extra in zip(folds, projected, strict=True):
-        f["hybrid_projected"] = extra["hybrid_projected"]
+        for system in ("hybrid_projected", "hybrid_components_removed"):
+            f[system] = extra[system]
     plot(folds, RESULTS / "retrieval_cv.png")
     print(json.dumps(report["summary"], indent=2))
     print(json.dumps(projected_summary, indent=2))

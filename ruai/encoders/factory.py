@@ -25,11 +25,12 @@ def build_dense_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None
     if is_navec(settings.dense_model):
         from ruai.encoders.navec import NavecEncoder
 
-        navec = NavecEncoder(lemmatizer or Lemmatizer(cache_size=settings.lemma_cache_size))
         path = projection_path(settings.dense_model)
-        if path is None:
+        weights = load_projection(path) if path is not None else None
+        navec = NavecEncoder(lemmatizer or Lemmatizer(cache_size=settings.lemma_cache_size))
+        if weights is None:
             return navec
-        return ProjectedQueryEncoder(navec, load_projection(path, navec.dim), settings.dense_model)
+        return ProjectedQueryEncoder(navec, weights, settings.dense_model)
     from ruai.encoders.sentence_transformer import SentenceTransformerEncoder
     from ruai.lifecycle.registry import model_path
 

@@ -28,15 +28,11 @@ def is_navec(dense_model: str) -> bool:
     return dense_model == "navec" or dense_model.startswith(PREFIX)
 
 
-def load_projection(path: Path, dim: int) -> np.ndarray:
+def load_projection(path: Path) -> np.ndarray:
+    """The matrix saved at ``path`` (its shape is checked against the base encoder's dim)."""
     if not path.is_file():
         raise ModelNotFoundError(f"query projection {path} not found")
-    weights = np.load(path)
-    if weights.shape != (dim, dim):
-        raise ValueError(
-            f"query projection {path} is {weights.shape}, the encoder needs {dim}x{dim}"
-        )
-    return weights.astype(np.float32)
+    return np.load(path).astype(np.float32)
 
 
 class ProjectedQueryEncoder:

@@ -38,3 +38,20 @@ def linear_fusion(
     if dense_weight == 0.0:
         return sparse
     return dense_weight * (queries @ passages.T) + sparse
+
+
+def without_components(
+    queries: np.ndarray, passages: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides with the top ``n`` principal directions of the passages projected out and
+    re-normalised (SIF's second step, fitted on the collection's passages; no questions)."""
+    if n == 0:
+        return queries, passages
+    components = np.linalg.svd(passages, full_matrices=False)[2][:n]
+
+    def strip(x: np.ndarray) -> np.ndarray:
+        x = x - (x @ components.T) @ components
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+    return strip(queries), strip(passages)

@@ -8,11 +8,10 @@ import pytest
 
 from ruai.encoders.base import ModelNotFoundError
 from ruai.encoders.factory import build_dense_encoder
-from ruai.encoders.model_info import dense_dim
 from ruai.encoders.navec import NavecEncoder
 from ruai.encoders.projected import ProjectedQueryEncoder
 from ruai.eval.projection_fit import fit_query_projection, projection_loss
-from ruai.eval.score_fusion import linear_fusion, paragraph_rankings
+from ruai.eval.score_fusion import linear_fusion, paragraph_rankings, without_components
 from ruai.settings import Settings
 from ruai.text.lemmas import Lemmatizer
 
@@ -74,7 +73,6 @@ def test_projected_option_maps_queries_only(navec, tmp_path):
     encoder = build_dense_encoder(settings)
 
     assert isinstance(encoder, ProjectedQueryEncoder) and encoder.name == settings.dense_model
-    assert dense_dim(settings) == navec.dim
     np.testing.assert_allclose(
         encoder.encode_passages(PASSAGES), navec.encode_passages(PASSAGES), atol=1e-6
     )
@@ -82,9 +80,8 @@ def test_projected_option_maps_queries_only(navec, tmp_path):
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(encoder.encode_queries(QUESTIONS), expected, atol=1e-5)
 
-    np.save(path, weights[:10])
-    with pytest.raises(ValueError, match="300x300"):
-        build_dense_encoder(settings)
+    with pytest.raises(ValueError, match="300-d"):
+        ProjectedQueryEncoder(navec, weights[:10], settings.dense_model)
     with pytest.raises(ModelNotFoundError):
         build_dense_encoder(Settings(dense_model=f"navec-projected:{tmp_path / 'none.npy'}"))
 
@@ -100,3 +97,16 @@ def test_all_chunk_fusion_ranks_paragraphs_by_their_best_chunk():
     ]
     fused = linear_fusion(queries, passages, sparse, 0.5)  # b's second chunk: 2.9 + 0.5
     assert paragraph_rankings(fused, chunk_paragraphs, k=1) == [["b"]]
+
+
+def test_removing_the_passages_top_component(navec):
+    queries = navec.encode_queries(QUESTIONS)
+    passages = navec.encode_passages(PASSAGES)
+    kept_queries, kept = without_components(queries, passages, 0)
+    assert kept_queries is queries and kept is passages
+
+    stripped_queries, stripped = without_components(queries, passages, 1)
+
+    top = np.linalg.svd(passages, full_matrices=False)[2][0]
+    assert np.abs(stripped @ top).max() < 1e-5 and np.abs(stripped_queries @ top).max() < 1e-5
+    np.testing.assert_allclose(np.linalg.norm(stripped, axis=1), 1.0, atol=1e-5)
