@@ -5,10 +5,17 @@ lemma BM25) once per BM25 setting of the grid; every dev question runs BM25 alon
 fusion at each dense weight of the grid. For each of k article folds, the BM25 setting and the
 dense weight are chosen on the other folds' questions (best recall@1, then MRR@10) and scored on
 the fold's own questions, next to BM25 alone and the earlier default (k1=1.2, b=0.75, dense
-weight 8, which was tuned on all dev questions). Writes benchmarks/results/retrieval_cv.json and
+weight 8, which was tuned on all dev questions).
+
+On the shipped BM25 setting's index it also reads every (question, chunk) BM25 score and fuses
+in numpy (``ruai.eval.score_fusion``) two dense sides that change per fold: navec with a query
+projection fitted on the training folds (``ruai.eval.projection_fit``; its weight chosen by an
+inner cross-validation), and navec with the passages' top principal components removed (count
+and weight chosen on the training folds). Writes benchmarks/results/retrieval_cv.json and
 retrieval_cv.png.
 
-    python benchmarks/retrieval_cv.py [--folds 5]
+    python benchmarks/retrieval_cv.py --dataset ../shared/data/xquad-ru/xquad.ru.dev.json \
+        [--folds 5] [--projected-only] [--save-projection W.npy]
 """
 
 from __future__ import annotations
