@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -239,13 +240,30 @@ def run_chain(
     arm = experiment["arms"][-1]["name"]
     path = work_dir / "experiment.json"
     path.write_text(json.dumps(experiment, ensure_ascii=False, indent=2), encoding="utf-8")
+    if settings.retrain_canary_app:  # start it in the running app: the arm takes its share
+        from pipelines.serve_rollout import RolloutError, start_experiment
+
+        address = os.environ.get("RAY_DASHBOARD_ADDRESS", "http://127.0.0.1:8265")
+        try:
+            start_experiment(address, settings.retrain_canary_app, experiment)
+        except RolloutError as exc:
+            chain.record("canary", FAILED, f"{staged.new_version} staged; starting it: {exc}")
+            return chain
+        chain.record(
+            "canary",
+            OK,
+            f"{staged.new_version} staged; experiment {experiment['name']} running in "
+            f"{settings.retrain_canary_app} with {arm} at {settings.retrain_canary_weight}%; "
+            f"when it holds up: python -m jobs.reindex --collection {settings.collection} "
+            f"--flip-to {staged.new_version}",
+        )
+        return chain
     chain.record(
         "canary",
         OK,
         f"{staged.new_version} staged ({staged.points_new} points); experiment "
-        f"{experiment['name']} at {settings.retrain_canary_weight}% -> {path}; in a running app "
-        f"whose experiment has the arm: python -m jobs.rollout --experiment "
-        f"{experiment['name']} --arm {arm} --weight {settings.retrain_canary_weight}; when it "
+        f"{experiment['name']} at {settings.retrain_canary_weight}% -> {path}; start it in a "
+        f"running app: python -m jobs.rollout --app <app> --experiment-file {path}; when it "
         f"holds up: python -m jobs.reindex --collection {settings.collection} "
         f"--flip-to {staged.new_version}",
     )

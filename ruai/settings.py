@@ -260,6 +260,9 @@ class Settings(BaseSettings):
     retrain_model: str = "ruai-embedder"
     retrain_epochs: int = Field(1, ge=1)
     retrain_canary_weight: int = Field(0, ge=0, le=100)
+    # the running Serve app (deployed from a config) the canary experiment starts in; unset: the
+    # experiment is only written (experiment.json) for `jobs.rollout --experiment-file`
+    retrain_canary_app: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

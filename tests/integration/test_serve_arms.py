@@ -195,3 +195,28 @@ def test_metrics_carry_the_arm_and_count_trips(served) -> None:
         time.sleep(2)
     trips = [line for line in lines if line.startswith("ray_ruai_arm_guardrail_trips_total{")]
     assert all('arm="broken"' in line for line in trips), trips
+
+
+def test_an_experiment_file_starts_a_canary_arm_without_restarts(served, tmp_path: Path) -> None:
+    """What the retraining chain's canary step does: a new experiment (its experiment.json)
+    replaces the running one; its canary arm answers at once, the replicas stay the same."""
+    before = ingress_replicas(served)
+    experiment = {
+        "name": "canary",
+        "arms": [
+            {"name": "champion", "weight": 90},
+            {"name": "ruai-embedder-v2", "weight": 10, "collection": COLLECTION, "top_k": 3},
+        ],
+    }
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(experiment))
+    command = [sys.executable, "-m", "jobs.rollout", "--app", APP, "--experiment-file", str(path),
+               "--address", served["dashboard"]]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "champion=90, ruai-embedder-v2=10" in done.stdout
+    assert ingress_replicas(served) == before
+    canary = ask(served, KEYS[0], arm="ruai-embedder-v2")
+    assert canary.status_code == 200 and canary.json()["arm"] == "ruai-embedder-v2"
+    assert len(canary.json()["sources"]) == 3
+    assert ask(served, KEYS[0], arm="A").status_code == 400  # the old experiment's arms are gone

@@ -19,6 +19,7 @@ from jobs import (
     prepare_sample,
     reindex,
     render_manifests,
+    rollout,
     search,
     tune_embedder,
     validate_configs,
@@ -110,6 +111,14 @@ CASES = {
     ),
     "reindex: --stage without --model": (
         reindex.app, lambda t: ["--flip-to", "c__v2", "--stage"], ExitCode.CANNOT_RUN, "--stage"
+    ),
+    "rollout: unreadable experiment file": (
+        rollout.app, lambda t: ["--app", "rag", "--experiment-file", _missing(t)],
+        ExitCode.CANNOT_RUN, "cannot read",
+    ),
+    "rollout: Serve unreachable": (
+        rollout.app, lambda t: ["--app", "rag", "--experiment", "e", "--arm", "a", "--weight",
+                                "1", "--address", UNREACHABLE], ExitCode.CANNOT_RUN, "REST API",
     ),
     "reindex: store unreachable": (
         reindex.app, lambda t: ["--model", "navec"], ExitCode.CANNOT_RUN, UNREACHABLE
