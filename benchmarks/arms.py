@@ -53,7 +53,7 @@ def _per_request_us(arms: Arms, n: int) -> list[float]:
         arms.assign(request, "rag-docs")
         experiments.arm_label(request)
         arms.observe(request, 200, 0.05)
-        experiments.tag_response(request, response)
+        experiments.tag_headers(request, response.headers)
         experiments.body_fields(request)
         timings.append((time.perf_counter_ns() - started) / 1000)
     return timings
