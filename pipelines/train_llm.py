@@ -101,6 +101,8 @@ def llm_train_loop(config: dict) -> None:
     rank, world = context.get_world_rank(), context.get_world_size()
     device = ray.train.torch.get_device()
     checkpoint = ray.train.get_checkpoint()
+    # LoRA's initialisation and dropout: the same data and settings train the same adapter
+    torch.manual_seed(config["seed"])
     with checkpoint.as_directory() if checkpoint else nullcontext(None) as restore:
         restore = Path(restore) if restore else None
         model = load_lora_model(

@@ -1,18 +1,22 @@
 """The gate on LoRA adapters of the tiny Mistral: jobs.finetune_llm's training with a held-out
 fifth of the conversations, registered; held-out loss decides, token F1 / EM are reported.
 
-The tiny base is random, so its held-out loss sits near ln(vocab) and a wrecking rate cannot
-push it much higher (RMSNorm bounds what LoRA does to the logits): measured in-process, base
-7.74, lr 5.0 ≈ 7.65, lr 3e-2 x 4 epochs ≈ 7.39. The sane adapter must beat the wrecked one."""
+The tiny base is random, so its held-out loss sits near ln(vocab) and a rank-4 adapter learns
+little of free-form answers in 16 steps; the replies therefore follow a house format (a fixed
+lead-in and closing around the gold span), the thing a format fine-tune is for. Measured
+in-process over 4 seeds: base 7.63, lr 5.0 x 2 epochs 7.47-7.79, lr 1e-2 x 4 epochs 7.26-7.27;
+lr 3e-2 on plain SQuAD replies overlapped the wrecked range, which made this test flaky."""
 
 from __future__ import annotations
 
 import pytest
 
 from pipelines.train_llm import check_llm_inputs, train_llm
+from ruai.eval.squad import read_squad
 from ruai.lifecycle.promotion import promote
 from ruai.lifecycle.registry import CHALLENGER, CHAMPION, Registry
 from ruai.settings import Settings
+from ruai.training.chat_data import squad_conversations, write_jsonl
 from tests.support.tiny_squad import write_tiny_squad
 
 pytestmark = pytest.mark.integration
@@ -24,6 +28,11 @@ def adapters(ray_cluster, tiny_mistral, xquad_path, tmp_path_factory):
     """(settings, v1 wrecked at learning rate 5.0, v2 trained at a sane rate)."""
     work = tmp_path_factory.mktemp("promote-adapter")
     squad = write_tiny_squad(xquad_path, work / "tiny.json", articles=2, questions_per_article=5)
+    rows = squad_conversations(read_squad(squad))
+    for row in rows:
+        reply = row["messages"][-1]
+        reply["content"] = f"Ответ по тексту: {reply['content']}. Источник: абзац выше."
+    chat = write_jsonl(rows, work / "chat.jsonl")
     settings = Settings(
         llm_train_max_tokens=1024,
         llm_lora_r=4,
@@ -31,7 +40,7 @@ def adapters(ray_cluster, tiny_mistral, xquad_path, tmp_path_factory):
         llm_max_tokens=16,
         registry_dir=work / "registry",
     )
-    inputs = check_llm_inputs(settings, str(tiny_mistral), None, squad, holdout_fraction=0.2)
+    inputs = check_llm_inputs(settings, str(tiny_mistral), chat, None, holdout_fraction=0.2)
     assert len(inputs.examples) == 8 and len(inputs.held_out) == 2
     uris = [
         train_llm(
@@ -46,7 +55,7 @@ def adapters(ray_cluster, tiny_mistral, xquad_path, tmp_path_factory):
             name=f"test-{label}",
             register_as=MODEL,
         ).registered
-        for label, rate, epochs in (("wrecked", 5.0, 2), ("sane", 3e-2, 4))
+        for label, rate, epochs in (("wrecked", 5.0, 2), ("sane", 1e-2, 4))
     ]
     return settings, *uris
 
