@@ -48,6 +48,9 @@ def free_port() -> int:
 # machine (or a run beside `make main`) would collide on them
 for _haproxy_port in ("RAY_SERVE_HAPROXY_METRICS_PORT", "RAY_SERVE_HAPROXY_STATS_PORT"):
     os.environ.setdefault(_haproxy_port, str(free_port()))
+# a direct-ingress replica stays up 30 s after it is told to stop, for an external load balancer
+# to notice (Serve's default): every app teardown cost 30 s here, with nothing in front to drain
+os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "1")
 
 
 @pytest.fixture(scope="session")
