@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ruai.lifecycle.guardrails import Limits
 from ruai.settings import Settings
@@ -25,6 +25,8 @@ class DeploymentArgs(BaseModel):
     max_ongoing_requests: int | None = Field(None, ge=1)
     max_queued_requests: int | None = None
     autoscaling_config: dict[str, Any] | None = None
+    # 1: replicas spread over the nodes, so that losing a node leaves the others answering
+    max_replicas_per_node: int | None = Field(None, ge=1)
 
     def actor_options(self) -> dict[str, Any]:
         return self.model_dump(include={"num_cpus", "num_gpus", "memory"}, exclude_none=True)
@@ -32,7 +34,7 @@ class DeploymentArgs(BaseModel):
     def deployment_options(self) -> dict[str, Any]:
         return self.model_dump(
             include={"num_replicas", "max_ongoing_requests", "max_queued_requests",
-                     "autoscaling_config"},
+                     "autoscaling_config", "max_replicas_per_node"},
             exclude_none=True,
         )  # fmt: skip
 
@@ -48,6 +50,11 @@ class RagAppArgs(BaseModel):
         description="collections served (as rag-<name>; default: [settings.collection])",
     )
     search: DeploymentArgs = DeploymentArgs()
+    search_in_ingress: bool = Field(
+        False,
+        description="search (encode + store call) in the ingress's process, no Search deployment: "
+        "one process hop less for a cheap CPU encoder (the local profile)",
+    )
     generator: DeploymentArgs = DeploymentArgs()
     ingress: DeploymentArgs = DeploymentArgs()
     engine_kwargs: dict[str, Any] = Field(
@@ -71,6 +78,15 @@ class RagAppArgs(BaseModel):
         if unknown:
             raise ValueError(f"unknown settings {unknown} (see ruai/settings.py)")
         return value
+
+    @model_validator(mode="after")
+    def _search_options_need_a_search_deployment(self) -> RagAppArgs:
+        if self.search_in_ingress and "search" in self.model_fields_set:
+            raise ValueError(
+                "search: options of the Search deployment, but search_in_ingress runs search "
+                "in the ingress (give its resources under ingress:)"
+            )
+        return self
 
     @field_validator("experiments")
     @classmethod

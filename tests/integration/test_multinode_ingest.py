@@ -1,6 +1,7 @@
 """Past one node: an ingestion job from S3 on a real two-node Ray cluster on this machine (a head
 and a worker node, 2 logical CPUs each, isolated from the session cluster; see
-tests/support/multinode_ingest.py, which runs it in a process of its own)."""
+tests/support/multinode_ingest.py, which runs it in a process of its own), then the RAG app
+served from both nodes."""
 
 from __future__ import annotations
 
@@ -75,3 +76,13 @@ def test_a_rerun_over_unchanged_s3_downloads_nothing(multinode_facts):
     assert first["downloads"] == 4  # each object read once, by the actor that parsed it
     assert unchanged["files_unchanged_listed"] == unchanged["documents_unchanged"] == 4
     assert unchanged["documents_ok"] == 0 and unchanged["downloads"] == 0
+
+
+def test_the_app_answers_from_either_node(multinode_facts):
+    serve = multinode_facts["serve"]
+    assert serve["answers"] and all(serve["answers"])
+    for deployment, replicas in serve["replicas"].items():
+        nodes = sorted(node for node, _ in replicas.values())
+        assert nodes == multinode_facts["nodes"], (deployment, replicas)
+        # every replica, on either node, answered some of the requests
+        assert all(requests > 0 for _, requests in replicas.values()), (deployment, replicas)

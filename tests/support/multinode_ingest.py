@@ -7,7 +7,10 @@ sockets and `ray_current_cluster` file) lies under WORK_DIR, moto's S3 listens o
 and the cluster shuts down when the run ends. The caller's token settings (RAY_AUTH_*) carry over.
 
 Run 1 ingests the corpus; run 2 follows an overwrite of one object; run 3 changes nothing. The
-moto server counts the GETs of objects (downloads) during each run.
+moto server counts the GETs of objects (downloads) during each run. Then the RAG app is served
+with its ingress and Search deployments spread one replica per node (``max_replicas_per_node``),
+HAProxy on the head, the store owner on one node: every search's answer, and which replica logged
+each request (Serve's per-replica logs name the replica; the state API its node).
 """
 
 from __future__ import annotations
@@ -106,12 +109,66 @@ def main(corpus: Path, work: Path) -> dict:
                 if a["ActorID"] == owner._actor_id.hex()
             )
             facts["nodes"] = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
+            facts["serve"] = _serve_from_both_nodes(settings, work)
             release_store(settings)
         finally:
             ray.shutdown()
             cluster.shutdown()
             stop_processes_under(work)
     return facts
+
+
+QUESTION = "Жираф Аркадий"
+REQUESTS = 24
+SPREAD = {"num_replicas": 2, "max_replicas_per_node": 1, "num_cpus": 0.25}
+
+
+def _serve_from_both_nodes(settings, work: Path) -> dict:
+    """{"answers": top hit of each request holds QUESTION, "replicas": {deployment: {replica id:
+    [node id, requests it logged]}}}."""
+    import httpx
+    import ray
+
+    from tests.conftest import free_port
+    from tests.support.serve_app import APP_NAME, running_app
+
+    args = {
+        "settings": {
+            "qdrant_path": str(settings.qdrant_path),
+            "collection": settings.collection,
+            "api_keys": {"key-mn": settings.tenant},
+        },
+        "search": SPREAD,
+        "ingress": SPREAD,
+    }
+    answers = []
+    with running_app(args, free_port()) as base:
+        with httpx.Client(headers={"Authorization": "Bearer key-mn"}, timeout=60) as http:
+            for _ in range(REQUESTS):
+                reply = http.post(f"{base}/v1/search", json={"query": QUESTION, "top_k": 1})
+                answers.append(
+                    reply.status_code == 200 and QUESTION in reply.json()["data"][0]["text"]
+                )
+        replicas: dict[str, dict[str, list]] = {}
+        for deployment, marker in (("RagIngress", "POST /v1/search 200"),
+                                   ("Search", "CALL search OK")):  # fmt: skip
+            alive = [a for a in ray._private.state.actors().values() if a["State"] == "ALIVE"]
+            replicas[deployment] = {
+                a["Name"].rsplit("#", 1)[-1]: [
+                    a["Address"]["NodeID"],
+                    _logged(work, deployment, a["Name"], marker),
+                ]
+                for a in alive
+                if a["ActorClassName"] == f"ServeReplica:{APP_NAME}:{deployment}"
+            }
+    return {"answers": answers, "replicas": replicas}
+
+
+def _logged(work: Path, deployment: str, actor_name: str, marker: str) -> int:
+    """Requests the replica's own Serve log records (one access line each)."""
+    replica = actor_name.rsplit("#", 1)[-1]
+    logs = (work / "ray").rglob(f"replica_*_{deployment}_{replica}.log")
+    return sum(log.read_text(encoding="utf-8", errors="replace").count(marker) for log in logs)
 
 
 def _node_args(head: bool) -> dict:
