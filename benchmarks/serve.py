@@ -15,7 +15,7 @@ Writes benchmarks/results/serve.json and serve.png. The machine may be shared: t
 for nice -5 (granted to root only) and records os.getloadavg() beside every number.
 
     python benchmarks/serve.py [--requests 300] [--store-points 100000] [--repeat 3]
-        [--modes fast-data-plane]
+        [--modes fast-data-plane search-deployment]
 """
 
 from __future__ import annotations
@@ -47,6 +47,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 XQUAD = Path(__file__).resolve().parents[2] / "shared/data/xquad-ru/xquad.ru.dev.json"
 COLLECTION = "bench_serve"
 MODEL = f"rag-{COLLECTION}"
+# mode → the app's layout: the local profile as shipped (search in the ingress), or search in a
+# Search deployment of its own (one process hop more), each on its cluster's data plane
+LAYOUTS = {
+    "serve-defaults": "local",
+    "fast-data-plane": "local",
+    "search-deployment": "search-deployment",
+}
 
 
 def percentiles(latencies_s: list[float]) -> dict[str, float]:
@@ -112,16 +119,22 @@ def sync_load(url: str, bodies: list[dict]) -> dict:
             "load_average": load_average()}  # fmt: skip
 
 
-def local_profile_config(settings, port: int) -> dict:
-    """serve_apps/configs/local.yaml (what `serve deploy` deploys) on this store and port."""
+def local_profile_config(settings, port: int, layout: str) -> dict:
+    """serve_apps/configs/local.yaml (what `serve deploy` deploys) on this store and port;
+    layout "search-deployment": the same with search in a Search deployment of its own (the
+    GPU profile's layout, and the local profile's before search moved into the ingress)."""
     import yaml
 
     config = yaml.safe_load((REPO / "serve_apps/configs/local.yaml").read_text())
     (application,) = config["applications"]
     application["name"] = "bench"
-    application["args"]["settings"] |= {
-        "qdrant_path": str(settings.qdrant_path), "collection": COLLECTION
-    }  # fmt: skip
+    args = application["args"]
+    args["settings"] |= {"qdrant_path": str(settings.qdrant_path), "collection": COLLECTION}
+    if layout == "search-deployment":
+        args["search_in_ingress"] = False
+        args["search"] = {"num_cpus": 0.25} | {
+            "autoscaling_config": args["ingress"].pop("autoscaling_config")
+        }
     config["http_options"]["port"] = port
     return config
 
@@ -164,10 +177,10 @@ def store_at_scale(points: int, queries: int) -> dict:
     return {"points": points, "queries": queries, **measured}
 
 
-def serve_runs(settings, questions: list[str], port: int, repeat: int) -> dict:
+def serve_runs(settings, questions: list[str], port: int, repeat: int, layout: str) -> dict:
     from ray import serve
 
-    serve_deploy(local_profile_config(settings, port))
+    serve_deploy(local_profile_config(settings, port, layout))
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600
     while _status(f"{base}/healthz") != 200:
@@ -195,8 +208,11 @@ def serve_runs(settings, questions: list[str], port: int, repeat: int) -> dict:
         runs["rag"].append(asyncio.run(load(f"{base}/v1/chat/completions", rag, concurrency)))
         print(f"c={concurrency}: search {runs['search'][-1]}\n      rag {runs['rag'][-1]}")
     deployments = serve.status().applications["bench"].deployments
-    runs["search_replicas_after_c32"] = deployments["Search"].replica_states.get("RUNNING", 0)
-    runs["hops"] = hop_costs(settings, base, questions)  # last: it runs (and closes) a loop
+    runs["replicas_after_c32"] = {
+        name: status.replica_states.get("RUNNING", 0) for name, status in deployments.items()
+    }
+    # last: it runs (and closes) a loop
+    runs["hops"] = hop_costs(settings, base, questions, "Search" in deployments)
     print(f"hops: {runs['hops']}", flush=True)
     # the handle's loop is closed: a shutdown that trips on it is left to ray.shutdown()
     with contextlib.suppress(RuntimeError):
@@ -204,15 +220,18 @@ def serve_runs(settings, questions: list[str], port: int, repeat: int) -> dict:
     return runs
 
 
-def hop_costs(settings, base: str, questions: list[str]) -> dict:
+def hop_costs(settings, base: str, questions: list[str], search_deployment: bool) -> dict:
     """c=1 p50 of the pieces of a /v1/search: the HTTP path alone (client → HAProxy → ingress
-    replica → back: GET /v1/models calls no deployment) and the Search deployment called from
-    this driver through its handle (one hop, then encode + the store-owner call + the query)."""
+    replica → back: GET /v1/models calls no deployment) and, where there is one, the Search
+    deployment called from this driver through its handle (one hop, then encode + the
+    store-owner call + the query)."""
     from ray import serve
 
     with httpx.Client(timeout=120) as client:
         http = in_process(lambda q: client.get(f"{base}/v1/models"), questions)
     http |= {"load_average": load_average()}
+    if not search_deployment:
+        return {"http_to_ingress": http}
 
     async def through_handle() -> list[float]:
         # awaited on a loop: with the fast data plane the handle's router runs on the caller's
@@ -246,7 +265,8 @@ def plot(report: dict, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for ax, name in zip(axes, ("search", "rag"), strict=True):
-        for mode, color in zip(report["serve"], ("tab:blue", "tab:green"), strict=False):
+        colors = ("tab:blue", "tab:green", "tab:orange")
+        for mode, color in zip(report["serve"], colors, strict=False):
             runs = report["serve"][mode][name]
             levels = [r["concurrency"] for r in runs]
             rps = ", ".join(str(r["throughput_rps"]) for r in runs)
@@ -255,7 +275,7 @@ def plot(report: dict, path: Path) -> None:
                         label=f"{mode} {q[:3]} ({rps} rps)")  # fmt: skip
             sync = report["serve"][mode][f"{name}_sync_c1"]["p50_ms"]
             ax.scatter([1], [sync], marker="x", s=60, c=color, label=f"{mode} sync client p50")
-        in_process = report["in_process"]["fast-data-plane"][name]["p50_ms"]
+        in_process = next(iter(report["in_process"].values()))[name]["p50_ms"]
         ax.axhline(in_process, ls=":", c="gray", label="in-process p50")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
@@ -269,27 +289,30 @@ def plot(report: dict, path: Path) -> None:
 
 
 def measure_in_process(settings, questions: list[str]) -> dict:
-    from raystore import store_for
+    """The replica's own work in this driver: SearchService.search (the batched encode, the
+    cached alias resolution, the store owner's query) and the extractive answer after it."""
     from ruai.llm.extractive import ExtractiveAnswerer
     from ruai.llm.passages import passages_from_hits
-    from ruai.retrieval import Searcher
     from ruai.text.lemmas import Lemmatizer
+    from serve_apps.search import SearchService
 
-    lemmatizer = Lemmatizer(settings.lemma_cache_size)
-    searcher = Searcher.from_settings(settings, store_for(settings), lemmatizer)
-    answerer = ExtractiveAnswerer.from_settings(settings, lemmatizer)
+    service = SearchService(settings)
+    answerer = ExtractiveAnswerer.from_settings(settings, Lemmatizer(settings.lemma_cache_size))
+    loop = asyncio.new_event_loop()
 
     def search(question: str):
-        return searcher.search(question, top_k=5)
+        return loop.run_until_complete(service.search(COLLECTION, settings.tenant, question, 5))
 
     def rag(question: str):
         return answerer.answer(question, passages_from_hits(search(question)))
 
     in_process(rag, questions[:20])  # warm caches
-    return {
+    measured = {
         "search": in_process(search, questions) | {"load_average": load_average()},
         "rag": in_process(rag, questions) | {"load_average": load_average()},
     }
+    loop.close()
+    return measured
 
 
 def measure_mode(args: argparse.Namespace) -> dict:
@@ -316,7 +339,8 @@ def measure_mode(args: argparse.Namespace) -> dict:
     )
     result = {"in_process": measure_in_process(settings, questions)}
     print(">> in-process", json.dumps(result["in_process"]))
-    result["serve"] = serve_runs(settings, questions, free_port(), args.repeat)
+    layout = LAYOUTS[args.mode]
+    result["serve"] = serve_runs(settings, questions, free_port(), args.repeat, layout)
     release_store(settings)
     ray.shutdown()
     return result
@@ -351,7 +375,10 @@ def main() -> None:
     parser.add_argument("--store-queries", type=int, default=300)
     parser.add_argument("--num-cpus", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3, help="c=1 runs of each client")
-    parser.add_argument("--modes", nargs="+", default=["serve-defaults", "fast-data-plane"])
+    parser.add_argument(
+        "--modes", nargs="+", choices=list(LAYOUTS),
+        default=["serve-defaults", "fast-data-plane", "search-deployment"],
+    )  # fmt: skip
     parser.add_argument("--mode", help=argparse.SUPPRESS)  # internal: one mode, in a child
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -370,9 +397,13 @@ def main() -> None:
     print(f">> Qdrant Edge hybrid query at {args.store_points} chunks")
     report["store"] = store_at_scale(args.store_points, args.store_queries)
     print(json.dumps(report["store"], indent=1))
-    modes = {"serve-defaults": {}, "fast-data-plane": serve_cluster_env()}
-    report["modes"] = {mode: modes[mode] for mode in args.modes}
-    measured = run_modes(args, report["modes"])
+    modes = {
+        "serve-defaults": {},
+        "fast-data-plane": serve_cluster_env(),
+        "search-deployment": serve_cluster_env(),
+    }
+    report["modes"] = {mode: {"env": modes[mode], "layout": LAYOUTS[mode]} for mode in args.modes}
+    measured = run_modes(args, {mode: modes[mode] for mode in args.modes})
     report["in_process"] = {mode: m["in_process"] for mode, m in measured.items()}
     report["serve"] = {mode: m["serve"] for mode, m in measured.items()}
     # Serve's overhead: the sync keep-alive client's p50 over the same work in-process

@@ -175,7 +175,7 @@ async def chunk_in_context(body: ContextBody, owner: AskedBy) -> dict[str, Any]:
     collection = ingress.router.route(body.model).collection
     if collection is None:
         raise not_found(f"model {body.model!r} answers without documents", "model_not_found")
-    hits = await ingress.search_handle.document.remote(
+    hits = await ingress.retrieval.document(
         collection, owner.tenant, doc_id_for(body.source, owner.tenant), body.query,
         ingress.settings.context_max_chunks,
     )  # fmt: skip

@@ -45,6 +45,7 @@ from serve_apps.metrics import ServeMetrics, endpoint_label
 from serve_apps.query_logging import QueryLogging, note
 from serve_apps.routing import RAG_PREFIX, ModelRouter
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
+from serve_apps.search_client import search_client
 from serve_apps.upstream import cause, within
 
 logger = logging.getLogger("ray.serve")
@@ -126,13 +127,13 @@ class RagIngress:
     def __init__(
         self,
         settings: Settings,
-        search: DeploymentHandle,
+        search: DeploymentHandle | None,
         generator: DeploymentHandle,
         collections: list[str],
         admission: tuple[int, int] = (32, 64),
     ) -> None:
         self.settings = settings
-        self.search_handle = search
+        self.retrieval = search_client(search, settings)
         self.generator: Generator = (
             VLLMClient(generator, settings)
             if settings.generator == "vllm"
@@ -168,8 +169,7 @@ class RagIngress:
         top_k = self.limits.clamp_top_k(top_k)
         started = time.perf_counter()
         dense_weight = arm.dense_weight if arm else None
-        call = self.search_handle.search.remote(collection, tenant, query, top_k, mode,
-                                                dense_weight)  # fmt: skip
+        call = self.retrieval.search(collection, tenant, query, top_k, mode, dense_weight)
         try:
             hits = await within(call, self.settings.retrieval_timeout_s, "RUAI_RETRIEVAL_TIMEOUT_S")
         except Exception as exc:
@@ -190,7 +190,7 @@ class RagIngress:
         checks: dict[str, str] = {}
         limit = self.settings.health_timeout_s
         try:
-            await within(self.search_handle.check.remote(self.router.collections[0]), limit,
+            await within(self.retrieval.check(self.router.collections[0]), limit,
                          "RUAI_HEALTH_TIMEOUT_S")  # fmt: skip
             checks["store"] = "ok"
         except Exception as exc:
@@ -237,8 +237,8 @@ class RagIngress:
         self.auth.tenant(request)
         texts = body.texts()
         self.limits.check_embedding_inputs(texts)
-        vectors, tokens = await self.search_handle.embed.remote(texts)
-        model = await self.search_handle.dense_model.remote()
+        vectors, tokens = await self.retrieval.embed(texts)
+        model = await self.retrieval.dense_model()
         return shapes.embeddings(model, vectors, tokens)
 
     @app.post("/v1/chat/completions")

@@ -42,7 +42,9 @@ def build_app(args: RagAppArgs) -> Application:
         collections.insert(0, settings.collection)
     arms = ArmsConfig(experiments=args.experiments, guardrails=args.guardrails)
     arms.check_serving(settings)
-    search = Search.options(**_options(args.search)).bind(settings)
+    search = None
+    if not args.search_in_ingress:
+        search = Search.options(**_options(args.search)).bind(settings)
     if settings.generator == "vllm":
         from serve_apps.llm import build_llm_server, llm_config
 

@@ -4,7 +4,11 @@ Qdrant server): a query vector never travels back to the ingress.
 
 A collection name may be an alias (ruai/store/aliases.py): each request resolves it (cached for
 ``VERSION_TTL_S``), is encoded with the dense model recorded for that version and searches the
-concrete version, so a re-index's alias flip never mixes models within one answer."""
+concrete version, so a re-index's alias flip never mixes models within one answer.
+
+``SearchService`` is the work; ``Search`` the deployment of it. With ``search_in_ingress`` (the
+local profile) the ingress holds a ``SearchService`` itself and a search crosses one process hop
+fewer (serve_apps/search_client.py, docs/serving.md)."""
 
 from __future__ import annotations
 
@@ -23,8 +27,7 @@ from ruai.store.base import CollectionNotFoundError, Hit, SearchRequest
 VERSION_TTL_S = 1.0
 
 
-@serve.deployment(max_ongoing_requests=64)
-class Search:
+class SearchService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.searcher = Searcher.from_settings(settings, store=None)
@@ -50,17 +53,12 @@ class Search:
             cached = self._versions[collection] = (now + VERSION_TTL_S, version)
         return cached[1]
 
-    # no waiting for a batch to fill: under load, requests queue while one batch is encoded
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0)
     async def _requests(
-        self,
-        queries: list[str],
-        modes: list[Mode],
-        tenants: list[str],
-        top_ks: list[int],
-        versions: list[CollectionVersion],
-    ) -> list[SearchRequest]:
-        return self.searcher.requests_on_versions(queries, modes, tenants, top_ks, versions)
+        self, query: str, mode: Mode, tenant: str, top_k: int, version: CollectionVersion
+    ) -> SearchRequest:
+        [request] = self.searcher.requests_on_versions([query], [mode], [tenant], [top_k],
+                                                       [version])  # fmt: skip
+        return request
 
     async def search(
         self,
@@ -122,5 +120,23 @@ class Search:
 
         return await asyncio.to_thread(encode)
 
-    def dense_model(self) -> str:
+    async def dense_model(self) -> str:
         return self.searcher.dense.name
+
+
+@serve.deployment(max_ongoing_requests=64)
+class Search(SearchService):
+    """The deployment: concurrent requests encoded in one batch (one encoder call, e.g. on the
+    encoder's GPU fraction), each then awaiting its own store call."""
+
+    # no waiting for a batch to fill: under load, requests queue while one batch is encoded
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0)
+    async def _requests(
+        self,
+        queries: list[str],
+        modes: list[Mode],
+        tenants: list[str],
+        top_ks: list[int],
+        versions: list[CollectionVersion],
+    ) -> list[SearchRequest]:
+        return self.searcher.requests_on_versions(queries, modes, tenants, top_ks, versions)

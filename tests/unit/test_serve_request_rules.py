@@ -101,6 +101,15 @@ def test_app_args_name_the_field_of_a_typo() -> None:
     assert args.ingress.num_cpus == 0.25 and args.search.deployment_options() == {}
 
 
+def test_search_in_the_ingress_refuses_search_deployment_options() -> None:
+    with pytest.raises(ValidationError, match="search_in_ingress runs search in the ingress"):
+        RagAppArgs.model_validate({"search_in_ingress": True, "search": {"num_cpus": 1}})
+    args = RagAppArgs.model_validate(
+        {"search_in_ingress": True, "ingress": {"max_replicas_per_node": 1}}
+    )
+    assert args.ingress.deployment_options() == {"max_replicas_per_node": 1}
+
+
 def test_every_shipped_serve_config_validates_as_app_args() -> None:
     import yaml
 
