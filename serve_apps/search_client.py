@@ -5,35 +5,11 @@ costs ~0.3 ms and the hop ~4 ms). Both answer the same awaited calls."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from ray.serve.handle import DeploymentHandle
 
 from ruai.settings import Settings
 from ruai.store.base import Hit
 from serve_apps.search import SearchService
-
-
-class SearchClient(Protocol):
-    async def search(
-        self,
-        collection: str,
-        tenant: str,
-        query: str,
-        top_k: int,
-        mode: str = "hybrid",
-        dense_weight: float | None = None,
-    ) -> list[Hit]: ...
-
-    async def document(
-        self, collection: str, tenant: str, doc_id: str, query: str, limit: int
-    ) -> list[Hit]: ...
-
-    async def check(self, collection: str) -> bool: ...
-
-    async def embed(self, texts: list[str]) -> tuple[list[list[float]], int]: ...
-
-    async def dense_model(self) -> str: ...
 
 
 class HandleSearch:
@@ -66,6 +42,10 @@ class HandleSearch:
 
     async def dense_model(self) -> str:
         return await self.handle.dense_model.remote()
+
+
+# both answer the same awaited calls: search, document, check, embed, dense_model
+SearchClient = SearchService | HandleSearch
 
 
 def search_client(search: DeploymentHandle | None, settings: Settings) -> SearchClient:
