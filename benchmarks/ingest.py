@@ -71,11 +71,13 @@ def process_kind(proc: psutil.Process) -> str:
 
 class PeakMemory:
     """Samples the RSS of this process and all its descendants every 50 ms; ``by_kind`` is the
-    split (``process_kind``) at the peak."""
+    split (``process_kind``) at the peak. Also the CPU seconds each kind used while it ran
+    (``cpu_by_kind``: the last sample of each process minus what it had used at the start)."""
 
     def __init__(self) -> None:
         self.peak = 0
         self.by_kind: dict[str, int] = {}
+        self._cpu: dict[int, tuple[str, float, float]] = {}  # pid → (kind, at start, last seen)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -86,7 +88,21 @@ class PeakMemory:
             with contextlib.suppress(psutil.Error):
                 kind = process_kind(proc)
                 split[kind] = split.get(kind, 0) + proc.memory_info().rss
+                times = proc.cpu_times()
+                used = times.user + times.system
+                if proc.pid in self._cpu:
+                    start = self._cpu[proc.pid][1]
+                else:  # already running at the start, or started since (counted from zero)
+                    start = 0.0 if self._thread.is_alive() else used
+                self._cpu[proc.pid] = (kind, start, used)
         return split
+
+    @property
+    def cpu_by_kind(self) -> dict[str, float]:
+        split: dict[str, float] = {}
+        for kind, start, last in self._cpu.values():
+            split[kind] = split.get(kind, 0.0) + last - start
+        return {kind: round(seconds, 1) for kind, seconds in sorted(split.items())}
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -96,6 +112,7 @@ class PeakMemory:
             time.sleep(0.05)
 
     def __enter__(self) -> PeakMemory:
+        self._rss()  # what the processes already running had used: the baseline
         self._thread.start()
         return self
 
@@ -119,6 +136,7 @@ def measure(name: str, docs: int, fn: Callable[[], int]) -> dict:
         "chunks_per_s": round(chunks / seconds, 1),
         "peak_rss_mib": round(memory.peak / 2**20),
         "peak_rss_mib_by_kind": {k: round(v / 2**20) for k, v in sorted(memory.by_kind.items())},
+        "cpu_s_by_kind": memory.cpu_by_kind,
         "load_average_1m": round(os.getloadavg()[0], 1),
     }
     print(f"   {row}", flush=True)
