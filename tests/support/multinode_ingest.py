@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 BUCKET = "corpus"
@@ -120,6 +121,7 @@ def main(corpus: Path, work: Path) -> dict:
 
 QUESTION = "Жираф Аркадий"
 REQUESTS = 24
+ROUNDS_TIMEOUT_S = 60
 SPREAD = {"num_replicas": 2, "max_replicas_per_node": 1, "num_cpus": 0.25}
 
 
@@ -127,10 +129,9 @@ def _serve_from_both_nodes(settings, work: Path) -> dict:
     """{"answers": top hit of each request holds QUESTION, "replicas": {deployment: {replica id:
     [node id, requests it logged]}}}."""
     import httpx
-    import ray
 
     from tests.conftest import free_port
-    from tests.support.serve_app import APP_NAME, running_app
+    from tests.support.serve_app import running_app
 
     args = {
         "settings": {
@@ -141,27 +142,46 @@ def _serve_from_both_nodes(settings, work: Path) -> dict:
         "search": SPREAD,
         "ingress": SPREAD,
     }
-    answers = []
+    answers: list[bool] = []
     with running_app(args, free_port()) as base:
+        # rounds of requests until every replica has logged one: HAProxy may learn of the
+        # second ingress replica a moment after the app reports healthy
+        deadline = time.monotonic() + ROUNDS_TIMEOUT_S
         with httpx.Client(headers={"Authorization": "Bearer key-mn"}, timeout=60) as http:
-            for _ in range(REQUESTS):
-                reply = http.post(f"{base}/v1/search", json={"query": QUESTION, "top_k": 1})
-                answers.append(
-                    reply.status_code == 200 and QUESTION in reply.json()["data"][0]["text"]
-                )
-        replicas: dict[str, dict[str, list]] = {}
-        for deployment, marker in (("RagIngress", "POST /v1/search 200"),
-                                   ("Search", "CALL search OK")):  # fmt: skip
-            alive = [a for a in ray._private.state.actors().values() if a["State"] == "ALIVE"]
-            replicas[deployment] = {
-                a["Name"].rsplit("#", 1)[-1]: [
-                    a["Address"]["NodeID"],
-                    _logged(work, deployment, a["Name"], marker),
-                ]
-                for a in alive
-                if a["ActorClassName"] == f"ServeReplica:{APP_NAME}:{deployment}"
-            }
+            while True:
+                for _ in range(REQUESTS):
+                    reply = http.post(f"{base}/v1/search", json={"query": QUESTION, "top_k": 1})
+                    answers.append(
+                        reply.status_code == 200 and QUESTION in reply.json()["data"][0]["text"]
+                    )
+                replicas = _replicas(work)
+                served = [n for by_id in replicas.values() for _, n in by_id.values()]
+                if all(served) or time.monotonic() > deadline:
+                    break
     return {"answers": answers, "replicas": replicas}
+
+
+def _replicas(work: Path) -> dict[str, dict[str, list]]:
+    """{deployment: {replica id: [node id, requests its log records]}} of the live replicas."""
+    import ray
+
+    from tests.support.serve_app import APP_NAME
+
+    alive = [a for a in ray._private.state.actors().values() if a["State"] == "ALIVE"]
+    return {
+        deployment: {
+            a["Name"].rsplit("#", 1)[-1]: [
+                a["Address"]["NodeID"],
+                _logged(work, deployment, a["Name"], marker),
+            ]
+            for a in alive
+            if a["ActorClassName"] == f"ServeReplica:{APP_NAME}:{deployment}"
+        }
+        for deployment, marker in (
+            ("RagIngress", "POST /v1/search 200"),
+            ("Search", "CALL search OK"),
+        )  # fmt: skip
+    }
 
 
 def _logged(work: Path, deployment: str, actor_name: str, marker: str) -> int:
