@@ -15,7 +15,7 @@ Writes benchmarks/results/serve.json and serve.png. The machine may be shared: t
 for nice -5 (granted to root only) and records os.getloadavg() beside every number.
 
     python benchmarks/serve.py [--requests 300] [--store-points 100000] [--repeat 3]
-        [--modes fast-data-plane search-deployment]
+        [--modes fast-data-plane deployments]
 """
 
 from __future__ import annotations
@@ -47,12 +47,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 XQUAD = Path(__file__).resolve().parents[2] / "shared/data/xquad-ru/xquad.ru.dev.json"
 COLLECTION = "bench_serve"
 MODEL = f"rag-{COLLECTION}"
-# mode → the app's layout: the local profile as shipped (search in the ingress), or search in a
-# Search deployment of its own (one process hop more), each on its cluster's data plane
+# mode → the app's layout: the local profile as shipped (search and the extractive answerer in
+# the ingress), or both in deployments of their own (a process hop more each), each on its
+# cluster's data plane
 LAYOUTS = {
     "serve-defaults": "local",
     "fast-data-plane": "local",
-    "search-deployment": "search-deployment",
+    "deployments": "deployments",
 }
 
 
@@ -121,8 +122,9 @@ def sync_load(url: str, bodies: list[dict]) -> dict:
 
 def local_profile_config(settings, port: int, layout: str) -> dict:
     """serve_apps/configs/local.yaml (what `serve deploy` deploys) on this store and port;
-    layout "search-deployment": the same with search in a Search deployment of its own (the
-    GPU profile's layout, and the local profile's before search moved into the ingress)."""
+    layout "deployments": the same with search and the extractive answerer in deployments of
+    their own (the GPU profile's layout, and the local profile's before they moved into the
+    ingress)."""
     import yaml
 
     config = yaml.safe_load((REPO / "serve_apps/configs/local.yaml").read_text())
@@ -130,11 +132,12 @@ def local_profile_config(settings, port: int, layout: str) -> dict:
     application["name"] = "bench"
     args = application["args"]
     args["settings"] |= {"qdrant_path": str(settings.qdrant_path), "collection": COLLECTION}
-    if layout == "search-deployment":
-        args["search_in_ingress"] = False
+    if layout == "deployments":
+        args["search_in_ingress"] = args["generator_in_ingress"] = False
         args["search"] = {"num_cpus": 0.25} | {
             "autoscaling_config": args["ingress"].pop("autoscaling_config")
         }
+        args["generator"] = {"num_cpus": 0.25}
     config["http_options"]["port"] = port
     return config
 
@@ -377,7 +380,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="c=1 runs of each client")
     parser.add_argument(
         "--modes", nargs="+", choices=list(LAYOUTS),
-        default=["serve-defaults", "fast-data-plane", "search-deployment"],
+        default=["serve-defaults", "fast-data-plane", "deployments"],
     )  # fmt: skip
     parser.add_argument("--mode", help=argparse.SUPPRESS)  # internal: one mode, in a child
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -400,7 +403,7 @@ def main() -> None:
     modes = {
         "serve-defaults": {},
         "fast-data-plane": serve_cluster_env(),
-        "search-deployment": serve_cluster_env(),
+        "deployments": serve_cluster_env(),
     }
     report["modes"] = {mode: {"env": modes[mode], "layout": LAYOUTS[mode]} for mode in args.modes}
     measured = run_modes(args, {mode: modes[mode] for mode in args.modes})

@@ -56,6 +56,11 @@ class RagAppArgs(BaseModel):
         "one process hop less for a cheap CPU encoder (the local profile)",
     )
     generator: DeploymentArgs = DeploymentArgs()
+    generator_in_ingress: bool = Field(
+        False,
+        description="the extractive answerer in the ingress's process, no generator deployment "
+        "(the local profile; not with generator: vllm)",
+    )
     ingress: DeploymentArgs = DeploymentArgs()
     engine_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="extra vLLM engine arguments (generator=vllm)"
@@ -80,12 +85,13 @@ class RagAppArgs(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _search_options_need_a_search_deployment(self) -> RagAppArgs:
-        if self.search_in_ingress and "search" in self.model_fields_set:
-            raise ValueError(
-                "search: options of the Search deployment, but search_in_ingress runs search "
-                "in the ingress (give its resources under ingress:)"
-            )
+    def _options_need_their_deployment(self) -> RagAppArgs:
+        for part in ("search", "generator"):
+            if getattr(self, f"{part}_in_ingress") and part in self.model_fields_set:
+                raise ValueError(
+                    f"{part}: options of a deployment, but {part}_in_ingress runs the {part} "
+                    "in the ingress (give its resources under ingress:)"
+                )
         return self
 
     @field_validator("experiments")

@@ -1,4 +1,6 @@
-"""ExtractiveGenerator: answers with the question's best-matching retrieved sentences (no LLM)."""
+"""The extractive answerer (no LLM): the question's best-matching retrieved sentences.
+``ExtractiveService`` is the work; ``ExtractiveGenerator`` its deployment. With
+``generator_in_ingress`` (the local profile) the ingress holds an ``ExtractiveService`` itself."""
 
 from __future__ import annotations
 
@@ -10,11 +12,15 @@ from ruai.settings import Settings
 from ruai.text.lemmas import Lemmatizer
 
 
-@serve.deployment(max_ongoing_requests=64)
-class ExtractiveGenerator:
+class ExtractiveService:
     def __init__(self, settings: Settings) -> None:
         lemmatizer = Lemmatizer(cache_size=settings.lemma_cache_size)
         self.answerer = ExtractiveAnswerer.from_settings(settings, lemmatizer)
 
     def answer(self, question: str, passages: list[Passage]) -> str:
         return self.answerer.answer(question, passages)
+
+
+ExtractiveGenerator = serve.deployment(name="ExtractiveGenerator", max_ongoing_requests=64)(
+    ExtractiveService
+)

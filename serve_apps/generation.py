@@ -66,19 +66,33 @@ class Generator(Protocol):
 
 
 class ExtractiveClient:
+    """The extractive deployment through its handle, or (no handle: ``generator_in_ingress``)
+    an ``ExtractiveService`` in the ingress's own process, run in a thread so that the event
+    loop keeps serving while a sentence is picked."""
+
     kind = "extractive"
     serves_llm = False
     frames = False
 
-    def __init__(self, handle: DeploymentHandle) -> None:
+    def __init__(self, handle: DeploymentHandle | None, settings: Settings) -> None:
         self.handle = handle
+        self.local = None
+        if handle is None:
+            from serve_apps.extractive import ExtractiveService
+
+            self.local = ExtractiveService(settings)
+
+    async def _answer(self, question: str, passages: list[Passage]) -> str:
+        if self.local is not None:
+            return await asyncio.to_thread(self.local.answer, question, passages)
+        return await self.handle.answer.remote(question, passages)
 
     async def rag(
         self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
     ) -> AsyncIterator[str]:
         out.passages = passages
         out.prompt_tokens = count_words(question) + sum(count_words(p.text) for p in passages)
-        text = await self.handle.answer.remote(question, passages)
+        text = await self._answer(question, passages)
         out.completion_tokens = count_words(text)
         yield text
 
@@ -92,7 +106,7 @@ class ExtractiveClient:
         raise GenerationError("the extractive generator has no LoRA adapters", 404)
 
     async def ready(self) -> None:
-        await self.handle.answer.remote("", [])
+        await self._answer("", [])
 
 
 class VLLMClient:

@@ -128,7 +128,7 @@ class RagIngress:
         self,
         settings: Settings,
         search: DeploymentHandle | None,
-        generator: DeploymentHandle,
+        generator: DeploymentHandle | None,
         collections: list[str],
         admission: tuple[int, int] = (32, 64),
     ) -> None:
@@ -137,7 +137,7 @@ class RagIngress:
         self.generator: Generator = (
             VLLMClient(generator, settings)
             if settings.generator == "vllm"
-            else ExtractiveClient(generator)
+            else ExtractiveClient(generator, settings)
         )
         self.router = ModelRouter(settings, collections, self.generator.serves_llm)
         self.auth = Authenticator(settings)

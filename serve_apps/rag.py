@@ -45,12 +45,17 @@ def build_app(args: RagAppArgs) -> Application:
     search = None
     if not args.search_in_ingress:
         search = Search.options(**_options(args.search)).bind(settings)
+    if settings.generator == "vllm" and args.generator_in_ingress:
+        raise ValueError("generator_in_ingress: only the extractive generator runs in the "
+                         "ingress; vLLM needs its own deployment")  # fmt: skip
     if settings.generator == "vllm":
         from serve_apps.llm import build_llm_server, llm_config
 
         config = llm_config(settings, args.engine_kwargs, args.llm_env_vars,
                             args.generator.deployment_options())  # fmt: skip
         generator = build_llm_server(config)
+    elif args.generator_in_ingress:
+        generator = None
     else:
         generator = ExtractiveGenerator.options(**_options(args.generator)).bind(settings)
     # the ingress admits requests itself (serve_apps/admission.py) and Serve never answers with

@@ -49,8 +49,9 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
             "api_keys": dict.fromkeys(KEYS, "acme"),
         },
         "ingress": {"num_replicas": 2},
-        # the local profile's layout: each ingress replica searches in its own process
+        # the local profile's layout: each ingress replica searches and answers in its own process
         "search_in_ingress": True,
+        "generator_in_ingress": True,
         "experiments": [CANARY],
         "guardrails": {"window_s": 300, "min_requests": 3, "max_error_rate": 0.5},
     }

@@ -72,8 +72,10 @@ def chat_app(
             "query_log_hash_only_tenants": ["globex"],
             **(settings_extra or {}),
         },
-        # the local profile's layout, what the chat UI runs on: search inside the ingress
+        # the local profile's layout, what the chat UI runs on: search and the extractive
+        # answerer inside the ingress
         "search_in_ingress": True,
+        "generator_in_ingress": True,
     }
     try:
         with _started(args) as base:

@@ -101,13 +101,24 @@ def test_app_args_name_the_field_of_a_typo() -> None:
     assert args.ingress.num_cpus == 0.25 and args.search.deployment_options() == {}
 
 
-def test_search_in_the_ingress_refuses_search_deployment_options() -> None:
-    with pytest.raises(ValidationError, match="search_in_ingress runs search in the ingress"):
+def test_parts_in_the_ingress_refuse_options_of_their_deployment() -> None:
+    with pytest.raises(ValidationError, match="search_in_ingress runs the search in the ingress"):
         RagAppArgs.model_validate({"search_in_ingress": True, "search": {"num_cpus": 1}})
+    with pytest.raises(ValidationError, match="generator_in_ingress runs the generator"):
+        RagAppArgs.model_validate({"generator_in_ingress": True, "generator": {"num_cpus": 1}})
     args = RagAppArgs.model_validate(
         {"search_in_ingress": True, "ingress": {"max_replicas_per_node": 1}}
     )
     assert args.ingress.deployment_options() == {"max_replicas_per_node": 1}
+
+
+def test_vllm_cannot_run_in_the_ingress() -> None:
+    from serve_apps.rag import build_app
+
+    args = {"settings": {"generator": "vllm", "llm_model": "/no/model"},
+            "generator_in_ingress": True}  # fmt: skip
+    with pytest.raises(ValueError, match="only the extractive generator runs in the ingress"):
+        build_app(args)
 
 
 def test_every_shipped_serve_config_validates_as_app_args() -> None:
