@@ -43,21 +43,13 @@ def _ids(searcher: Searcher, collection: str) -> list[str]:
 
 
 def _served_ids(settings: Settings) -> list[str]:
-    """What Serve's Search deployment does for a query, step by step on its own class (no Serve
-    app started; only the ``serve.batch`` wrapper, which needs a replica, is left out)."""
-    from serve_apps.search import Search
+    """What Serve's search does for a query: ``SearchService.search``, the work of the Search
+    deployment and of an ingress with ``search_in_ingress`` (no Serve app started)."""
+    from serve_apps.search import SearchService
 
-    search = Search.func_or_class(settings)
-
-    async def served() -> list[str]:
-        version = await search._version(ALIAS)
-        [request] = search.searcher.requests_on_versions(
-            [QUERY], ["dense"], [settings.tenant], [5], [version]
-        )
-        hits = await search._connected().search_async(version.name, request)
-        return [h.id for h in hits]
-
-    return asyncio.run(served())
+    service = SearchService(settings)
+    hits = asyncio.run(service.search(ALIAS, settings.tenant, QUERY, 5, mode="dense"))
+    return [h.id for h in hits]
 
 
 def run_cli(settings: Settings, monkeypatch, *args: str) -> str:
