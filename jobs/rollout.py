@@ -20,6 +20,8 @@ from pathlib import Path
 
 import typer
 
+from pipelines.serve_rollout import DEFAULT_DASHBOARD
+
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
@@ -45,7 +47,7 @@ def main(
         "the app, replacing one of the same name",
     ),
     address: str = typer.Option(
-        "http://127.0.0.1:8265", envvar="RAY_DASHBOARD_ADDRESS", help="Ray dashboard address"
+        DEFAULT_DASHBOARD, envvar="RAY_DASHBOARD_ADDRESS", help="Ray dashboard address"
     ),
     timeout_s: float = typer.Option(120.0, help="how long to wait for the replicas"),
 ) -> None:

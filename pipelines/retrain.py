@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -241,11 +240,10 @@ def run_chain(
     path = work_dir / "experiment.json"
     path.write_text(json.dumps(experiment, ensure_ascii=False, indent=2), encoding="utf-8")
     if settings.retrain_canary_app:  # start it in the running app: the arm takes its share
-        from pipelines.serve_rollout import RolloutError, start_experiment
+        from pipelines.serve_rollout import RolloutError, dashboard_address, start_experiment
 
-        address = os.environ.get("RAY_DASHBOARD_ADDRESS", "http://127.0.0.1:8265")
         try:
-            start_experiment(address, settings.retrain_canary_app, experiment)
+            start_experiment(dashboard_address(), settings.retrain_canary_app, experiment)
         except RolloutError as exc:
             chain.record("canary", FAILED, f"{staged.new_version} staged; starting it: {exc}")
             return chain

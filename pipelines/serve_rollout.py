@@ -6,10 +6,17 @@ retraining chain's canary step. The app must have been deployed from a config.""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 INGRESS = "RagIngress"
+DEFAULT_DASHBOARD = "http://127.0.0.1:8265"
+
+
+def dashboard_address() -> str:
+    """Ray's dashboard (Serve's REST API): RAY_DASHBOARD_ADDRESS, or this machine's default."""
+    return os.environ.get("RAY_DASHBOARD_ADDRESS", DEFAULT_DASHBOARD)
 
 
 class RolloutError(Exception):
