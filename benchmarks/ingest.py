@@ -81,7 +81,7 @@ class PeakMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _rss(self) -> dict[str, int]:
+    def _sample(self) -> dict[str, int]:
         me = psutil.Process()
         split: dict[str, int] = {}
         for proc in [me, *me.children(recursive=True)]:
@@ -106,13 +106,13 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            split = self._rss()
+            split = self._sample()
             if sum(split.values()) > self.peak:
                 self.peak, self.by_kind = sum(split.values()), split
             time.sleep(0.05)
 
     def __enter__(self) -> PeakMemory:
-        self._rss()  # what the processes already running had used: the baseline
+        self._sample()  # what the processes already running had used: the baseline
         self._thread.start()
         return self
 
