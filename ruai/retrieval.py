@@ -26,11 +26,25 @@ Mode = Literal["hybrid", "dense", "sparse"]
 MODES: tuple[str, ...] = get_args(Mode)
 
 
-def fusion_from(settings: Settings) -> FusionConfig:
+# linear fusion adds weight * cosine to BM25: e5's cosines of related texts lie within ~0.1
+# of each other, navec's spread wider. Chosen on article folds of the XQuAD-ru dev questions
+# (docs/retrieval.md); a model not listed gets navec's
+DENSE_WEIGHT_BY_MODEL = {"navec": 4.0, "multilingual-e5-small-q4": 150.0}
+
+
+def default_dense_weight(dense_model: str) -> float:
+    return DENSE_WEIGHT_BY_MODEL.get(dense_model, DENSE_WEIGHT_BY_MODEL["navec"])
+
+
+def fusion_from(settings: Settings, dense_model: str | None = None) -> FusionConfig:
+    """The fusion of Settings for queries encoded by ``dense_model`` (default: Settings')."""
+    weight = settings.dense_weight
+    if weight is None:
+        weight = default_dense_weight(dense_model or settings.dense_model)
     return FusionConfig(
         method=settings.fusion,
         rrf_k=settings.rrf_k,
-        dense_weight=settings.dense_weight,
+        dense_weight=weight,
         sparse_weight=settings.sparse_weight,
         prefetch_limit=settings.prefetch_limit,
     )
@@ -83,7 +97,8 @@ class Searcher:
         self.store = store
         self.dense = dense
         self.sparse = sparse
-        self.fusion = fusion or fusion_from(settings)
+        self.fusion = fusion or fusion_from(settings, dense.name)
+        self._fusion_given = fusion is not None
         self._dense_by_model: dict[str, DenseEncoder] = {settings.dense_model: dense}
 
     @classmethod
@@ -119,6 +134,13 @@ class Searcher:
             )
         return encoder
 
+    def fusion_for(self, dense: DenseEncoder) -> FusionConfig:
+        """The fusion given to this searcher, else Settings' for the model of ``dense`` (a
+        collection version of another model fuses with that model's weight)."""
+        if self._fusion_given or dense is self.dense:
+            return self.fusion
+        return fusion_from(self.settings, dense.name)
+
     def encode(
         self,
         queries: list[str],
@@ -149,8 +171,9 @@ class Searcher:
     ) -> list[SearchRequest]:
         """The store requests of a batch of queries, each with its own mode, tenant and top-k."""
         vectors = self.encode(queries, set(modes), dense)
+        fusion = self.fusion_for(dense or self.dense)
         return [
-            search_request(v, mode, tenant, top_k, self.fusion)
+            search_request(v, mode, tenant, top_k, fusion)
             for v, mode, tenant, top_k in zip(vectors, modes, tenants, top_ks, strict=True)
         ]
 

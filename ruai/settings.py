@@ -112,10 +112,12 @@ class Settings(BaseSettings):
     # chosen on XQuAD-ru dev questions, estimated by cross-validation over article folds
     # (docs/retrieval.md, benchmarks/retrieval_cv.py): linear fusion keeps BM25's margin, a
     # small dense weight only breaks its near-ties; BM25's b=0.3 (weaker length normalisation
-    # than the textbook 0.75) measured better there; a stronger dense model needs its own sweep
+    # than the textbook 0.75) measured better there. The dense weight depends on how widely the
+    # model's cosines spread: unset, each model's own (ruai.retrieval.default_dense_weight:
+    # navec 4, multilingual-e5-small-q4 150)
     fusion: Literal["rrf", "dbsf", "linear"] = "linear"
     rrf_k: int = Field(60, ge=1)
-    dense_weight: float = Field(4.0, ge=0)
+    dense_weight: float | None = Field(None, ge=0)
     sparse_weight: float = Field(1.0, ge=0)
     prefetch_limit: int = Field(50, ge=1)
     top_k: int = Field(5, ge=1)

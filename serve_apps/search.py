@@ -93,8 +93,9 @@ class SearchService:
         version = await self._version(collection)
         dense = self.searcher.dense_for(version)
         [vectors] = await asyncio.to_thread(self.searcher.encode, [query], {"dense"}, dense)
-        request = SearchRequest(dense=vectors.dense, tenant=tenant, limit=limit,
-                                fusion=self.searcher.fusion, doc_ids=[doc_id])  # fmt: skip
+        fusion = self.searcher.fusion_for(dense)
+        request = SearchRequest(dense=vectors.dense, tenant=tenant, limit=limit, fusion=fusion,
+                                doc_ids=[doc_id])  # fmt: skip
         hits = await self._connected().search_async(version.name, request)
         return sorted(hits, key=lambda hit: int(hit.payload.get("chunk_index", 0)))
 

@@ -30,7 +30,7 @@ class Arm(BaseModel):
     adapter: str | None = None  # LoRA adapter name or models:/… URI
     llm: str | None = None  # base LLM
     collection: str | None = None  # collection (version) to search
-    dense_weight: float | None = Field(default=None, ge=0.0)  # RUAI_DENSE_WEIGHT (default 4.0)
+    dense_weight: float | None = Field(default=None, ge=0.0)  # RUAI_DENSE_WEIGHT / the model's
     top_k: int | None = Field(default=None, ge=1)
 
 

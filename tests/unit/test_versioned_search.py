@@ -1,5 +1,5 @@
 """Queries bound for collection versions of different dense models (ruai.retrieval), and the
-version bookkeeping of ruai.store.aliases: real navec and the packaged all-MiniLM-L6-v2."""
+version bookkeeping of ruai.store.aliases: real navec, the packaged all-MiniLM-L6-v2 and the\n4-bit multilingual-e5-small."""
 
 from __future__ import annotations
 
@@ -39,6 +39,23 @@ def test_each_query_is_encoded_with_its_versions_model(searcher: Searcher) -> No
 def test_a_model_that_makes_other_sized_vectors_fails_loudly(searcher: Searcher) -> None:
     with pytest.raises(ModelMismatchError, match="300-d queries"):
         searcher.dense_for(CollectionVersion("docs__v3", model="navec", dim=384))
+
+
+E5 = CollectionVersion("docs__v4", model="multilingual-e5-small-q4", dim=384)
+
+
+def test_each_model_fuses_with_its_own_dense_weight(searcher: Searcher) -> None:
+    """e5's cosines spread less than navec's: unset, RUAI_DENSE_WEIGHT is the model's own."""
+    requests = searcher.requests_on_versions(
+        ["Когда умер Тесла?"] * 2, ["hybrid"] * 2, ["t"] * 2, [5] * 2, [NAVEC, E5]
+    )
+    assert [r.fusion.dense_weight for r in requests] == [4.0, 150.0]
+    assert len(requests[1].dense) == 384
+    pinned = Searcher.from_settings(Settings(dense_model="navec", dense_weight=2.0), store=None)
+    requests = pinned.requests_on_versions(
+        ["Когда умер Тесла?"] * 2, ["hybrid"] * 2, ["t"] * 2, [5] * 2, [NAVEC, E5]
+    )
+    assert [r.fusion.dense_weight for r in requests] == [2.0, 2.0]
 
 
 def test_version_bookkeeping() -> None:
