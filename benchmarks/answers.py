@@ -1,8 +1,9 @@
 """Extractive answers before/after, side by side in one run, per article fold of the dev questions.
 
-The 48 XQuAD-ru articles are indexed in this process (local profile: navec + lemma BM25, natasha
-entities, Qdrant Edge) and every dev question is retrieved once (``top_k`` passages); the
-extractive answerer then answers from those passages in each style:
+The 48 XQuAD-ru articles are indexed in this process (local profile: RUAI_DENSE_MODEL's dense
+side, navec by default, + lemma BM25, natasha entities, Qdrant Edge) and every dev question is
+retrieved once (``top_k`` passages); the extractive answerer then answers from those passages in
+each style:
 
 - ``sentences``: the earliest answers (the 3 best-overlap sentences);
 - ``concise``: the hand-weighted best sentence + at most one supporting sentence;
@@ -18,6 +19,7 @@ answers.png; the JSON's ``ranker_weights``/``support_choice`` (fitted and chosen
 questions by the same procedure) are what ``RANKER_WEIGHTS`` and the settings ship.
 
     python benchmarks/answers.py [--folds 5] [--max-mean-chars 300]
+    RUAI_DENSE_MODEL=multilingual-e5-small-q4 python benchmarks/answers.py --tag e5
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def retrieve_all(dataset_path: Path, questions: list[Question]) -> dict[str, lis
         write_sample_corpus(dataset_path, Path(work) / "sample")
         files = sorted((Path(work) / "sample" / "articles").glob("*.md"))
         settings = Settings(qdrant_path=Path(work) / "qdrant", collection="answers")
+        print(f"indexing with {settings.dense_model}", flush=True)
         lemmatizer = Lemmatizer()
         dense = build_dense_encoder(settings, lemmatizer)
         with EdgeStore(settings.qdrant_path) as store:
@@ -122,7 +125,9 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=DATASET, help="XQuAD-ru dev JSON")
     parser.add_argument("--folds", type=int, default=5, help="article folds to report")
     parser.add_argument("--max-mean-chars", type=float, default=300.0, help="length target")
+    parser.add_argument("--tag", default="", help="results as answers_<tag>.json / .png")
     args = parser.parse_args()
+    stem = f"answers_{args.tag}" if args.tag else "answers"
     dataset = read_squad(args.dataset)
     questions = dataset.questions
     passages = retrieve_all(args.dataset, questions)
@@ -186,10 +191,10 @@ def main() -> None:
         "examples": {style: fixed[style]["answers"][:20] for style in fixed},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "answers.json").write_text(
+    (RESULTS / f"{stem}.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8"
     )
-    plot(report, RESULTS / "answers.png")
+    plot(report, RESULTS / f"{stem}.png")
     print(json.dumps({k: report[k] for k in ("ranker_weights", "support_choice")}, indent=2))
     print(json.dumps(report["over_folds"], indent=2))
 
