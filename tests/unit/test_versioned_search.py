@@ -1,5 +1,6 @@
 """Queries bound for collection versions of different dense models (ruai.retrieval), and the
-version bookkeeping of ruai.store.aliases: real navec, the packaged all-MiniLM-L6-v2 and the\n4-bit multilingual-e5-small."""
+version bookkeeping of ruai.store.aliases: real navec, the packaged all-MiniLM-L6-v2 and the
+4-bit multilingual-e5-small."""
 
 from __future__ import annotations
 
