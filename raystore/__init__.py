@@ -3,7 +3,8 @@ jobs/ and benchmarks/ all call ``store_for(settings)``.
 
 - An embedded store (Qdrant Edge, or qdrant-client's local mode without a URL) lives in one
   process: the named, detached ``StoreOwner`` actor pinned to this node; the caller gets an
-  ``OwnedStore`` whose calls run in that actor.
+  ``OwnedStore`` whose calls run in that actor (Serve's searches from the owner's node over its
+  Unix socket, raystore/read_socket.py).
 - A Qdrant server needs no owner: the caller gets a ``DirectStore`` on its own connection.
 
 Both implement ``ruai.store.base.VectorStore`` plus ``upsert_rows`` (ingestion's Arrow chunk
@@ -72,7 +73,7 @@ def store_for(settings: Settings) -> RayStore:
             node_id=ray.get_runtime_context().get_node_id(), soft=False
         ),
     ).remote(settings)
-    return OwnedStore(owner)
+    return OwnedStore(owner, read_socket=settings.store_read_socket)
 
 
 def release_store(settings: Settings) -> None:

@@ -1,6 +1,8 @@
 """OwnedStore: the VectorStore of a process that reaches the embedded shard through its owner
 actor. Every method has a blocking form (drivers, jobs) and an ``_async`` twin awaited on the
-caller's event loop (Serve replicas: no thread parked in ``ray.get``)."""
+caller's event loop (Serve replicas: no thread parked in ``ray.get``). ``search_async`` goes
+over the owner's Unix socket when the caller is on the owner's node (raystore/read_socket.py),
+else, and whenever that socket is gone, through a Ray call."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import ray
 
+from raystore.read_socket import ReadSocketClient, ReadSocketDown
 from ruai.store.aliases import CollectionVersion
 from ruai.store.base import (
     DocState,
@@ -42,8 +45,10 @@ async def _await(ref: ray.ObjectRef) -> Any:
 
 
 class OwnedStore:
-    def __init__(self, owner: ray.actor.ActorHandle) -> None:
+    def __init__(self, owner: ray.actor.ActorHandle, read_socket: bool = True) -> None:
         self._owner = owner
+        self._ask_for_socket = read_socket
+        self._reads: ReadSocketClient | None = None
 
     # --- the VectorStore protocol ---------------------------------------------------------
 
@@ -121,7 +126,26 @@ class OwnedStore:
 
     # --- async twins (Serve) --------------------------------------------------------------
 
+    @property
+    def read_socket_path(self) -> str | None:
+        """The owner's socket this store's searches go over, once a search has asked for it."""
+        return None if self._reads is None else self._reads.path
+
+    async def _read_socket(self) -> ReadSocketClient | None:
+        if self._ask_for_socket:
+            self._ask_for_socket = False
+            address = await _await(self._owner.read_socket.remote())
+            if address is not None and address.node_id == ray.get_runtime_context().get_node_id():
+                self._reads = ReadSocketClient(address.path)
+        return self._reads
+
     async def search_async(self, collection: str, request: SearchRequest) -> list[Hit]:
+        reads = await self._read_socket()
+        if reads is not None:
+            try:
+                return await reads.search(collection, request)
+            except ReadSocketDown:  # the owner restarted: its new address on the next search
+                self._reads, self._ask_for_socket = None, True
         return await _await(self._owner.search.remote(collection, request))
 
     async def count_async(self, collection: str, tenant: str | None = None) -> int:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     hnsw_indexing_threshold_kb: int | None = Field(None, ge=0)  # None: the engine's default
     search_hnsw_ef: int | None = Field(None, ge=1)  # None: ef_construct
     search_exact: bool = False  # brute force over every vector: exact recall, linear time
+    # the Edge shard's owner answers Serve's searches from its own node over a Unix socket
+    # instead of a Ray call (raystore/read_socket.py); off: every search is a Ray call
+    store_read_socket: bool = True
 
     # text
     chunk_max_tokens: int = Field(200, ge=16)
