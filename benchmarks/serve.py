@@ -15,7 +15,7 @@ Writes benchmarks/results/serve.json and serve.png. The machine may be shared: t
 for nice -5 (granted to root only) and records os.getloadavg() beside every number.
 
     python benchmarks/serve.py [--requests 300] [--store-points 100000] [--repeat 3]
-        [--modes fast-data-plane deployments]
+        [--modes fast-data-plane owner-calls deployments]
 """
 
 from __future__ import annotations
@@ -49,10 +49,12 @@ COLLECTION = "bench_serve"
 MODEL = f"rag-{COLLECTION}"
 # mode → the app's layout: the local profile as shipped (search and the extractive answerer in
 # the ingress), or both in deployments of their own (a process hop more each), each on its
-# cluster's data plane
+# cluster's data plane; "owner-calls": as shipped, but every search a Ray call to the store
+# owner instead of its Unix socket (RUAI_STORE_READ_SOCKET=false)
 LAYOUTS = {
     "serve-defaults": "local",
     "fast-data-plane": "local",
+    "owner-calls": "local",
     "deployments": "deployments",
 }
 
@@ -268,7 +270,7 @@ def plot(report: dict, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for ax, name in zip(axes, ("search", "rag"), strict=True):
-        colors = ("tab:blue", "tab:green", "tab:orange")
+        colors = ("tab:blue", "tab:green", "tab:orange", "tab:red")
         for mode, color in zip(report["serve"], colors, strict=False):
             runs = report["serve"][mode][name]
             levels = [r["concurrency"] for r in runs]
@@ -380,7 +382,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="c=1 runs of each client")
     parser.add_argument(
         "--modes", nargs="+", choices=list(LAYOUTS),
-        default=["serve-defaults", "fast-data-plane", "deployments"],
+        default=["serve-defaults", "fast-data-plane", "owner-calls", "deployments"],
     )  # fmt: skip
     parser.add_argument("--mode", help=argparse.SUPPRESS)  # internal: one mode, in a child
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -403,6 +405,7 @@ def main() -> None:
     modes = {
         "serve-defaults": {},
         "fast-data-plane": serve_cluster_env(),
+        "owner-calls": serve_cluster_env() | {"RUAI_STORE_READ_SOCKET": "false"},
         "deployments": serve_cluster_env(),
     }
     report["modes"] = {mode: {"env": modes[mode], "layout": LAYOUTS[mode]} for mode in args.modes}
