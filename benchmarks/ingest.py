@@ -7,10 +7,11 @@
 
 (a) and (b) run without NER (RUAI_EXTRACT_ENTITIES=false: the same work as (c) plus lemmas and
 BM25), and with natasha NER too given --with-ner; (a) runs on two Ray starts (ray.init's
-defaults, and a lean one: no prestarted workers, a small object store). Reports docs/s,
-chunks/s, peak RSS (the process and all its children: Ray's workers included) split by kind of
-process at the peak, the load average beside each row, and the ratios; writes
-benchmarks/results/ingest.json and ingest.png.
+defaults, and a lean one: no prestarted workers, a small object store), in a child process of
+its own: its driver holds only what a `jobs.ingest` driver holds, not what (b) and (c) loaded.
+Reports docs/s, chunks/s, peak memory of the process tree (Ray's workers included) as summed
+RSS and as summed PSS, split by kind of process at the peak, the load average beside each row,
+and the ratios; writes benchmarks/results/ingest.json and ingest.png.
 
     python benchmarks/ingest.py [--copies 34] [--skip-langchain] [--with-ner]
 """
@@ -23,6 +24,8 @@ import json
 import os
 import platform
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -51,7 +54,7 @@ DATASET = Path(
 # what a process of the job's tree is, by its title (Ray names its workers "ray::<what runs>")
 PROCESS_KINDS = (
     ("stage actors", ("ray::MapWorker", "ray::_MapWorker")),
-    ("store owner", ("ray::LocalStore",)),
+    ("store owner", ("ray::ShardOwner",)),
     ("idle (prestarted) workers", ("ray::IDLE",)),
     ("parse child processes", ("ruai.isolated_extraction",)),
     ("Ray's own processes", ("raylet", "gcs_server", "dashboard", "agent", "monitor", "ray/")),
@@ -71,20 +74,42 @@ def process_kind(proc: psutil.Process) -> str:
 
 class PeakMemory:
     """Samples the RSS of this process and all its descendants every 50 ms; ``by_kind`` is the
-    split (``process_kind``) at the peak. Also the CPU seconds each kind used while it ran
-    (``cpu_by_kind``: the last sample of each process minus what it had used at the start)."""
+    split (``process_kind``) at the peak. Summed RSS counts every page shared between processes
+    (Python, numpy, Arrow, the model files they map) once per process, so every second it also
+    sums PSS (each shared page split among its sharers: the memory the
+    tree really holds); ``pss_peak``/``pss_by_kind`` are the largest such sum and its split.
+    Also the CPU seconds each kind used while it ran (``cpu_by_kind``: the last sample of each
+    process minus what it had used at the start)."""
+
+    PSS_EVERY = 20  # samples: reading smaps costs more than RSS
 
     def __init__(self) -> None:
         self.peak = 0
         self.by_kind: dict[str, int] = {}
+        self.pss_peak = 0
+        self.pss_by_kind: dict[str, int] = {}
+        self._samples = 0
         self._cpu: dict[int, tuple[str, float, float]] = {}  # pid → (kind, at start, last seen)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self) -> dict[str, int]:
+    @staticmethod
+    def _tree() -> list[psutil.Process]:
         me = psutil.Process()
+        return [me, *me.children(recursive=True)]
+
+    def _sample_pss(self) -> None:
         split: dict[str, int] = {}
-        for proc in [me, *me.children(recursive=True)]:
+        for proc in self._tree():
+            with contextlib.suppress(psutil.Error):
+                kind = process_kind(proc)
+                split[kind] = split.get(kind, 0) + proc.memory_full_info().pss
+        if sum(split.values()) > self.pss_peak:
+            self.pss_peak, self.pss_by_kind = sum(split.values()), split
+
+    def _sample(self) -> dict[str, int]:
+        split: dict[str, int] = {}
+        for proc in self._tree():
             with contextlib.suppress(psutil.Error):
                 kind = process_kind(proc)
                 split[kind] = split.get(kind, 0) + proc.memory_info().rss
@@ -107,8 +132,11 @@ class PeakMemory:
     def _run(self) -> None:
         while not self._stop.is_set():
             split = self._sample()
+            self._samples += 1
             if sum(split.values()) > self.peak:
                 self.peak, self.by_kind = sum(split.values()), split
+            if self._samples % self.PSS_EVERY == 0:
+                self._sample_pss()
             time.sleep(0.05)
 
     def __enter__(self) -> PeakMemory:
@@ -136,6 +164,10 @@ def measure(name: str, docs: int, fn: Callable[[], int]) -> dict:
         "chunks_per_s": round(chunks / seconds, 1),
         "peak_rss_mib": round(memory.peak / 2**20),
         "peak_rss_mib_by_kind": {k: round(v / 2**20) for k, v in sorted(memory.by_kind.items())},
+        "peak_pss_mib": round(memory.pss_peak / 2**20),
+        "peak_pss_mib_by_kind": {
+            k: round(v / 2**20) for k, v in sorted(memory.pss_by_kind.items())
+        },
         "cpu_s_by_kind": memory.cpu_by_kind,
         "load_average_1m": round(os.getloadavg()[0], 1),
     }
@@ -191,6 +223,7 @@ def langchain(settings: Settings, files: list[Path], path: Path) -> int:
 INGEST_BARS = (
     ("chunks_per_s", "chunks/s (higher is better)", "#4c72b0"),
     ("peak_rss_mib", "peak RSS, MiB (process + children)", "#dd8452"),
+    ("peak_pss_mib", "peak PSS, MiB (shared pages split)", "#55a868"),
 )
 
 
@@ -226,6 +259,45 @@ RAY_STARTS = {
         "_system_config": {"enable_worker_prestart": False, "prestart_worker_first_driver": False},
     },
 }
+# the job's own settings, each on every Ray start: as shipped, and sized for one 2-core node
+# (one stage actor: the other core runs the parse child, the owner, the driver and Ray)
+JOB_VARIANTS = {
+    "": {},
+    ", 1 stage actor": {"ingest_concurrency": 1},
+    ", 1 stage actor, 32 files/block": {"ingest_concurrency": 1, "ingest_files_per_batch": 32},
+}
+
+
+def run_ray_part(work: Path, with_ner: bool) -> None:
+    """(a) on each Ray start, in this fresh process; the rows go to ``work/ray.json``."""
+    import ray
+
+    docs = len(list((work / "corpus").rglob("*.md")))
+    use_token_auth()  # the project's token, not ~/.ray
+    rows, ray_init_s = [], {}
+    for start, options in RAY_STARTS.items():
+        started = time.perf_counter()
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **options)
+        except Exception:  # Ray's fixed 30 s node start can run out on a loaded machine
+            ray.shutdown()
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **options)
+        ray_init_s[start] = round(time.perf_counter() - started, 2)
+        runs = [(entities, "", {}) for entities in ((False, True) if with_ner else (False,))]
+        runs += [(False, variant, job) for variant, job in JOB_VARIANTS.items() if variant]
+        for n, (entities, variant, job) in enumerate(runs):
+            settings = Settings(
+                qdrant_path=work / f"ray{start[:4]}{n}",
+                extract_entities=entities,
+                collection="bench",
+                **job,
+            )
+            name = f"(a) ray job, {start}{variant}" + (", NER" if entities else "")
+            rows.append(measure(name, docs, lambda s=settings: ray_job(s, work / "corpus")))
+        ray.shutdown()
+        time.sleep(3)  # let the previous cluster's processes go before the next one counts
+    result = {"rows": rows, "ray_init_seconds": ray_init_s}
+    (work / "ray.json").write_text(json.dumps(result), encoding="utf-8")
 
 
 def main() -> None:
@@ -235,9 +307,11 @@ def main() -> None:
     )
     parser.add_argument("--skip-langchain", action="store_true")
     parser.add_argument("--with-ner", action="store_true", help="also (a) and (b) with NER")
+    parser.add_argument("--ray-part", type=Path, help=argparse.SUPPRESS)  # internal: (a) only
     args = parser.parse_args()
-
-    import ray
+    if args.ray_part:
+        run_ray_part(args.ray_part, args.with_ner)
+        return
 
     work = Path(tempfile.mkdtemp(prefix="ruai-bench-"))
     write_sample_corpus(DATASET, work / "sample")
@@ -262,26 +336,11 @@ def main() -> None:
             )
         )
 
-    use_token_auth()  # the project's token, not ~/.ray
-    ray_init_s = {}
-    for start, options in RAY_STARTS.items():
-        started = time.perf_counter()
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **options)
-        except Exception:  # Ray's fixed 30 s node start can run out on a loaded machine
-            ray.shutdown()
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **options)
-        ray_init_s[start] = round(time.perf_counter() - started, 2)
-        for entities in variants:
-            settings = Settings(
-                qdrant_path=work / f"ray{start[:4]}{int(entities)}",
-                extract_entities=entities,
-                collection="bench",
-            )
-            name = f"(a) ray job, {start}" + (", NER" if entities else "")
-            rows.append(measure(name, docs, lambda s=settings: ray_job(s, work / "corpus")))
-        ray.shutdown()
-        time.sleep(3)  # let the previous cluster's processes go before the next one counts
+    command = [sys.executable, __file__, "--ray-part", str(work)]
+    subprocess.run(command + (["--with-ner"] if args.with_ner else []), check=True)
+    ray_part = json.loads((work / "ray.json").read_text())
+    rows += ray_part["rows"]
+    ray_init_s = ray_part["ray_init_seconds"]
 
     by_name = {r["name"]: r for r in rows}
 
@@ -292,9 +351,11 @@ def main() -> None:
 
     ratios = {}
     for start in RAY_STARTS:
+        for variant in JOB_VARIANTS:
+            job = f"(a) ray job, {start}{variant}"
+            ratios[f"{start}{variant}: a_vs_b"] = ratio(job, "(b) plain loop")
+            ratios[f"{start}{variant}: a_vs_c"] = ratio(job, "(c) LangChain from_texts")
         job = f"(a) ray job, {start}"
-        ratios[f"{start}: a_vs_b"] = ratio(job, "(b) plain loop")
-        ratios[f"{start}: a_vs_c"] = ratio(job, "(c) LangChain from_texts")
         if args.with_ner:
             ratios[f"{start}: a_vs_b_ner"] = ratio(f"{job}, NER", "(b) plain loop, NER")
     result = {
