@@ -145,6 +145,7 @@ class OwnedStore:
             try:
                 return await reads.search(collection, request)
             except ReadSocketDown:  # the owner restarted: its new address on the next search
+                reads.close()
                 self._reads, self._ask_for_socket = None, True
         return await _await(self._owner.search.remote(collection, request))
 

@@ -128,6 +128,12 @@ class ReadSocketClient:
             message = f"cannot connect to the store owner at {self.path}: {exc}"
             raise ReadSocketDown(message) from exc
 
+    def close(self) -> None:
+        """Close the kept connections (those of the loop this is called on)."""
+        idle, self._idle = self._idle, []
+        for _, writer in idle:
+            writer.close()
+
     async def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         reader, writer = await self._connection()
         body = pickle.dumps((collection, request), protocol=pickle.HIGHEST_PROTOCOL)
