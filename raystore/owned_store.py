@@ -6,6 +6,7 @@ else, and whenever that socket is gone, through a Ray call."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from ruai.store.base import (
     SearchRequest,
     StoreError,
 )
+
+RETRY_SOCKET_S = 10.0  # how often to ask again after the owner's socket could not be used
 
 
 def _owner_down(exc: ray.exceptions.RayActorError) -> StoreError:
@@ -47,8 +50,10 @@ async def _await(ref: ray.ObjectRef) -> Any:
 class OwnedStore:
     def __init__(self, owner: ray.actor.ActorHandle, read_socket: bool = True) -> None:
         self._owner = owner
-        self._ask_for_socket = read_socket
+        self._socket_wanted = read_socket
+        self._next_ask = 0.0  # time.monotonic() from which to ask the owner for its socket
         self._reads: ReadSocketClient | None = None
+        self._unreachable: str | None = None  # a socket this process failed to use
 
     # --- the VectorStore protocol ---------------------------------------------------------
 
@@ -132,10 +137,14 @@ class OwnedStore:
         return None if self._reads is None else self._reads.path
 
     async def _read_socket(self) -> ReadSocketClient | None:
-        if self._ask_for_socket:
-            self._ask_for_socket = False
+        if self._reads is None and self._socket_wanted and time.monotonic() >= self._next_ask:
+            self._next_ask = time.monotonic() + RETRY_SOCKET_S
             address = await _await(self._owner.read_socket.remote())
-            if address is not None and address.node_id == ray.get_runtime_context().get_node_id():
+            if address is None or address.node_id != ray.get_runtime_context().get_node_id():
+                self._socket_wanted = False  # no socket, or another node's: Ray calls for good
+            elif address.path != self._unreachable:
+                # (unreachable from here: e.g. a worker in a container of its own shares the
+                # node, not the owner's /tmp; a restarted owner has a new path)
                 self._reads = ReadSocketClient(address.path)
         return self._reads
 
@@ -144,9 +153,9 @@ class OwnedStore:
         if reads is not None:
             try:
                 return await reads.search(collection, request)
-            except ReadSocketDown:  # the owner restarted: its new address on the next search
+            except ReadSocketDown:  # e.g. the owner restarted: ask for its new socket next time
                 reads.close()
-                self._reads, self._ask_for_socket = None, True
+                self._reads, self._unreachable, self._next_ask = None, reads.path, 0.0
         return await _await(self._owner.search.remote(collection, request))
 
     async def count_async(self, collection: str, tenant: str | None = None) -> int:

@@ -5,6 +5,7 @@ RUAI_STORE_READ_SOCKET=false keeps every search a Ray call."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -95,3 +96,20 @@ def test_the_socket_can_be_turned_off(owned) -> None:
     ids, path = ray.get(Asker.remote(settings).ask.remote(_requests()))
     assert ids == expected
     assert path is None
+
+
+def test_a_socket_this_process_cannot_use_leaves_it_on_ray_calls(owned, tmp_path) -> None:
+    """E.g. a worker in a container of its own: same node, not the owner's /tmp."""
+    settings, expected = owned()
+    owner = ray.get_actor(owner_name(settings), namespace=NAMESPACE)
+    path = ray.get(owner.read_socket.remote()).path
+    hidden = tmp_path / "moved.sock"
+    os.rename(path, hidden)  # the owner still serves it, but nobody can connect by its path
+    try:
+        asker = Asker.remote(settings)
+        for _ in range(3):
+            ids, path_now = ray.get(asker.ask.remote(_requests()))
+            assert ids == expected
+            assert path_now is None, "searches go through Ray calls"
+    finally:
+        os.rename(hidden, path)
