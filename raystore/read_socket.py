@@ -27,6 +27,7 @@ from pathlib import Path
 from ruai.store.base import Hit, SearchRequest, StoreError
 
 _HEADER = struct.Struct("!I")
+_PREFIX, _SOCKET_NAME = "ruai-store-", "search.sock"
 Search = Callable[[str, SearchRequest], list[Hit]]
 
 
@@ -67,6 +68,23 @@ def _reply(search: Search, body: bytes) -> bytes:
         return pickle.dumps((False, StoreError(f"{answer[1]!r} ({exc})")))
 
 
+def remove_stale_sockets(temp_dir: Path) -> int:
+    """Remove the socket directories of owners that died without closing (killed, the node
+    stopped): nothing listens on their socket any more. Returns how many went."""
+    removed = 0
+    for socket_path in temp_dir.glob(f"{_PREFIX}*/{_SOCKET_NAME}"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            try:
+                probe.connect(str(socket_path))
+            except ConnectionRefusedError:
+                shutil.rmtree(socket_path.parent, ignore_errors=True)
+                removed += 1
+            except OSError:
+                pass  # another user's, or gone meanwhile
+    return removed
+
+
 class _ThreadingServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
     request_queue_size = 256  # socketserver's 5 refuses a burst of Serve's concurrent requests
@@ -76,8 +94,9 @@ class ReadSocketServer:
     """Serves ``search`` on a Unix socket, one thread per client connection."""
 
     def __init__(self, search: Search) -> None:
-        self._dir = Path(tempfile.mkdtemp(prefix="ruai-store-"))  # 0700
-        self.path = str(self._dir / "search.sock")
+        remove_stale_sockets(Path(tempfile.gettempdir()))
+        self._dir = Path(tempfile.mkdtemp(prefix=_PREFIX))  # 0700
+        self.path = str(self._dir / _SOCKET_NAME)
         connections: set[socket.socket] = set()
         self._connections = connections
 

@@ -13,7 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from raystore.read_socket import ReadSocketClient, ReadSocketDown, ReadSocketServer
+from raystore.read_socket import (
+    ReadSocketClient,
+    ReadSocketDown,
+    ReadSocketServer,
+    remove_stale_sockets,
+)
 from ruai.encoders.base import SparseVector
 from ruai.store import CollectionNotFoundError, PointRecord, SearchRequest
 from ruai.store.edge import EdgeStore
@@ -119,3 +124,19 @@ def test_a_cancelled_request_does_not_answer_the_next_one(edge: EdgeStore) -> No
         assert [h.id for h in over_socket] == [h.id for h in direct]
     finally:
         server.close()
+
+
+def test_sockets_of_owners_that_died_are_removed(tmp_path: Path) -> None:
+    import socket as sockets
+
+    dead, live = tmp_path / "ruai-store-dead", tmp_path / "ruai-store-live"
+    dead.mkdir()
+    live.mkdir()
+    with sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM) as gone:
+        gone.bind(str(dead / "search.sock"))  # bound, never listening: what a killed owner leaves
+    with sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM) as listening:
+        listening.bind(str(live / "search.sock"))
+        listening.listen()
+        assert remove_stale_sockets(tmp_path) == 1
+    assert not dead.exists()
+    assert (live / "search.sock").exists()
