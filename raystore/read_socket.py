@@ -5,28 +5,28 @@ task (submission, scheduling on the owner's task queue, the reply through the co
 
 The socket lives in a private directory (mode 0700, created by the owner), so only processes of
 the owner's user can connect: the same trust boundary as Ray's own pickled calls between them.
-Frames are a 4-byte length and a pickle: ``(collection, SearchRequest)`` one way,
-``(ok, hits | exception)`` back. Writes, collection lifecycle and every call from another node
-stay Ray calls to the owner.
+Frames are ruai.pickle_frames' (a 4-byte length and a pickle): ``(collection,
+SearchRequest)`` one way, ``(ok, hits | exception)`` back. Writes, collection lifecycle and
+every call from another node stay Ray calls to the owner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
 import shutil
 import socket
 import socketserver
-import struct
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ruai.pickle_frames import HEADER, frame, read_frame
 from ruai.store.base import Hit, SearchRequest, StoreError
 
-_HEADER = struct.Struct("!I")
 _PREFIX, _SOCKET_NAME = "ruai-store-", "search.sock"
 Search = Callable[[str, SearchRequest], list[Hit]]
 
@@ -41,31 +41,15 @@ class ReadSocketDown(StoreError):
     """The socket is gone (the owner restarted or closed): ask the owner for its address again."""
 
 
-def _receive(sock: socket.socket, size: int) -> bytes | None:
-    data = bytearray()
-    while len(data) < size:
-        part = sock.recv(size - len(data))
-        if not part:
-            return None  # the client closed its connection
-        data += part
-    return bytes(data)
-
-
-def _read_frame(sock: socket.socket) -> bytes | None:
-    header = _receive(sock, _HEADER.size)
-    return None if header is None else _receive(sock, _HEADER.unpack(header)[0])
-
-
-def _reply(search: Search, body: bytes) -> bytes:
+def _reply(search: Search, request: tuple[str, SearchRequest]) -> bytes:
     try:
-        collection, request = pickle.loads(body)
-        answer = (True, search(collection, request))
+        answer = (True, search(*request))
     except Exception as exc:  # the caller gets the store's own error, as through a Ray call
         answer = (False, exc)
     try:
-        return pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        return frame(answer)
     except Exception as exc:  # an exception that does not pickle
-        return pickle.dumps((False, StoreError(f"{answer[1]!r} ({exc})")))
+        return frame((False, StoreError(f"{answer[1]!r} ({exc})")))
 
 
 def remove_stale_sockets(temp_dir: Path) -> int:
@@ -104,9 +88,8 @@ class ReadSocketServer:
             def handle(self) -> None:
                 connections.add(self.request)
                 try:
-                    while (body := _read_frame(self.request)) is not None:
-                        answer = _reply(search, body)
-                        self.request.sendall(_HEADER.pack(len(answer)) + answer)
+                    while (request := read_frame(self.request.fileno())) is not None:
+                        self.request.sendall(_reply(search, request))
                 except OSError:
                     pass  # the client went away, or close() shut the connection
                 finally:
@@ -123,7 +106,8 @@ class ReadSocketServer:
         self._server.shutdown()
         self._server.server_close()
         for connection in list(self._connections):
-            connection.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):  # the client may have closed it already
+                connection.shutdown(socket.SHUT_RDWR)
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
@@ -155,10 +139,9 @@ class ReadSocketClient:
 
     async def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         reader, writer = await self._connection()
-        body = pickle.dumps((collection, request), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            writer.write(_HEADER.pack(len(body)) + body)
-            (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+            writer.write(frame((collection, request)))
+            (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
             ok, value = pickle.loads(await reader.readexactly(size))
         except (OSError, asyncio.IncompleteReadError) as exc:
             writer.close()

@@ -15,55 +15,23 @@ Run as ``python -m ruai.isolated_extraction``: the child side. Frames on its std
 from __future__ import annotations
 
 import os
-import pickle
-import select
 import signal
-import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from ruai.extraction import Extraction, Extractor
 from ruai.loaders import LimitExceededError, LoaderError
+from ruai.pickle_frames import frame, read_frame
 from ruai.settings import Settings
 
-_HEADER = struct.Struct("!I")
 _START_TIMEOUT_S = 300.0  # imports and the tokenizer, on a loaded machine
 
 
 class ExtractionCrashedError(LoaderError):
     """The child died without answering (a signal, or an exit inside a C library)."""
-
-
-def _frame(obj: Any) -> bytes:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(data)) + data
-
-
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
-    """``size`` bytes from ``fd``; None at end of file or when the deadline passes."""
-    parts: list[bytes] = []
-    while size:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                return None
-        part = os.read(fd, min(size, 1 << 20))
-        if not part:
-            return None
-        parts.append(part)
-        size -= len(part)
-    return b"".join(parts)
-
-
-def _read_frame(fd: int, deadline: float | None) -> Any:
-    header = _read_exact(fd, _HEADER.size, deadline)
-    if header is None:
-        return None
-    body = _read_exact(fd, _HEADER.unpack(header)[0], deadline)
-    return None if body is None else pickle.loads(body)
 
 
 class IsolatedExtractor:
@@ -78,11 +46,11 @@ class IsolatedExtractor:
         child = self._running_child()
         try:
             assert child.stdin is not None
-            child.stdin.write(_frame((source, data)))
+            child.stdin.write(frame((source, data)))
             child.stdin.flush()
         except BrokenPipeError:
             raise self._crashed() from None
-        answer = _read_frame(child.stdout.fileno(), time.monotonic() + self.timeout_s)
+        answer = read_frame(child.stdout.fileno(), time.monotonic() + self.timeout_s)
         if answer is None:
             if child.poll() is None:
                 self.close()
@@ -115,9 +83,9 @@ class IsolatedExtractor:
             env=env,
         )
         assert child.stdin is not None and child.stdout is not None
-        child.stdin.write(_frame(self.settings))
+        child.stdin.write(frame(self.settings))
         child.stdin.flush()
-        ready = _read_frame(child.stdout.fileno(), time.monotonic() + _START_TIMEOUT_S)
+        ready = read_frame(child.stdout.fileno(), time.monotonic() + _START_TIMEOUT_S)
         if ready != ("ready", None):
             child.kill()
             child.wait()
@@ -162,14 +130,14 @@ def _cap_memory(limit: int) -> None:
 
 
 def _serve(requests: BinaryIO, answers: BinaryIO) -> None:
-    settings: Settings = _read_frame(requests.fileno(), None)
+    settings: Settings = read_frame(requests.fileno(), None)
     extract = Extractor.from_settings(settings)
     _cap_memory(settings.parse_memory_bytes)  # after start-up: imports map more than they use
-    answers.write(_frame(("ready", None)))
+    answers.write(frame(("ready", None)))
     answers.flush()
     while True:
         try:
-            request = _read_frame(requests.fileno(), None)
+            request = read_frame(requests.fileno(), None)
             if request is None:
                 return
             answer = ("ok", extract(*request))
@@ -180,7 +148,7 @@ def _serve(requests: BinaryIO, answers: BinaryIO) -> None:
         except Exception as exc:  # a bug: the parent reports it as this document's failure
             answer = ("error", f"{type(exc).__name__}: {exc}")
         request = None
-        answers.write(_frame(answer))
+        answers.write(frame(answer))
         answers.flush()
 
 
