@@ -290,12 +290,15 @@ class RagIngress:
             )
             return StreamingResponse(events, media_type="text/event-stream")
         rest = [delta async for delta in deltas]
-        text = sse.frames_text([first, *rest]) if generator.frames else first + "".join(rest)
+        if generator.frames:
+            text, finish = sse.frames_answer([first, *rest])
+        else:
+            text, finish = first + "".join(rest), "stop"
         self._count_tokens(out)
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         sources = {"sources": [p.citation() for p in out.passages]}
         extra = sources | experiments.body_fields(request)
-        return shapes.chat_completion(cid, body.model, text, usage, extra)
+        return shapes.chat_completion(cid, body.model, text, usage, extra, finish)
 
     # --- generation helpers ---------------------------------------------------------------
 

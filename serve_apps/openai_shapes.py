@@ -17,7 +17,12 @@ def usage(prompt: int, completion: int) -> dict[str, int]:
 
 
 def chat_completion(
-    cid: str, model: str, text: str, usage_: dict[str, int], extra: dict[str, Any]
+    cid: str,
+    model: str,
+    text: str,
+    usage_: dict[str, int],
+    extra: dict[str, Any],
+    finish_reason: str = "stop",
 ) -> dict[str, Any]:
     return {
         "id": cid,
@@ -28,7 +33,7 @@ def chat_completion(
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": usage_,

@@ -28,13 +28,16 @@ def decoded(frame_: str) -> dict[str, Any]:
     return json.loads(frame_.strip().removeprefix("data: "))
 
 
-def frames_text(frames: list[str]) -> str:
-    """The answer a generator's frames hold (a non-streamed request)."""
-    return "".join(
-        choice["delta"].get("content") or ""
-        for f in frames if NO_CHOICES not in f
-        for choice in decoded(f)["choices"]
-    )  # fmt: skip
+def frames_answer(frames: list[str]) -> tuple[str, str]:
+    """The answer a generator's frames hold (a non-streamed request), and the generator's
+    finish reason ("length" when max_tokens cut it)."""
+    parts, reason = [], "stop"
+    for f in frames:
+        if NO_CHOICES not in f:
+            for choice in decoded(f)["choices"]:
+                parts.append(choice["delta"].get("content") or "")
+                reason = choice.get("finish_reason") or reason
+    return "".join(parts), reason
 
 
 async def relay(

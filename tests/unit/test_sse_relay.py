@@ -84,7 +84,8 @@ def test_a_rag_stream_only_renames_the_model(include_usage: bool) -> None:
 def test_non_streamed_text_is_the_frames_content() -> None:
     out = Generation()
     passed = [item for item in UPSTREAM if _passed_on(item, out)]
-    assert sse.frames_text(passed) == 'Тесла "model":"tiny" умер в 1943 [1].'
+    assert sse.frames_answer(passed) == ('Тесла "model":"tiny" умер в 1943 [1].', "length")
+    assert sse.frames_answer(passed[:2]) == ('Тесла "model":"tiny"', "stop")
 
 
 def test_an_error_frame_raises_and_ends_the_stream_with_an_error_event() -> None:
