@@ -36,9 +36,10 @@ def _st_dim(path: Path) -> int:
 
 def dense_dim(settings: Settings) -> int:
     if is_navec(settings.dense_model):
-        from ruai.encoders.navec import NavecEncoder
+        from ruai.encoders.navec import natasha_navec_path
+        from ruai.encoders.navec_vectors import NavecVectors
 
-        return NavecEncoder().dim
+        return NavecVectors.dim_of(natasha_navec_path())
     if is_e5_small(settings.dense_model):
         return E5SmallEncoder.dim
     from ruai.encoders.sentence_transformer import resolve_local_model

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ruai.encoders.base import ModelNotFoundError
+from ruai.encoders.navec_vectors import NavecVectors, release_freed_heap
 from ruai.text.lemmas import Lemmatizer
 
 _NATASHA_EMBEDDING = Path("data") / "emb" / "navec_news_v1_1B_250K_300d_100q.tar"
@@ -50,29 +51,26 @@ class NavecEncoder:
         sif_a: float = 1e-4,
         remove_common_component: bool = True,
     ) -> None:
-        from navec import Navec
-
         navec_path = Path(path) if path is not None else natasha_navec_path()
         if not navec_path.is_file():
             raise ModelNotFoundError(f"navec vectors not found at {navec_path}")
-        vectors = Navec.load(str(navec_path))
+        self._vectors = vectors = NavecVectors.open(navec_path)
         self.lemmatizer = lemmatizer or Lemmatizer()
-        self.dim = int(vectors.pq.dim)
-        self._word_ids: dict[str, int] = vectors.vocab.word_ids
-        # Product-quantised storage (25 MB) instead of the 300 MB dense matrix: a word's vector is
-        # the concatenation of codes[q, indexes[word, q]] over the subspaces q.
-        self._indexes: np.ndarray = vectors.pq.indexes
-        self._codes: np.ndarray = vectors.pq.codes  # (subspaces, centroids, subdim)
+        self.dim = vectors.dim
+        # a word's vector is the concatenation of codes[q, indexes[word, q]] over the subspaces q
+        self._indexes: np.ndarray = vectors.indexes
+        self._codes: np.ndarray = vectors.codes  # (subspaces, centroids, subdim)
         subspaces, centroids, subdim = self._codes.shape
         self._flat_codes = self._codes.reshape(subspaces * centroids, subdim)
         self._subspace_offsets = np.arange(subspaces, dtype=np.intp) * centroids
 
-        counts = np.asarray(vectors.vocab.counts, dtype=np.float64)
+        counts = np.asarray(vectors.counts, dtype=np.float64)
         frequency = counts / counts.sum()
         self._weights = (sif_a / (sif_a + frequency)).astype(np.float32)
         self._common: np.ndarray | None = (
             self._frequency_weighted_mean(frequency) if remove_common_component else None
         )
+        release_freed_heap()
 
     def count_tokens(self, text: str) -> int:
         return len(self.lemmatizer.words(text))
@@ -97,21 +95,24 @@ class NavecEncoder:
 
     def _weighted_sums(self, texts: list[str]) -> np.ndarray:
         sums = np.zeros((len(texts), self.dim), dtype=np.float32)
-        row_ids = [self._vocab_ids(text) for text in texts]
-        lengths = np.fromiter(map(len, row_ids), dtype=np.int64, count=len(texts))
-        rows = np.flatnonzero(lengths)
-        if rows.size:
-            ids = np.concatenate([np.asarray(row_ids[r], dtype=np.int64) for r in rows])
-            unique, inverse = np.unique(ids, return_inverse=True)
+        tokens: list[str] = []
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        for row, text in enumerate(texts):
+            words, lemmas = self.lemmatizer.content_words_and_lemmas(text)
+            tokens += words
+            tokens += lemmas
+            lengths[row] = len(words) + len(lemmas)
+        ids = self._vectors.lookup(tokens)
+        known = ids >= 0
+        if known.any():
+            token_rows = np.repeat(np.arange(len(texts)), lengths)
+            per_row = np.bincount(token_rows[known], minlength=len(texts))
+            rows = np.flatnonzero(per_row)
+            unique, inverse = np.unique(ids[known], return_inverse=True)
             weighted = self._decode(unique) * self._weights[unique, None]
-            starts = np.concatenate(([0], np.cumsum(lengths[rows])[:-1]))
+            starts = np.concatenate(([0], np.cumsum(per_row[rows])[:-1]))
             sums[rows] = np.add.reduceat(weighted[inverse], starts, axis=0)
         return sums
-
-    def _vocab_ids(self, text: str) -> list[int]:
-        words, lemmas = self.lemmatizer.content_words_and_lemmas(text)
-        tokens = words + lemmas
-        return [i for i in map(self._word_ids.get, tokens) if i is not None]
 
     def _decode(self, ids: np.ndarray) -> np.ndarray:
         rows = self._indexes[ids].astype(np.intp) + self._subspace_offsets  # (n, subspaces)

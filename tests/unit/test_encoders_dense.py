@@ -17,6 +17,7 @@ from ruai.encoders.e5_small import E5SmallEncoder
 from ruai.encoders.factory import build_dense_encoder
 from ruai.encoders.model_info import build_token_counter, dense_dim
 from ruai.encoders.navec import NavecEncoder, natasha_navec_path
+from ruai.encoders.navec_vectors import NavecVectors
 from ruai.encoders.sentence_transformer import (
     SentenceTransformerEncoder,
     family_prefixes,
@@ -73,7 +74,7 @@ def test_navec_texts_without_known_words_give_zero_vectors(navec: NavecEncoder) 
 
 
 def test_navec_batch_rows_equal_single_encodings(navec: NavecEncoder) -> None:
-    texts = [CATS, "", MARKETS, "!!!", FOOTBALL, "кошки"]
+    texts = [CATS, "", MARKETS, "!!!", FOOTBALL, "кошки", ""]
     batch = navec.encode_passages(texts)
     singles = np.vstack([navec.encode_passages([t]) for t in texts])
     np.testing.assert_allclose(batch, singles, atol=1e-6)
@@ -99,6 +100,40 @@ def test_navec_missing_vectors_file_is_a_clear_error(tmp_path: Path) -> None:
     assert natasha_navec_path().is_file()
     with pytest.raises(ModelNotFoundError, match="navec"):
         NavecEncoder(Lemmatizer(cache_size=0), path=tmp_path / "missing.tar")
+
+
+def test_navec_vectors_read_from_the_tar_match_navec_own_loader() -> None:
+    from navec import Navec
+
+    reference = Navec.load(str(natasha_navec_path()))
+    vectors = NavecVectors.open(natasha_navec_path())
+    words = reference.vocab.words[::997] + ["кошка", "умер", "Тесла"]
+    unknown = ["zqxwvy", "", "кошкакошка"]
+    ids = vectors.lookup(words + unknown)
+    assert list(ids) == [reference.vocab.get(w, -1) for w in words] + [-1, -1, -1]
+    known = [w for w in words if w in reference.vocab]
+    assert len(known) > 250
+    subspaces, centroids, subdim = vectors.codes.shape
+    for word, i in zip(known, vectors.lookup(known), strict=True):
+        decoded = vectors.codes[np.arange(subspaces), vectors.indexes[i]].reshape(-1)
+        np.testing.assert_array_equal(decoded, reference[word])
+    np.testing.assert_array_equal(vectors.counts, reference.vocab.counts)
+    assert vectors.dim == NavecVectors.dim_of(natasha_navec_path()) == 300
+    assert vectors.lookup([]).shape == (0,)
+
+
+def test_navec_indexes_are_shared_pages_of_the_tar_not_a_private_copy() -> None:
+    vectors = NavecVectors.open(natasha_navec_path())
+    assert isinstance(vectors.indexes, np.memmap)
+    assert Path(vectors.indexes.filename) == natasha_navec_path()
+    assert not vectors.indexes.flags.writeable
+
+
+def test_a_file_that_is_not_a_navec_tar_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "vectors.tar"
+    bogus.write_bytes(b"not a tar at all" * 64)
+    with pytest.raises(ModelNotFoundError, match="not a navec tar"):
+        NavecVectors.open(bogus)
 
 
 # sentence-transformers
