@@ -72,6 +72,18 @@ def process_kind(proc: psutil.Process) -> str:
     return title.split("(")[0].split(" ")[0] if title.startswith("ray::") else "other"
 
 
+def _pss_and_shmem(pid: int) -> tuple[int, int]:
+    """A process's PSS and the part of it in shared memory (Ray's object store is a /dev/shm
+    file every worker maps), in bytes."""
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+        for line in rollup:
+            name, _, rest = line.partition(":")
+            if name in ("Pss", "Pss_Shmem"):
+                fields[name] = int(rest.split()[0]) * 1024
+    return fields.get("Pss", 0), fields.get("Pss_Shmem", 0)
+
+
 class PeakMemory:
     """Samples the RSS of this process and all its descendants every 50 ms; ``by_kind`` is the
     split (``process_kind``) at the peak. Summed RSS counts every page shared between processes
@@ -88,6 +100,7 @@ class PeakMemory:
         self.by_kind: dict[str, int] = {}
         self.pss_peak = 0
         self.pss_by_kind: dict[str, int] = {}
+        self.pss_shmem_by_kind: dict[str, int] = {}  # of pss_by_kind: /dev/shm, Ray's object store
         self._samples = 0
         self._cpu: dict[int, tuple[str, float, float]] = {}  # pid → (kind, at start, last seen)
         self._stop = threading.Event()
@@ -100,12 +113,16 @@ class PeakMemory:
 
     def _sample_pss(self) -> None:
         split: dict[str, int] = {}
+        shared: dict[str, int] = {}
         for proc in self._tree():
-            with contextlib.suppress(psutil.Error):
+            with contextlib.suppress(psutil.Error, OSError):
                 kind = process_kind(proc)
-                split[kind] = split.get(kind, 0) + proc.memory_full_info().pss
+                pss, shmem = _pss_and_shmem(proc.pid)
+                split[kind] = split.get(kind, 0) + pss
+                shared[kind] = shared.get(kind, 0) + shmem
         if sum(split.values()) > self.pss_peak:
             self.pss_peak, self.pss_by_kind = sum(split.values()), split
+            self.pss_shmem_by_kind = shared
 
     def _sample(self) -> dict[str, int]:
         split: dict[str, int] = {}
@@ -167,6 +184,9 @@ def measure(name: str, docs: int, fn: Callable[[], int]) -> dict:
         "peak_pss_mib": round(memory.pss_peak / 2**20),
         "peak_pss_mib_by_kind": {
             k: round(v / 2**20) for k, v in sorted(memory.pss_by_kind.items())
+        },
+        "peak_pss_shmem_mib_by_kind": {
+            k: round(v / 2**20) for k, v in sorted(memory.pss_shmem_by_kind.items())
         },
         "cpu_s_by_kind": memory.cpu_by_kind,
         "load_average_1m": round(os.getloadavg()[0], 1),
