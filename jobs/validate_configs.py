@@ -8,7 +8,9 @@ KubeRay and Prometheus Operator CRDs); the launcher YAML against Ray's own schem
 (serve_apps/configs, RayService serveConfigV2) and their import paths; generated manifests and
 serveConfigV2 equal their sources; RayJob entrypoints name existing job modules whose CLIs accept
 their arguments; one image and Ray version everywhere; RUAI_* variables are real settings; the
-Qdrant URL and API key Secret match the Qdrant manifests; dashboards query metrics that exist.
+Qdrant URL and API key Secret match the Qdrant manifests; every Ray cluster runs with token
+authentication from one Secret, and pods that call a dashboard carry it; dashboards query
+metrics that exist.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from cluster_configs.toolchain.auth_check import check_ray_auth
 from cluster_configs.toolchain.entrypoint_check import check_entrypoints
 from cluster_configs.toolchain.layout import RELEASE, REPO, load_release
 from cluster_configs.toolchain.metrics_check import check_metric_names
@@ -41,6 +44,7 @@ CHECKS: list[tuple[str, Callable[[Path], Iterable[Problem]]]] = [
     ("release", check_images),
     ("settings env", check_env),
     ("qdrant wiring", check_qdrant_wiring),
+    ("ray auth", check_ray_auth),
     ("metric names", check_metric_names),
 ]
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from cluster_configs.toolchain.auth_check import check_ray_auth
 from cluster_configs.toolchain.entrypoint_check import check_entrypoint, check_entrypoints
 from cluster_configs.toolchain.layout import KUBERAY, REPO, load_release
 from cluster_configs.toolchain.manifests import kubernetes_manifests
@@ -183,6 +184,35 @@ def test_image_and_settings_drift_are_caught(repo_copy: Path):
     assert any(
         "http://qdrnt:6333 names no Service" in p for p in lines(check_qdrant_wiring(repo_copy))
     )
+
+
+def test_every_ray_cluster_and_dashboard_caller_carries_the_token(repo_copy: Path):
+    assert lines(check_ray_auth(REPO)) == []
+    for manifest in kubernetes_manifests(REPO):
+        if manifest.doc["kind"] in ("RayCluster", "RayJob", "RayService"):
+            assert "secretName: ruai-ray-token" in yaml.safe_dump(manifest.doc), manifest.where
+
+    edit_yaml(repo_copy / RAYSERVICE, lambda d: d["spec"]["rayClusterConfig"].pop("authOptions"))
+    edit_yaml(
+        repo_copy / RAYCLUSTER,
+        lambda d: d["spec"]["authOptions"].update(secretName="another-token"),
+    )
+    cronjob = repo_copy / "cluster_configs/monitoring/monitor-cronjob.yaml"
+    edit_yaml(cronjob, _drop_container_env("RAY_AUTH_TOKEN"))
+    problems = lines(check_ray_auth(repo_copy))
+    assert any("rayservice.yaml" in p and "without token authentication" in p for p in problems)
+    assert any("'another-token', 'ruai-ray-token'" in p and ": use one" in p for p in problems)
+    assert any("monitor-cronjob.yaml" in p and "without the cluster token" in p for p in problems)
+    assert len(problems) == 3
+
+
+def _drop_container_env(name: str):
+    def drop(doc: dict) -> None:
+        spec = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        for container in spec["containers"]:
+            container["env"] = [e for e in container.get("env", []) if e["name"] != name]
+
+    return drop
 
 
 def test_launcher_must_carry_the_serve_data_plane(repo_copy: Path):
