@@ -1,6 +1,7 @@
 """Ray's token authentication everywhere: every Ray cluster the manifests start runs with
-``authOptions.mode: token`` and one shared Secret, and every other pod that calls a cluster's
-dashboard/job API (``--address=http://…:8265``) carries that Secret's token."""
+``authOptions.mode: token`` and one shared Secret, every other pod that calls a cluster's
+dashboard/job API (``--address=http://…:8265``) carries that Secret's token, and the launcher's
+containers run with ``RAY_AUTH_MODE=token`` and a token file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from cluster_configs.toolchain.manifests import kubernetes_manifests
 from cluster_configs.toolchain.problems import Problem
-from cluster_configs.toolchain.release_check import RAY_KINDS, containers
+from cluster_configs.toolchain.release_check import RAY_KINDS, containers, launcher_env
 
 TOKEN_KEY = "auth_token"  # the key KubeRay reads from the Secret
 _CLUSTER_SPEC = {
@@ -71,3 +72,9 @@ def check_ray_auth(repo: Path) -> Iterator[Problem]:
                     f"cluster token: it needs RAY_AUTH_MODE=token and RAY_AUTH_TOKEN from "
                     f"secret {'/'.join(sorted(secrets)) or '?'} key {TOKEN_KEY}",
                 )
+    for where, env in launcher_env(repo):
+        if env.get("RAY_AUTH_MODE") != "token" or not (
+            env.get("RAY_AUTH_TOKEN_PATH") or "RAY_AUTH_TOKEN" in env
+        ):
+            yield Problem(where, "docker run_options lack Ray's token authentication "
+                          "(`-e RAY_AUTH_MODE=token` and `-e RAY_AUTH_TOKEN_PATH=…`)")  # fmt: skip

@@ -122,12 +122,7 @@ def check_env(repo: Path) -> Iterator[Problem]:
             if error:
                 yield Problem(manifest.where, error)
     serve_env = serve_cluster_env(repo)
-    for where, launcher in _launchers(repo):
-        given = {}
-        for option in launcher.get("docker", {}).get("run_options", []):
-            match = re.match(r"-e\s+(\w+)=(\S*)", option)
-            if match:
-                given[match.group(1)] = match.group(2)
+    for where, given in launcher_env(repo):
         for name in given:
             error = name.startswith("RUAI_") and _unknown_setting(name)
             if error:
@@ -135,6 +130,19 @@ def check_env(repo: Path) -> Iterator[Problem]:
         for name, value in serve_env.items():
             if given.get(name) != value:
                 yield Problem(where, f"docker run_options lack `-e {name}={value}` ({SERVE_ENV})")
+
+
+def launcher_env(repo: Path) -> list[tuple[str, dict[str, str]]]:
+    """Each launcher YAML and the ``-e NAME=VALUE`` its docker run_options set."""
+    out = []
+    for where, launcher in _launchers(repo):
+        given = {}
+        for option in launcher.get("docker", {}).get("run_options", []):
+            match = re.match(r"-e\s+(\w+)=(\S*)", option)
+            if match:
+                given[match.group(1)] = match.group(2)
+        out.append((where, given))
+    return out
 
 
 def _secret_ref(entry: dict) -> tuple[str, str] | None:

@@ -203,7 +203,12 @@ def test_every_ray_cluster_and_dashboard_caller_carries_the_token(repo_copy: Pat
     assert any("rayservice.yaml" in p and "without token authentication" in p for p in problems)
     assert any("'another-token', 'ruai-ray-token'" in p and ": use one" in p for p in problems)
     assert any("monitor-cronjob.yaml" in p and "without the cluster token" in p for p in problems)
-    assert len(problems) == 3
+    launcher = repo_copy / "cluster_configs/launcher/ray-4090-onprem.yaml"
+    text = launcher.read_text(encoding="utf-8")
+    launcher.write_text(text.replace("RAY_AUTH_MODE=token", "RAY_AUTH_MODE=disabled"))
+    problems = lines(check_ray_auth(repo_copy))
+    assert any("ray-4090-onprem.yaml" in p and "token authentication" in p for p in problems)
+    assert len(problems) == 4
 
 
 def _drop_container_env(name: str):
