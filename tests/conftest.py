@@ -161,6 +161,8 @@ def ray_cluster() -> dict[str, str]:
         if attempt == 2:
             pytest.fail(f"ray start --head failed twice:\n{started.stdout}\n{started.stderr}")
     address = f"127.0.0.1:{port}"
+    if ray.is_initialized():  # an earlier test's implicit local Ray (ray.data starts one)
+        ray.shutdown()
     ray.init(address=address, log_to_driver=False)
     info = {"address": address, "dashboard": f"http://127.0.0.1:{dashboard_port}"}
     yield info
