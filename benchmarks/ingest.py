@@ -283,14 +283,16 @@ RAY_STARTS = {
 # (one stage actor: the other core runs the parse child, the owner, the driver and Ray)
 JOB_VARIANTS = {
     "": {},
+    ", 8 files/block (the earlier default)": {"ingest_files_per_batch": 8},
     ", 1 stage actor": {"ingest_concurrency": 1},
-    ", 1 stage actor, 32 files/block": {"ingest_concurrency": 1, "ingest_files_per_batch": 32},
 }
 
 
 def run_ray_part(work: Path, with_ner: bool) -> None:
     """(a) on each Ray start, in this fresh process; the rows go to ``work/ray.json``."""
     import ray
+
+    from raystore import release_store
 
     docs = len(list((work / "corpus").rglob("*.md")))
     use_token_auth()  # the project's token, not ~/.ray
@@ -314,6 +316,9 @@ def run_ray_part(work: Path, with_ner: bool) -> None:
             )
             name = f"(a) ray job, {start}{variant}" + (", NER" if entities else "")
             rows.append(measure(name, docs, lambda s=settings: ray_job(s, work / "corpus")))
+            # the owner is detached (it outlives a job so that Serve can query the shard): stop
+            # it, or its process and shard count in the next run's memory
+            release_store(settings)
         ray.shutdown()
         time.sleep(3)  # let the previous cluster's processes go before the next one counts
     result = {"rows": rows, "ray_init_seconds": ray_init_s}

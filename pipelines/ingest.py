@@ -35,6 +35,14 @@ def _fused(settings: Settings) -> bool:
     return settings.embed_stage == "fused"
 
 
+def files_per_block(files: int, settings: Settings) -> int:
+    """``ingest_files_per_batch``, or fewer when each stage actor would get under two blocks:
+    large blocks cut Ray's per-task cost (docs/benchmarks.md: 8 → 32 files a block took the job
+    from 42 to 28 CPU-seconds on 10k chunks), small corpora still spread over the pool."""
+    per_actor = files // (2 * settings.ingest_concurrency)
+    return max(1, min(settings.ingest_files_per_batch, per_actor))
+
+
 def build_dataset(
     settings: Settings,
     files: list[SourceFile],
@@ -46,7 +54,7 @@ def build_dataset(
     its final stage has written the chunks. ``known``: what the store holds of each document
     (doc_id → (content hash, source marker)) in the object store; the chunking actors skip a
     file whose bytes still have that hash, after reading it once."""
-    files_per_batch = settings.ingest_files_per_batch
+    files_per_batch = files_per_block(len(files), settings)
     blocks = max(1, math.ceil(len(files) / files_per_batch))
     ds = ray.data.from_items(
         [{"uri": f.uri, "size": f.size, "marker": f.marker} for f in files],

@@ -100,7 +100,9 @@ class Settings(BaseSettings):
 
     # ray data ingestion
     ingest_concurrency: int = Field(2, ge=1)
-    ingest_files_per_batch: int = Field(8, ge=1)
+    # files per Ray Data block (and stage batch), at most: fewer when the corpus is small, so
+    # that every stage actor still gets two blocks (pipelines.ingest.files_per_block)
+    ingest_files_per_batch: int = Field(32, ge=1)
     embed_concurrency: int = Field(1, ge=1)
     embed_num_gpus: float = Field(0.0, ge=0)
     embed_num_cpus: float = Field(1.0, gt=0)
