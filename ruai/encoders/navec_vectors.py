@@ -37,6 +37,11 @@ class NavecVectors:
     counts: np.ndarray  # (words,) corpus counts
     hashes: np.ndarray  # sorted hash() of each word
     ids: np.ndarray  # the word id of each entry of ``hashes``
+    path: Path
+
+    def __reduce__(self) -> tuple:
+        # hash() differs between processes: another process builds its own table from the file
+        return NavecVectors.open, (self.path,)
 
     @property
     def dim(self) -> int:
@@ -56,7 +61,7 @@ class NavecVectors:
             path, np.float32, count=subspaces * centroids * (dim // subspaces),
             offset=start + vectors * subspaces,
         ).reshape(subspaces, centroids, dim // subspaces)  # fmt: skip
-        return cls(indexes, codes, counts, hashes, ids)
+        return cls(indexes, codes, counts, hashes, ids, path)
 
     @staticmethod
     def dim_of(path: str | Path) -> int:

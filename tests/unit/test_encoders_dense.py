@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -127,6 +128,24 @@ def test_navec_indexes_are_shared_pages_of_the_tar_not_a_private_copy() -> None:
     assert isinstance(vectors.indexes, np.memmap)
     assert Path(vectors.indexes.filename) == natasha_navec_path()
     assert not vectors.indexes.flags.writeable
+
+
+def test_navec_encoder_pickled_into_another_process_finds_its_words(navec: NavecEncoder) -> None:
+    """hash() differs between processes: an encoder sent to a Ray worker must rebuild its word
+    table there, not carry this process's hashes."""
+    script = (
+        "import pickle, sys; import numpy as np; "
+        "e = pickle.loads(sys.stdin.buffer.read()); "
+        "sys.stdout.buffer.write(pickle.dumps(e.encode_passages(['Домашние кошки едят рыбу'])))"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script], input=pickle.dumps(navec), capture_output=True, check=True
+    )
+    there = pickle.loads(child.stdout)
+    assert there.any()
+    np.testing.assert_allclose(
+        there, navec.encode_passages(["Домашние кошки едят рыбу"]), atol=1e-6
+    )
 
 
 def test_a_file_that_is_not_a_navec_tar_is_a_clear_error(tmp_path: Path) -> None:
