@@ -58,10 +58,8 @@ class NavecEncoder:
         self.lemmatizer = lemmatizer or Lemmatizer()
         self.dim = vectors.dim
         # a word's vector is the concatenation of codes[q, indexes[word, q]] over the subspaces q
-        self._indexes: np.ndarray = vectors.indexes
-        self._codes: np.ndarray = vectors.codes  # (subspaces, centroids, subdim)
-        subspaces, centroids, subdim = self._codes.shape
-        self._flat_codes = self._codes.reshape(subspaces * centroids, subdim)
+        subspaces, centroids, subdim = vectors.codes.shape
+        self._flat_codes = vectors.codes.reshape(subspaces * centroids, subdim)
         self._subspace_offsets = np.arange(subspaces, dtype=np.intp) * centroids
 
         counts = np.asarray(vectors.counts, dtype=np.float64)
@@ -115,17 +113,18 @@ class NavecEncoder:
         return sums
 
     def _decode(self, ids: np.ndarray) -> np.ndarray:
-        rows = self._indexes[ids].astype(np.intp) + self._subspace_offsets  # (n, subspaces)
+        rows = self._vectors.indexes[ids].astype(np.intp) + self._subspace_offsets  # (n, subspaces)
         return np.take(self._flat_codes, rows, axis=0).reshape(len(ids), self.dim)
 
     def _frequency_weighted_mean(self, frequency: np.ndarray) -> np.ndarray:
         # Summed per subspace: the mass of each centroid times the centroid, no full decode.
-        subspaces, centroids, _ = self._codes.shape
+        indexes, codes = self._vectors.indexes, self._vectors.codes
+        subspaces, centroids, _ = codes.shape
         mass = np.stack(
             [
-                np.bincount(self._indexes[:, q], weights=frequency, minlength=centroids)
+                np.bincount(indexes[:, q], weights=frequency, minlength=centroids)
                 for q in range(subspaces)
             ]
         )
-        mean = np.einsum("qk,qkd->qd", mass, self._codes).reshape(self.dim).astype(np.float32)
+        mean = np.einsum("qk,qkd->qd", mass, codes).reshape(self.dim).astype(np.float32)
         return mean / np.linalg.norm(mean)
