@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cluster_configs.toolchain.manifests import kubernetes_manifests
 from cluster_configs.toolchain.problems import Problem
-from cluster_configs.toolchain.release_check import RAY_KINDS, containers, launcher_env
+from cluster_configs.toolchain.release_check import RAY_KINDS, containers, launcher_env, secret_ref
 
 TOKEN_KEY = "auth_token"  # the key KubeRay reads from the Secret
 _CLUSTER_SPEC = {
@@ -62,9 +62,9 @@ def check_ray_auth(repo: Path) -> Iterator[Problem]:
             if not _DASHBOARD.search(words):
                 continue
             env = _env(container)
-            ref = env.get("RAY_AUTH_TOKEN", {}).get("valueFrom", {}).get("secretKeyRef", {})
+            token = secret_ref(env.get("RAY_AUTH_TOKEN", {}))
             if env.get("RAY_AUTH_MODE", {}).get("value") != "token" or (
-                ref.get("name") not in secrets or ref.get("key") != TOKEN_KEY
+                token is None or token[0] not in secrets or token[1] != TOKEN_KEY
             ):
                 yield Problem(
                     manifest.where,

@@ -145,7 +145,7 @@ def launcher_env(repo: Path) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def _secret_ref(entry: dict) -> tuple[str, str] | None:
+def secret_ref(entry: dict) -> tuple[str, str] | None:
     ref = entry.get("valueFrom", {}).get("secretKeyRef")
     return (ref["name"], ref["key"]) if ref else None
 
@@ -159,7 +159,7 @@ def check_qdrant_wiring(repo: Path) -> Iterator[Problem]:
         if m.doc["kind"] == "Service"
     }
     qdrant_keys = {
-        _secret_ref(e)
+        secret_ref(e)
         for m in manifests
         for e in env_entries(m.doc)
         if e["name"] == "QDRANT__SERVICE__API_KEY"
@@ -177,7 +177,7 @@ def check_qdrant_wiring(repo: Path) -> Iterator[Problem]:
                         "defined in cluster_configs",
                     )
             if entry["name"] == "RUAI_QDRANT_API_KEY":
-                ref = _secret_ref(entry)
+                ref = secret_ref(entry)
                 if ref is None:
                     yield Problem(manifest.where, "RUAI_QDRANT_API_KEY must come from a Secret")
                 elif ref not in qdrant_keys:
