@@ -8,7 +8,10 @@ before it (or a reference log directory), per tenant and collection; feedback fr
 conversation store. Prints a table, writes monitor-summary.json under --output, logs an MLflow
 run (metrics + plots) and sets the ray_ruai_drift_* / ray_ruai_feedback_* gauges on the cluster
 (docs/lifecycle.md). --act runs the retraining trigger when a threshold was crossed: a dry run
-unless --execute. Exit status: 0 quiet, 1 a threshold was crossed, 2 an input error.
+unless --execute. Then it applies the retention settings (RUAI_QUERY_LOG_RETENTION_DAYS,
+RUAI_ANSWER_RETENTION_DAYS; ruai/lifecycle/retention.py) unless --no-retention, and writes what
+it deleted to retention-summary.json.
+Exit status: 0 quiet, 1 a threshold was crossed, 2 an input error.
 """
 
 from __future__ import annotations
@@ -91,6 +94,9 @@ def main(
     ),
     mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log an MLflow run"),
     metrics: bool = typer.Option(True, "--metrics/--no-metrics", help="Set the Ray gauges"),
+    retention: bool = typer.Option(
+        True, "--retention/--no-retention", help="Delete query-log rows and answers past retention"
+    ),
 ) -> None:
     from ruai.lifecycle.query_log_window import Window, now_utc, parse_duration
 
@@ -131,6 +137,12 @@ def main(
             log=lambda s: console.print(f"retrain {s.name}: {s.status}: {s.detail}"),
         )
         (output / "retrain-steps.json").write_text(json.dumps(chain.to_list(), indent=2), "utf-8")
+    if retention:
+        from ruai.lifecycle.retention import apply_retention
+
+        kept = apply_retention(settings)
+        (output / "retention-summary.json").write_text(json.dumps(kept.to_dict(), indent=2))
+        console.print(f"retention: {kept.summary()}")
     if triggers:
         raise typer.Exit(int(ExitCode.PROBLEMS))
 

@@ -199,6 +199,12 @@ class Settings(BaseSettings):
     query_log_flush_s: float = Field(5.0, gt=0)
     # tenants whose questions are logged as their SHA-256 only, never as text
     query_log_hash_only_tenants: list[str] = Field(default_factory=list)
+    # retention (ruai/lifecycle/retention.py, applied by each jobs.monitor run): query-log rows
+    # older than this many days are deleted; so are answer records (the responses /v1/feedback
+    # accepts votes on) that got no feedback. Feedback and the answers it rates are kept.
+    # None keeps everything
+    query_log_retention_days: int | None = Field(90, ge=1)
+    answer_retention_days: int | None = Field(90, ge=1)
 
     # embedder fine-tuning (Ray Train) and sweeps (Ray Tune); jobs' options override these
     train_epochs: int = Field(3, ge=1)

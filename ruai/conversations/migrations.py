@@ -63,6 +63,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             for column in ("experiment", "arm", "llm_model", "adapter", "dense_model", "collection")
         ],
     ),
+    (
+        3,
+        "retention deletes old answer records by age",
+        ["CREATE INDEX responses_created ON responses (created_at)"],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -193,6 +193,16 @@ class ConversationStore:
                 found.update((str(rid), int(rating)) for rid, rating in rows)
         return found
 
+    def prune_answers(self, before: float) -> int:
+        """Delete the answer records created before ``before`` (Unix time) that got no feedback:
+        feedback on them is refused from then on. Return how many were deleted."""
+        with self.database.transaction() as cursor:
+            return cursor.execute(
+                "DELETE FROM responses WHERE created_at < %s AND NOT EXISTS "
+                "(SELECT 1 FROM feedback WHERE feedback.response_id = responses.response_id)",
+                (before,),
+            ).rowcount
+
     # --- helpers ----------------------------------------------------------------------------
 
     @staticmethod

@@ -113,3 +113,16 @@ def _wait_ready(dsn: str, server: subprocess.Popen, log: Path, timeout_s: float)
                     f"PostgreSQL not ready after {timeout_s}s:\n{log.read_text()}"
                 ) from None
             time.sleep(0.2)
+
+
+def fresh_database(dsn: str, name: str) -> str:
+    """A new empty database on the session's server for one test."""
+    import re
+
+    import psycopg
+
+    db = "t_" + re.sub(r"\W", "_", name).lower()[:50]
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {db}")
+        connection.execute(f"CREATE DATABASE {db}")
+    return dsn.rsplit("/", 1)[0] + "/" + db

@@ -16,6 +16,7 @@ from ruai.conversations import (
 from ruai.conversations.database import Database, DatabaseUnavailableError
 from ruai.conversations.migrations import LATEST
 from ruai.settings import Settings
+from tests.support.postgres_server import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -24,24 +25,11 @@ def store(request, tmp_path: Path):
         settings = Settings(conversations_path=tmp_path / "conv.sqlite3")
     else:
         dsn = request.getfixturevalue("postgres_dsn")
-        schema_dsn = _fresh_database(dsn, request.node.name)
+        schema_dsn = fresh_database(dsn, request.node.name)
         settings = Settings(conversations_dsn=schema_dsn)
     store = ConversationStore.from_settings(settings)
     yield store
     store.close()
-
-
-def _fresh_database(dsn: str, name: str) -> str:
-    """A new empty database on the session's server for one test."""
-    import re
-
-    import psycopg
-
-    db = "t_" + re.sub(r"\W", "_", name).lower()[:50]
-    with psycopg.connect(dsn, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {db}")
-        connection.execute(f"CREATE DATABASE {db}")
-    return dsn.rsplit("/", 1)[0] + "/" + db
 
 
 def test_conversation_lifecycle(store: ConversationStore) -> None:

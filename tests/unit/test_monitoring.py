@@ -147,6 +147,9 @@ def test_cli_writes_summary_and_exits_1_on_drift(tmp_path, questions, monkeypatc
                                         rng.uniform(0.6, 1, 200)))  # fmt: skip
     write_log(tmp_path / "log", records(questions["shifted"], now - timedelta(hours=3),
                                         rng.uniform(0.1, 0.6, 90)))  # fmt: skip
+    # past the default 90 days of retention: the run deletes these
+    write_log(tmp_path / "log", records(questions["reference"][:5], now - timedelta(days=120),
+                                        [0.9] * 5))  # fmt: skip
     monkeypatch.setenv("RUAI_QUERY_LOG_DIR", str(tmp_path / "log"))
     monkeypatch.setenv("RUAI_CONVERSATIONS_PATH", str(tmp_path / "c.sqlite3"))
     get_settings.cache_clear()
@@ -163,3 +166,8 @@ def test_cli_writes_summary_and_exits_1_on_drift(tmp_path, questions, monkeypatc
     # drift, but no feedback at all: the chain stops at the pairs and says why
     assert [s["status"] for s in steps] == ["ok", "stopped"]
     assert "no positively rated answer" in steps[1]["detail"]
+    retention = json.loads((tmp_path / "out" / "retention-summary.json").read_text())
+    assert retention["query_log_rows"] == 5 and retention["query_log_files"] == 1
+    assert retention["answer_cutoff"] is not None
+    assert "retention: query log: 5 rows" in result.output
+    assert read_query_log(tmp_path / "log").num_rows == 290
