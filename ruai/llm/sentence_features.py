@@ -38,8 +38,8 @@ FEATURES = (
     "pairs",
     "proximity",
     "stem_share",
-    "stem_idf_share",
     "names",
+    "stem_idf_share",
     "type_held",
     "type_missing",
     "novel",
@@ -58,8 +58,8 @@ RANKER_WEIGHTS: dict[str, float] = {
     "pairs": -0.0617,
     "proximity": 0.1609,
     "stem_share": 2.4586,
-    "stem_idf_share": 0.1152,
-    "names": 3.3432,
+    "names": 0.1152,
+    "stem_idf_share": 3.3432,
     "type_held": 1.062,
     "type_missing": -1.062,
     "novel": -0.4487,
@@ -167,23 +167,26 @@ def feature_matrix(
         span = positions[-1] - positions[0] + 1 if positions else 0
         sentence_pairs = set(zip(c.lemmas, c.lemmas[1:], strict=False))
         gap = 1.0 - c.passage.score / top_score if top_score > 0 else 0.0
-        rows[i] = (
-            share(c.lemma_set),
-            len(shared) / len(asked) if asked else 0.0,
-            len(pairs & sentence_pairs) / len(pairs) if pairs else 0.0,
-            len(shared) / span if len(shared) > 1 else 0.0,
-            len(question_stems & c.stems) / len(question_stems) if question_stems else 0.0,
-            len(names & c.stems) / len(names) if names else 0.0,
-            sum(stem_weight[s] for s in question_stems & c.stems) / stem_total,
-            float(held),
-            float(kind != "other" and not held),
-            math.log1p(len(c.lemma_set - asked)),
-            math.log(1 + len(c.sentence)),
-            share(by_passage[c.passage.n]),
-            share(previous.get((c.passage.n, c.position - 1), set())),
-            c.passage.n - 1,
-            min(1.0, max(0.0, gap)),
-        )
+        values = {
+            "idf_share": share(c.lemma_set),
+            "share": len(shared) / len(asked) if asked else 0.0,
+            "pairs": len(pairs & sentence_pairs) / len(pairs) if pairs else 0.0,
+            "proximity": len(shared) / span if len(shared) > 1 else 0.0,
+            "stem_share": (
+                len(question_stems & c.stems) / len(question_stems) if question_stems else 0.0
+            ),
+            "names": len(names & c.stems) / len(names) if names else 0.0,
+            "stem_idf_share": sum(stem_weight[s] for s in question_stems & c.stems) / stem_total,
+            "type_held": float(held),
+            "type_missing": float(kind != "other" and not held),
+            "novel": math.log1p(len(c.lemma_set - asked)),
+            "log_chars": math.log(1 + len(c.sentence)),
+            "passage_share": share(by_passage[c.passage.n]),
+            "previous_share": share(previous.get((c.passage.n, c.position - 1), set())),
+            "rank": c.passage.n - 1,
+            "score_gap": min(1.0, max(0.0, gap)),
+        }
+        rows[i] = [values[name] for name in FEATURES]
     return rows
 
 

@@ -8,7 +8,12 @@ from ruai.eval.answer_metrics import first_statement, strip_citations
 from ruai.eval.ranker_fit import fit_ranker, ranking_example
 from ruai.llm.extractive import NO_ANSWER, ExtractiveAnswerer
 from ruai.llm.passages import Passage
-from ruai.llm.sentence_features import FEATURES, RANKER_WEIGHTS, sentence_candidates
+from ruai.llm.sentence_features import (
+    FEATURES,
+    RANKER_WEIGHTS,
+    feature_matrix,
+    sentence_candidates,
+)
 from ruai.text.lemmas import Lemmatizer
 from tests.unit.test_llm_extractive import TESLA
 
@@ -52,6 +57,19 @@ def test_a_support_sentence_only_within_the_margin_and_the_cap() -> None:
     candidates = sentence_candidates([TESLA, WARSAW], LEMMATIZER)
     died = [c for c in candidates if c.sentence.startswith("Тесла умер")]
     assert len(died) == 1 and died[0].passage.n == 1
+
+
+def test_each_feature_column_holds_what_its_name_says() -> None:
+    question = "Где жил Тесла?"
+    candidates = sentence_candidates([TESLA, WARSAW], LEMMATIZER)
+    rows = feature_matrix(question, LEMMATIZER.lemmas(question), "place", candidates)
+    column = {name: rows[:, FEATURES.index(name)] for name in FEATURES}
+    for c, names, rank in zip(candidates, column["names"], column["rank"], strict=True):
+        assert names == (1.0 if "Тесл" in c.sentence else 0.0) and rank == c.passage.n - 1
+    assert set(column["type_held"]) <= {0.0, 1.0}
+    assert (column["type_held"] + column["type_missing"] == 1.0).all()
+    assert ((column["stem_idf_share"] >= 0) & (column["stem_idf_share"] <= 1)).all()
+    assert (column["log_chars"] > 2).all() and (column["score_gap"][:2] == 0).all()
 
 
 def test_fitted_weights_rank_the_gold_sentences_first() -> None:
