@@ -202,9 +202,11 @@ class Settings(BaseSettings):
     # retention (ruai/lifecycle/retention.py, applied by each jobs.monitor run): query-log rows
     # older than this many days are deleted; so are answer records (the responses /v1/feedback
     # accepts votes on) that got no feedback. Feedback and the answers it rates are kept.
+    # Chat conversations nobody wrote to for conversation_retention_days go with their messages.
     # None keeps everything
     query_log_retention_days: int | None = Field(90, ge=1)
     answer_retention_days: int | None = Field(90, ge=1)
+    conversation_retention_days: int | None = Field(None, ge=1)
 
     # embedder fine-tuning (Ray Train) and sweeps (Ray Tune); jobs' options override these
     train_epochs: int = Field(3, ge=1)

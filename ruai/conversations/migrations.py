@@ -65,8 +65,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ),
     (
         3,
-        "retention deletes old answer records by age",
-        ["CREATE INDEX responses_created ON responses (created_at)"],
+        "retention deletes old answer records and idle conversations by age",
+        [
+            "CREATE INDEX responses_created ON responses (created_at)",
+            "CREATE INDEX conversations_updated ON conversations (updated_at)",
+        ],
     ),
 ]
 

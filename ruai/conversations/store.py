@@ -203,6 +203,19 @@ class ConversationStore:
                 (before,),
             ).rowcount
 
+    def prune_conversations(self, before: float) -> int:
+        """Delete the conversations (with their messages) last written to before ``before``
+        (Unix time); return how many."""
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "DELETE FROM messages WHERE conversation_id IN "
+                "(SELECT id FROM conversations WHERE updated_at < %s)",
+                (before,),
+            )
+            return cursor.execute(
+                "DELETE FROM conversations WHERE updated_at < %s", (before,)
+            ).rowcount
+
     # --- helpers ----------------------------------------------------------------------------
 
     @staticmethod

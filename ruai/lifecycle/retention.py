@@ -7,7 +7,9 @@
   by at most a day. Partition directories left empty go too;
 - answer records (the ``responses`` /v1/feedback checks votes against) older than
   ``answer_retention_days`` that got no feedback. Feedback and the answers it rates stay: they
-  are the labels the monitoring and retraining read.
+  are the labels the monitoring and retraining read;
+- chat conversations nobody wrote to for ``conversation_retention_days`` (off by default), with
+  their messages.
 
 ``jobs.monitor`` applies it after each run, so the nightly CronJob enforces it.
 """
@@ -35,6 +37,8 @@ class RetentionReport:
     query_log_files: int
     answer_cutoff: str | None
     answers: int
+    conversation_cutoff: str | None = None
+    conversations: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -51,7 +55,13 @@ class RetentionReport:
             if self.answer_cutoff
             else "answers: kept whole (no retention set)"
         )
-        return f"{log}; {answers}"
+        conversations = (
+            f"conversations idle since before {self.conversation_cutoff}: "
+            f"{self.conversations} deleted"
+            if self.conversation_cutoff
+            else "conversations: kept"
+        )
+        return f"{log}; {answers}; {conversations}"
 
 
 def _newest_bound(path: Path) -> datetime | None:
@@ -94,26 +104,37 @@ def prune_query_log_table(dsn: str, cutoff: datetime) -> int:
         return connection.execute(f"DELETE FROM {TABLE} WHERE ts < %s", (cutoff,)).rowcount
 
 
+def _cutoff(now: datetime, days: int | None) -> datetime | None:
+    return None if days is None else now - timedelta(days=days)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
 def apply_retention(settings: Settings, now: datetime | None = None) -> RetentionReport:
     from ruai.conversations.store import ConversationStore
 
     now = now or datetime.now(UTC)
-    log_cutoff = answer_cutoff = None
-    files = rows = answers = 0
-    if settings.query_log_retention_days is not None:
-        log_cutoff = now - timedelta(days=settings.query_log_retention_days)
+    log_cutoff = _cutoff(now, settings.query_log_retention_days)
+    answer_cutoff = _cutoff(now, settings.answer_retention_days)
+    conversation_cutoff = _cutoff(now, settings.conversation_retention_days)
+    files = rows = answers = conversations = 0
+    if log_cutoff is not None:
         if settings.query_log_dsn:
             rows = prune_query_log_table(settings.query_log_dsn, log_cutoff)
         else:
             files, rows = prune_query_log_files(settings.query_log_dir, log_cutoff)
-    if settings.answer_retention_days is not None:
-        answer_cutoff = now - timedelta(days=settings.answer_retention_days)
+    if answer_cutoff is not None or conversation_cutoff is not None:
         store = ConversationStore.from_settings(settings)
         try:
-            answers = store.prune_answers(answer_cutoff.timestamp())
+            if answer_cutoff is not None:
+                answers = store.prune_answers(answer_cutoff.timestamp())
+            if conversation_cutoff is not None:
+                conversations = store.prune_conversations(conversation_cutoff.timestamp())
         finally:
             store.close()
     return RetentionReport(
-        log_cutoff.isoformat() if log_cutoff else None, rows, files,
-        answer_cutoff.isoformat() if answer_cutoff else None, answers,
+        _iso(log_cutoff), rows, files, _iso(answer_cutoff), answers,
+        _iso(conversation_cutoff), conversations,
     )  # fmt: skip

@@ -11,7 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ruai.conversations import AnswerRecord, ConversationStore, ResponseNotFoundError
+from ruai.conversations import (
+    AnswerRecord,
+    ConversationNotFoundError,
+    ConversationStore,
+    ResponseNotFoundError,
+)
 from ruai.lifecycle.query_log import QueryRecord, records_to_table
 from ruai.lifecycle.query_log_window import read_query_log, read_query_log_table
 from ruai.lifecycle.query_log_writers import ParquetWriter, PostgresWriter
@@ -109,5 +114,34 @@ def test_old_answers_without_feedback_go(answer_settings: Settings) -> None:
         assert apply_retention(answer_settings, now=later).answers == 1
         with pytest.raises(ResponseNotFoundError):
             store.add_feedback("acme", "r3", 1)
+    finally:
+        store.close()
+
+
+def test_idle_conversations_go_with_their_messages_when_asked(answer_settings: Settings) -> None:
+    store = ConversationStore.from_settings(answer_settings)
+    try:
+        idle = store.create("acme", "k1", "Тесла", "rag-docs")
+        active = store.create("acme", "k1", "Варшава", "rag-docs")
+        for conversation in (idle, active):
+            store.add_message("acme", "k1", conversation.id, "user", "Когда умер Тесла?")
+        with store.database.transaction() as cursor:
+            cursor.execute(
+                "UPDATE conversations SET updated_at = %s WHERE id = %s",
+                ((NOW - timedelta(days=400)).timestamp(), idle.id),
+            )
+        assert apply_retention(answer_settings, now=NOW).conversations == 0  # off by default
+        assert len(store.list("acme", "k1")) == 2
+        asked = answer_settings.model_copy(update={"conversation_retention_days": 365})
+        report = apply_retention(asked, now=NOW)
+        assert report.conversations == 1 and "1 deleted" in report.summary()
+        assert [c.id for c in store.list("acme", "k1")] == [active.id]
+        with pytest.raises(ConversationNotFoundError):
+            store.messages("acme", "k1", idle.id)
+        with store.database.transaction() as cursor:
+            (orphans,) = cursor.execute(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = %s", (idle.id,)
+            ).fetchone()
+        assert orphans == 0 and len(store.messages("acme", "k1", active.id)) == 1
     finally:
         store.close()
