@@ -175,10 +175,11 @@ async def chunk_in_context(body: ContextBody, owner: AskedBy) -> dict[str, Any]:
     collection = ingress.router.route(body.model).collection
     if collection is None:
         raise not_found(f"model {body.model!r} answers without documents", "model_not_found")
-    hits = await ingress.retrieval.document(
+    call = ingress.retrieval.document(
         collection, owner.tenant, doc_id_for(body.source, owner.tenant), body.query,
         ingress.settings.context_max_chunks,
     )  # fmt: skip
+    hits = await ingress.retrieved(call, collection)
     if not any(hit.id == body.chunk_id for hit in hits):
         raise not_found("no such chunk in this tenant's documents", "chunk_not_found")
     return {

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from ray.serve.handle import DeploymentHandle
 
-from ruai.llm.context_fit import ChatTemplate, fit_rag_messages
+from ruai.llm.context_fit import ChatTemplate, PromptTooLongError, fit_rag_messages
 from ruai.llm.passages import Passage
 from ruai.llm.prompts import Message
 from ruai.llm.sampling import with_sampling_defaults
@@ -137,11 +137,19 @@ class VLLMClient:
     ) -> AsyncIterator[str]:
         sampling = with_sampling_defaults(self.settings, sampling)
         budget = self.settings.max_model_len - sampling["max_tokens"]
+        if budget <= 0:
+            raise GenerationError(
+                f"max_tokens {sampling['max_tokens']} leaves no room for the prompt in the "
+                f"model's {self.settings.max_model_len}-token context (RUAI_MAX_MODEL_LEN)"
+            )
         # tokenizing is CPU work: off the ingress's event loop
-        messages, out.passages = await asyncio.to_thread(
-            fit_rag_messages,
-            self.settings.llm_system_prompt, question, passages, self.template, budget,
-        )  # fmt: skip
+        try:
+            messages, out.passages = await asyncio.to_thread(
+                fit_rag_messages,
+                self.settings.llm_system_prompt, question, passages, self.template, budget,
+            )  # fmt: skip
+        except PromptTooLongError as exc:
+            raise GenerationError(str(exc)) from exc
         async for delta in self.chat(messages, sampling, out):
             yield delta
 

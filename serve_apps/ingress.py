@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -49,6 +50,7 @@ from serve_apps.search_client import search_client
 from serve_apps.upstream import cause, within
 
 logger = logging.getLogger("ray.serve")
+T = TypeVar("T")
 
 app = FastAPI(title="ruai RAG API")
 app.include_router(chat_router)  # the chat UI at /, conversations, /v1/feedback
@@ -170,18 +172,29 @@ class RagIngress:
         started = time.perf_counter()
         dense_weight = arm.dense_weight if arm else None
         call = self.retrieval.search(collection, tenant, query, top_k, mode, dense_weight)
+        hits = await self.retrieved(call, collection, arm)
+        self.metrics.retrieval_latency.observe((time.perf_counter() - started) * 1000)
+        return hits
+
+    async def retrieved(
+        self, call: Awaitable[T], collection: str | None = None, arm: Arm | None = None
+    ) -> T:
+        """A call to search (or its encoder) within RUAI_RETRIEVAL_TIMEOUT_S; a missing
+        collection is a 404 (a 503 when an arm names it), anything else a 503."""
         try:
-            hits = await within(call, self.settings.retrieval_timeout_s, "RUAI_RETRIEVAL_TIMEOUT_S")
+            return await within(call, self.settings.retrieval_timeout_s,
+                                "RUAI_RETRIEVAL_TIMEOUT_S")  # fmt: skip
+        except ApiError:
+            raise
         except Exception as exc:
-            if isinstance(cause(exc), CollectionNotFoundError) and arm and arm.collection:
+            missing = isinstance(cause(exc), CollectionNotFoundError)
+            if missing and arm and arm.collection:
                 raise unavailable(f"arm {arm.name!r}'s collection {collection!r}",
                                   cause(exc)) from exc  # fmt: skip
-            if isinstance(cause(exc), CollectionNotFoundError):
+            if missing:
                 raise not_found(f"collection {collection!r} does not exist",
                                 "collection_not_found") from exc  # fmt: skip
             raise unavailable("the vector store", cause(exc)) from exc
-        self.metrics.retrieval_latency.observe((time.perf_counter() - started) * 1000)
-        return hits
 
     # --- endpoints ------------------------------------------------------------------------
 
@@ -237,8 +250,8 @@ class RagIngress:
         self.auth.tenant(request)
         texts = body.texts()
         self.limits.check_embedding_inputs(texts)
-        vectors, tokens = await self.retrieval.embed(texts)
-        model = await self.retrieval.dense_model()
+        vectors, tokens = await self.retrieved(self.retrieval.embed(texts))
+        model = await self.retrieved(self.retrieval.dense_model())
         return shapes.embeddings(model, vectors, tokens)
 
     @app.post("/v1/chat/completions")
@@ -289,7 +302,8 @@ class RagIngress:
                 else sse.chat_events(cid, body.model, first, deltas, out, include_usage, **done)
             )
             return StreamingResponse(events, media_type="text/event-stream")
-        rest = [delta async for delta in deltas]
+        with self._generation_errors():
+            rest = [delta async for delta in deltas]
         if generator.frames:
             text, finish = sse.frames_answer([first, *rest])
         else:
@@ -304,9 +318,16 @@ class RagIngress:
 
     async def _first(self, deltas: AsyncIterator[str]) -> str:
         """The first delta, before any byte is sent: a failing generator is a clean 503/4xx."""
-        try:
+        with self._generation_errors():
             return await within(anext(deltas, ""), self.settings.generator_timeout_s,
                                 "RUAI_GENERATOR_TIMEOUT_S")  # fmt: skip
+
+    @contextmanager
+    def _generation_errors(self) -> Iterator[None]:
+        """A generator's failure before the response starts as OpenAI's error body: its own
+        refusal with its status, a missing adapter 404, anything else 503."""
+        try:
+            yield
         except GenerationError as exc:
             raise ApiError(exc.status, str(exc), "invalid_request_error"
                            if exc.status < 500 else "generator_error") from exc  # fmt: skip

@@ -56,8 +56,9 @@ class SearchService:
     async def _requests(
         self, query: str, mode: Mode, tenant: str, top_k: int, version: CollectionVersion
     ) -> SearchRequest:
-        [request] = self.searcher.requests_on_versions([query], [mode], [tenant], [top_k],
-                                                       [version])  # fmt: skip
+        # encoding is CPU work (a transformer forward pass with e5): off the event loop
+        [request] = await asyncio.to_thread(self.searcher.requests_on_versions, [query], [mode],
+                                            [tenant], [top_k], [version])  # fmt: skip
         return request
 
     async def search(
@@ -140,4 +141,6 @@ class Search(SearchService):
         top_ks: list[int],
         versions: list[CollectionVersion],
     ) -> list[SearchRequest]:
-        return self.searcher.requests_on_versions(queries, modes, tenants, top_ks, versions)
+        return await asyncio.to_thread(
+            self.searcher.requests_on_versions, queries, modes, tenants, top_ks, versions
+        )
