@@ -18,8 +18,9 @@ _QUESTION_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "date",
         re.compile(
-            rf"{_W}(когда|в каком (году|веке|месяце|десятилетии)|в какой (год|день|период)"
-            rf"|какого (числа|года)|в какие годы|с какого года|до какого года|какой год"
+            rf"{_W}(когда(?![а-яё-])|в каком (году|веке|месяце|десятилетии)"
+            rf"|в какой (год|день|период)|какого (числа|года)|в какие годы|с какого года"
+            rf"|до какого года|какой год"
             rf"|какая дата|в какое время)"
         ),
     ),
@@ -40,26 +41,31 @@ _QUESTION_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
 
 _MONTHS = "январ|феврал|март|апрел|ма[йяе]|июн|июл|август|сентябр|октябр|ноябр|декабр"
 _DATE = re.compile(
-    rf"{_W}(1\d{{3}}|20\d{{2}})(?!\d)|{_W}\d{{1,2}}\s+({_MONTHS})"
+    rf"{_W}(1\d{{3}}|20\d{{2}})(?!\d)|{_W}\d{{3,4}}\s*(г\.|год)|{_W}\d{{1,2}}\s+({_MONTHS})"
     rf"|{_W}([ivxlc]+|\d{{1,2}})\s*(-?[а-я]{{0,3}}\s+)?(век|веке|веков|веках|столети)"
-    rf"|{_W}\d{{2,4}}-?[хе]?\s*(годы|годах|годов)|{_W}({_MONTHS})[а-я]*\s+\d{{4}}"
+    rf"|{_W}[ivxlc]+\s*(-?[а-я]{{0,3}}\s+)?вв?\.|{_W}\d{{2,4}}-?[хе]?\s*(годы|годах|годов)"
+    rf"|{_W}({_MONTHS})[а-я]*\s+\d{{4}}"
 )
+# number words in their case forms, each a whole word ("однако", "столица", "семья" are not)
 _NUMBER_WORDS = (
-    "один|одна|одно|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|двадцать|тридцать"
-    "|сорок|пятьдесят|сто|двести|триста|тысяч|миллион|миллиард|половин|треть|четверть|дюжин"
-    "|несколько|оба|обе|двое|трое|процент"
+    "один|одна|одно|одну|одного|одной|одному|одним|одних|два|две|двух|двум|двумя|три|трех|трем"
+    "|тремя|четыре|четырех|четырем|четырьмя|(пят|шест|сем|восем|девят|десят)(ь|и|ью)"
+    "|[а-я]+надцат(ь|и|ью)|(двадцат|тридцат)(ь|и|ью)|сорок|сорока|пятьдесят|шестьдесят"
+    "|семьдесят|восемьдесят|девяносто|сто|ста|сотн[а-я]*|двести|двухсот|триста|трехсот"
+    "|четыреста|(пят|шест|сем|восем|девят)ьсот|тысяч[а-я]*|миллион[а-я]*|миллиард[а-я]*"
+    "|половин[а-я]*|треть|трети|третью|четверт[ьи]|дюжин[а-я]*|несколько|нескольк(их|им|ими)"
+    "|оба|обе|обоих|обеих|обоим|двое|трое|четверо|пятеро|двоих|троих|процент[а-я]*"
 )
-_NUMBER = re.compile(rf"\d|{_W}({_NUMBER_WORDS})")
+_NUMBER = re.compile(rf"(?<![0-9])\d+(?:[ ,.]\d+)*(?![0-9])|{_W}({_NUMBER_WORDS})(?![а-яё])")
 _ENTITY_TYPES: dict[AnswerType, tuple[str, ...]] = {"person": ("PER", "ORG"), "place": ("LOC",)}
 
 
 def expected_answer_type(question: str) -> AnswerType:
-    """The first matching question-word pattern decides; "other" when none matches."""
+    """The question word that comes first decides («Сколько лет ему было, когда…» asks for a
+    number); "other" when none matches."""
     text = question.lower().replace("ё", "е")
-    for kind, pattern in _QUESTION_PATTERNS:
-        if pattern.search(text):
-            return kind
-    return "other"
+    found = [(m.start(), i) for i, (_, p) in enumerate(_QUESTION_PATTERNS) if (m := p.search(text))]
+    return _QUESTION_PATTERNS[min(found)[1]][0] if found else "other"
 
 
 def holds_answer_type(
@@ -76,7 +82,8 @@ def holds_answer_type(
     if kind == "date":
         return any(m.group(0) not in asked for m in _DATE.finditer(lowered))
     if kind == "number":
-        return any(m.group(0) not in asked for m in _NUMBER.finditer(lowered))
+        named = {m.group(0) for m in _NUMBER.finditer(asked)}
+        return any(m.group(0) not in named for m in _NUMBER.finditer(lowered))
     wanted = _ENTITY_TYPES[kind]
     for entity in entities:
         text = entity.get("text", "")

@@ -86,6 +86,10 @@ def concise(max_chars: int = 300) -> ExtractiveAnswerer:
         ("Где умер Тесла?", "place"),
         ("Что изобрёл Тесла?", "other"),
         ("Какой комитет одобрил проект?", "other"),
+        # the question word that comes first decides, not a «когда» clause after it
+        ("Сколько лет было Мэннингу, когда он играл в Суперкубке?", "number"),
+        ("Кто был лидером, когда франки вошли в долину?", "person"),
+        ("Был ли он когда-нибудь в Москве?", "other"),
     ],
 )
 def test_expected_answer_type_from_the_question_word(question: str, kind: str) -> None:
@@ -102,6 +106,25 @@ def test_sentence_holds_the_asked_type_not_the_one_in_the_question(tesla_with_en
     assert not holds_answer_type("date", "Тесла умер в 1943 году.", question="Что было в 1943?")
     assert holds_answer_type("number", "Он получил около трёхсот патентов и 12 наград.")
     assert not holds_answer_type("other", died)
+
+
+@pytest.mark.parametrize(
+    ("kind", "sentence", "held"),
+    [
+        ("number", "В 2010 году в городе жило 1 200 000 человек.", True),
+        ("number", "В 2010 году в городе жили люди.", False),  # the question's own number
+        ("number", "Там жили три тысячи человек, двенадцать семей.", True),
+        ("number", "Однако столица страны стоит на реке.", False),  # однако, столица: no number
+        ("number", "Семья переехала, обеспечение выросло.", False),
+        ("date", "Рюрик пришёл в Новгород в 862 году.", True),
+        ("date", "Крещение Руси произошло в 988 г.", True),
+        ("date", "Собор строили в XIX в. и в XVII—XVIII вв.", True),
+        ("date", "Собор стоит на 862 сваях.", False),
+    ],
+)
+def test_numbers_and_dates_are_whole_words(kind: str, sentence: str, held: bool) -> None:
+    question = "Сколько человек жило в городе в 2010 году?"
+    assert holds_answer_type(kind, sentence, question=question) is held
 
 
 def test_concise_answer_leads_with_the_answering_sentence(tesla_with_entities) -> None:
