@@ -22,6 +22,7 @@ from ruai.settings import Settings
 from ruai.store.aliases import CollectionVersion
 from ruai.store.base import FusionConfig, Hit, SearchRequest, StoreError, VectorStore
 from ruai.text.lemmas import Lemmatizer
+from ruai.text.normalize import canonical_letters
 
 Mode = Literal["hybrid", "dense", "sparse"]
 MODES: tuple[str, ...] = get_args(Mode)
@@ -151,6 +152,7 @@ class Searcher:
         """One batch through each encoder the ``modes`` need (default: both); ``dense``
         replaces this searcher's dense encoder (``dense_for`` a collection version)."""
         modes = modes or {"hybrid"}
+        queries = [canonical_letters(query) for query in queries]
         encoder = dense or self.dense
         dense = encoder.encode_queries(queries) if modes - {"sparse"} else None
         sparse = self.sparse.encode_queries(queries) if modes - {"dense"} else None

@@ -1,11 +1,15 @@
-"""Text clean-up before chunking: one Unicode form, no invisible characters, lines re-flowed into
-paragraphs separated by exactly one blank line."""
+"""Text clean-up before chunking: one Unicode form without stress marks, no invisible characters,
+lines re-flowed into paragraphs separated by exactly one blank line."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
+# stress marks (Москва́, столи́ца) are not part of the word: without them a word is one token;
+# NFC has no precomposed Cyrillic with an acute, and folds only е/и with a grave (ѐ, ѝ)
+_STRESSED = re.compile("[\u0300\u0301\u0400\u040d\u0450\u045d]")
+_STRESS_MARK = re.compile("(?<=[А-Яа-я])[\u0300\u0301]")
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u00ad\u200b\u200c\u200d\u2060\u180e"))
 _YO = str.maketrans("ёЁ", "еЕ")
 
@@ -29,7 +33,7 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 
 def normalize_text(text: str) -> str:
     text = _CONTROLS.sub("", text)
-    text = unicodedata.normalize("NFC", text)
+    text = canonical_letters(text)
     text = _LINE_BREAKS.sub("\n", text)
     text = _PARAGRAPH_BREAKS.sub("\n\n", text)
     text = _SOFT_HYPHEN_BREAK.sub("", text)
@@ -39,6 +43,17 @@ def normalize_text(text: str) -> str:
     text = _HORIZONTAL_SPACE.sub(" ", text)
     paragraphs = (_reflow(block) for block in _BLANK_LINE.split(text))
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def canonical_letters(text: str) -> str:
+    """NFC, without stress marks on Cyrillic letters: how documents are stored and queries
+    are read, so «Москва́» and a decomposed «й» match what the index holds."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if not _STRESSED.search(text):
+        return text
+    unstressed = _STRESS_MARK.sub("", unicodedata.normalize("NFD", text))
+    return unicodedata.normalize("NFC", unstressed)
 
 
 def _reflow(paragraph: str) -> str:

@@ -46,3 +46,9 @@ def test_normalize_is_idempotent():
 
 def test_fold_yo():
     assert fold_yo("Ёлка, ёж, всё") == "Елка, еж, все"
+
+
+def test_stress_marks_come_off_cyrillic_letters_only() -> None:
+    text = normalize_text("Москва́ — столи́ца Росси́и. Ѐлка ѝ ёлка, café, й\u0306")
+    assert text == "Москва — столица России. Елка и ёлка, café, й\u0306"
+    assert normalize_text("Москва — столица") == "Москва — столица"

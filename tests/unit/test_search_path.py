@@ -85,3 +85,16 @@ def test_a_mode_needs_the_vectors_it_searches_with() -> None:
     for mode in ("dense", "hybrid"):
         with pytest.raises(ValueError, match="not encoded"):
             search_request(only_sparse, mode, "t", 1, FUSION)
+
+
+def test_stress_marks_and_decomposed_letters_find_the_same_words(searcher: Searcher) -> None:
+    import unicodedata
+
+    plain = "Какой город столица России? Ёж и йод"
+    stressed = "Како́й го́род столи́ца Росси́и? Ёж и йод"
+    decomposed = unicodedata.normalize("NFD", plain)
+    expected = searcher.encode([plain])[0]
+    for query in (stressed, decomposed):
+        (vectors,) = searcher.encode([query])
+        assert vectors.sparse == expected.sparse
+        assert np.allclose(vectors.dense, expected.dense)
