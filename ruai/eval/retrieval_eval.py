@@ -64,13 +64,15 @@ def evaluate_modes(
     chunk_limit: int = 30,
 ) -> dict[str, dict]:
     """recall@1/5/10 and MRR@10 for dense-only, sparse-only and each named hybrid fusion.
-    An alias is resolved once: every query runs on the version it pointed at, with its model."""
+    An alias is resolved once: every query runs on the version it pointed at, with its model and
+    the fusion search uses for that model."""
     index = ParagraphIndex(dataset.paragraphs)
     version = searcher.store.version_of(collection)
     collection = version.name
-    encoded = encode_questions(searcher, dataset, tenant, chunk_limit, searcher.dense_for(version))
-    runs = [("dense", "dense", searcher.fusion), ("sparse", "sparse", searcher.fusion)]
-    runs.append(("hybrid", "hybrid", searcher.fusion))
+    dense = searcher.dense_for(version)
+    encoded = encode_questions(searcher, dataset, tenant, chunk_limit, dense)
+    served = searcher.fusion_for(dense)  # what search uses for this version's model
+    runs = [("dense", "dense", served), ("sparse", "sparse", served), ("hybrid", "hybrid", served)]
     runs.extend((name, "hybrid", fusion) for name, fusion in fusions)
     return {
         name: retrieval_report(

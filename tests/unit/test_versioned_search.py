@@ -63,11 +63,55 @@ def test_version_bookkeeping() -> None:
     names = ["docs__v1", "docs__v2", "docs__v3", "other__v9"]
     assert next_version_name("docs", names) == "docs__v4"
     assert next_version_name("docs", ["docs"]) == "docs__v1"
-    assert rollback_target("docs", names, "docs__v3") == "docs__v2"
-    assert rollback_target("docs", names, "docs__v1") is None
-    versions = names[:3]
-    assert versions_to_drop("docs", versions, "docs__v3", keep=1) == ["docs__v1", "docs__v2"]
-    assert versions_to_drop("docs", versions, "docs__v3", keep=2) == ["docs__v1"]
+    v1, v2, v3 = versions = [CollectionVersion(name) for name in names[:3]]
+    # versions recorded without their source: the newest older one
+    assert rollback_target("docs", versions, v3) == "docs__v2"
+    assert rollback_target("docs", versions, v1) is None
+    assert versions_to_drop("docs", versions, v3, keep=1) == ["docs__v1", "docs__v2"]
+    assert versions_to_drop("docs", versions, v3, keep=2) == ["docs__v1"]
     # after a rollback the live version stays, and the newest other is the one kept
-    assert versions_to_drop("docs", versions, "docs__v1", keep=2) == ["docs__v2"]
-    assert versions_to_drop("docs", versions, "docs__v2", keep=5) == []
+    assert versions_to_drop("docs", versions, v1, keep=2) == ["docs__v2"]
+    assert versions_to_drop("docs", versions, v2, keep=5) == []
+
+
+def test_rollback_goes_to_the_version_live_before_and_never_to_an_incomplete_one() -> None:
+    v1 = CollectionVersion("docs__v1", complete=True)
+    broken = CollectionVersion("docs__v2", source="docs__v1", complete=False)
+    staged = CollectionVersion("docs__v3", source="docs__v1", complete=True)  # never live
+    v4 = CollectionVersion("docs__v4", source="docs__v1", complete=True)
+    versions = [v1, broken, staged, v4]
+    assert rollback_target("docs", versions, v4) == "docs__v1"
+    assert versions_to_drop("docs", versions, v4, keep=2) == ["docs__v2", "docs__v3"]
+    assert versions_to_drop("docs", versions, v4, keep=3) == ["docs__v2"]
+    assert versions_to_drop("docs", versions, v4, keep=1) == ["docs__v1", "docs__v2", "docs__v3"]
+    # its source gone, the newest complete older version; an incomplete one is never the target
+    assert rollback_target("docs", [broken, staged, v4], v4) == "docs__v3"
+    assert rollback_target("docs", [broken, v4], v4) is None
+
+
+def test_evaluation_fuses_as_search_does_for_the_versions_model(tmp_path) -> None:
+    """jobs.evaluate on an e5 version with navec configured: the weight search serves (150)."""
+    from ruai.eval.retrieval_eval import evaluate_modes
+    from ruai.eval.squad import Paragraph, Question, SquadDataset
+    from ruai.store.edge import EdgeStore
+
+    store = EdgeStore(tmp_path / "store")
+    store.ensure_collection(E5.name, E5.dim)
+    store.record_version(E5)
+    weights: list[float] = []
+    search = store.search
+
+    def recorded(collection, request):
+        if request.dense is not None and request.sparse is not None:
+            weights.append(request.fusion.dense_weight)
+        return search(collection, request)
+
+    store.search = recorded
+    searcher = Searcher.from_settings(Settings(dense_model="navec"), store=store)
+    dataset = SquadDataset(
+        {0: "Тесла"}, [Paragraph(0, "Тесла", 0, "Тесла умер в 1943 году.")],
+        [Question("q1", "Когда умер Тесла?", ["1943"], [12], 0, 0)],
+    )  # fmt: skip
+    report = evaluate_modes(searcher, E5.name, dataset, "t")
+    assert set(report) == {"dense", "sparse", "hybrid"}
+    assert weights == [150.0]
