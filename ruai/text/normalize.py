@@ -14,11 +14,17 @@ _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u00ad\u200b\u200c\u200d\u2060\u180e"
 _YO = str.maketrans("ёЁ", "еЕ")
 
 # A hyphen at a line end followed by a lower-case letter is a word broken by typesetting
-# ("инфор-\nмация"); a real hyphenated word ("кто-\nто", "кое-\nкто") keeps its hyphen.
+# ("инфор-\nмация"); a real hyphenated word ("кто-\nто", "кое-\nкто", "из-\nза", "по-\nрусски",
+# "во-\nвторых", "северо-\nзападный") keeps its hyphen.
 _HYPHEN_AT_LINE_END = r"-[ \t]*\n[ \t]*"
 _KEEP_HYPHEN = re.compile(
     rf"(?i)(?:(?<=\w){_HYPHEN_AT_LINE_END}(?=(?:то|либо|нибудь|ка|таки)(?!\w))"
-    rf"|(?<=\bко[ей]){_HYPHEN_AT_LINE_END})"
+    rf"|(?<=\bко[ей]){_HYPHEN_AT_LINE_END}"
+    rf"|(?<=\bиз){_HYPHEN_AT_LINE_END}(?=(?:за|под)(?!\w))"
+    rf"|(?<=\bпо){_HYPHEN_AT_LINE_END}(?=[а-яё]+(?:ски|цки|ему|ому)(?!\w))"
+    rf"|(?<=\bво){_HYPHEN_AT_LINE_END}(?=(?:первых|вторых)(?!\w))"
+    rf"|(?<=\bв){_HYPHEN_AT_LINE_END}(?=(?:третьих|четв[её]ртых|пятых)(?!\w))"
+    rf"|(?:(?<=\bсеверо)|(?<=\bюго)){_HYPHEN_AT_LINE_END})"
 )
 _BROKEN_WORD = re.compile(rf"(?<=[^\W\d_]){_HYPHEN_AT_LINE_END}(?=[a-zа-яё])")
 _SOFT_HYPHEN_BREAK = re.compile(r"\u00ad[ \t]*\n[ \t]*")
