@@ -3,8 +3,9 @@
 Streaming and idempotent: an object whose change marker (size, mtime) is the stored one is
 skipped at listing time, without being read; any other unchanged file (same content hash) is
 skipped before parsing by the actor that reads it (the stored hashes travel to the actors through
-the object store); a changed file's chunks replace the old version's, and ``prune`` removes
-documents whose files are gone. The actors' final step writes to the store of
+the object store); a changed file's chunks replace the old version's, a file that no longer holds
+any text removes it, and ``prune`` removes documents whose files are gone (never those under a
+directory that could not be listed). The actors' final step writes to the store of
 ``raystore.store_for`` (the embedded shard's owner actor, or the Qdrant server directly) and
 deletes replaced versions, a batch at a time; the driver only counts outcomes.
 """
@@ -97,6 +98,8 @@ def _count_outcomes(report: IngestReport, table: pa.Table) -> None:
             report.points_written += row["chunks"]
         elif row["outcome"] == "unchanged":
             report.documents_unchanged += 1
+        elif row["outcome"] == "removed":
+            report.documents_removed.append({"source": row["source"], "reason": row["reason"]})
         else:
             report.documents_failed.append({"source": row["source"], "reason": row["reason"]})
 
@@ -145,13 +148,15 @@ def run_ingest(
 
     if prune:
         present = {f.uri for f in files}
-        gone = [
-            doc_id
+        absent = {
+            doc_id: state.source
             for doc_id, state in states.items()
             if is_under(state.source, root) and state.source not in present
-        ]
+        }
+        gone = [doc_id for doc_id, source in absent.items() if not listing.in_unlisted(source)]
         store.delete_docs(collection, dict.fromkeys(gone))
         report.documents_pruned = len(gone)
+        report.documents_not_pruned = len(absent) - len(gone)
 
     store.optimize(collection)
     report.points_total = store.count(collection, tenant)

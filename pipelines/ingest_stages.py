@@ -38,11 +38,15 @@ KnownDocs = dict[str, tuple[str, str]] | ray.ObjectRef | None
 
 def _doc_row(processed: ProcessedDocument, tenant: str, marker: str, stored: bool) -> dict:
     chunks = processed.chunks
+    outcome = processed.status
+    if outcome == "empty":
+        # no text any more: a stored version is out of date and goes (WriteStep deletes it)
+        outcome = "removed" if stored else "failed"
     return {
         "source": processed.source,
         "doc_id": processed.doc_id,
         "content_hash": processed.content_hash,
-        "outcome": processed.status,
+        "outcome": outcome,
         "reason": processed.reason,
         "stored_before": stored,
         "chunk_ids": [c.chunk_id for c in chunks],
@@ -152,9 +156,10 @@ def embed_chunks(dataset: ray.data.Dataset, settings: Settings) -> ray.data.Data
 
 
 class WriteStep:
-    """Writes a batch's chunks and deletes the old versions of its changed documents (one
-    request each per batch), then reduces the batch to its outcomes (plus how many ``chunks``
-    each document wrote). Writes repeat harmlessly when Ray retries a batch: ids are stable."""
+    """Writes a batch's chunks and deletes the old versions of its changed documents, and every
+    point of its ``removed`` ones (one request each per batch), then reduces the batch to its
+    outcomes (plus how many ``chunks`` each document wrote). Writes repeat harmlessly when Ray
+    retries a batch: ids are stable."""
 
     def __init__(self, settings: Settings, collection: str) -> None:
         self.store = store_for(settings)
@@ -166,9 +171,9 @@ class WriteStep:
         written = 0
         for start in range(0, chunks.num_rows, self.batch):
             written += self.store.upsert_rows(self.collection, chunks.slice(start, self.batch))
-        replaced = table.filter(
-            pc.and_(pc.equal(table.column("outcome"), "ok"), table.column("stored_before"))
-        )
+        outcome = table.column("outcome")
+        replaced = table.filter(pc.and_(pc.equal(outcome, "ok"), table.column("stored_before")))
+        removed = table.filter(pc.equal(outcome, "removed"))
         self.store.delete_docs(
             self.collection,
             dict(
@@ -177,7 +182,8 @@ class WriteStep:
                     replaced.column("content_hash").to_pylist(),
                     strict=True,
                 )
-            ),
+            )
+            | dict.fromkeys(removed.column("doc_id").to_pylist()),
         )
         lengths = pc.list_value_length(table.column("chunk_ids")).fill_null(0)
         if written != chunks.num_rows:

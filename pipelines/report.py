@@ -6,6 +6,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+# the report's [{source, reason}] lists: the table shows their lengths, a second table the items
+LISTED = ("files_skipped", "documents_failed", "documents_removed")
+
 
 @dataclass
 class IngestReport:
@@ -14,14 +17,19 @@ class IngestReport:
     tenant: str
     files_seen: int = 0
     # left out by the listing (symlink loops, dangling links, links out of SOURCE, the same
-    # file reached twice): [{source, reason}]
+    # file reached twice, directories that cannot be listed): [{source, reason}]
     files_skipped: list[dict[str, str]] = field(default_factory=list)
     documents_ok: int = 0
     documents_unchanged: int = 0
     # of those, the objects skipped at listing time by their change marker (never read)
     files_unchanged_listed: int = 0
     documents_failed: list[dict[str, str]] = field(default_factory=list)
+    # stored before, now without text ("empty file", "no text extracted"): their points were
+    # deleted, [{source, reason}]
+    documents_removed: list[dict[str, str]] = field(default_factory=list)
     documents_pruned: int = 0
+    # not listed, but under a directory the listing could not read (in files_skipped): kept
+    documents_not_pruned: int = 0
     chunks: int = 0
     points_written: int = 0
     points_total: int = 0
@@ -52,13 +60,14 @@ class IngestReport:
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, value in self.to_dict().items():
-            if key not in ("documents_failed", "files_skipped", "collection", "tenant"):
+            if key not in (*LISTED, "collection", "tenant"):
                 table.add_row(key, str(value))
-        table.add_row("files_skipped", str(len(self.files_skipped)))
-        table.add_row("documents_failed", str(len(self.documents_failed)))
-        failed = Table(title="skipped files and failed documents")
+        for key in LISTED:
+            table.add_row(key, str(len(getattr(self, key))))
+        failed = Table(title="skipped files, failed and removed documents")
         failed.add_column("source")
         failed.add_column("reason")
-        for item in self.files_skipped + self.documents_failed:
+        listed = self.files_skipped + self.documents_failed + self.documents_removed
+        for item in listed:
             failed.add_row(item["source"], item["reason"])
-        return table, failed if self.files_skipped or self.documents_failed else None
+        return table, failed if listed else None

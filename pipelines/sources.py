@@ -57,6 +57,12 @@ class SourceListing:
     root: str  # the root URI
     files: list[SourceFile]  # sorted by path, each real file once
     skipped: list[dict[str, str]] = field(default_factory=list)  # [{source, reason}]
+    # directories whose listing failed (also in ``skipped``): what they hold is unknown, so
+    # nothing stored under them counts as gone
+    unlisted: list[str] = field(default_factory=list)
+
+    def in_unlisted(self, uri: str) -> bool:
+        return any(is_under(uri, directory) for directory in self.unlisted)
 
 
 def list_source_files(source: str) -> SourceListing:
@@ -117,6 +123,7 @@ def _walk_local(root: str) -> SourceListing:
     found: list[tuple[str, tuple[int, int], int]] = []  # (path, (device, inode), size)
     links: list[str] = []
     skipped: list[dict[str, str]] = []
+    unlisted: list[str] = []
     pending = [root]
     while pending:
         directory = pending.pop()
@@ -124,6 +131,7 @@ def _walk_local(root: str) -> SourceListing:
             entries = list(os.scandir(directory))
         except OSError as exc:
             skipped.append({"source": directory, "reason": f"cannot list directory: {exc}"})
+            unlisted.append(directory)
             continue
         for entry in entries:
             if entry.name.startswith("."):
@@ -148,7 +156,8 @@ def _walk_local(root: str) -> SourceListing:
         if reason:
             skipped.append({"source": link, "reason": reason})
     listed = sorted(files.values(), key=lambda f: f.path)
-    return SourceListing(root, listed, sorted(skipped, key=lambda s: s["source"]))
+    skipped.sort(key=lambda s: s["source"])
+    return SourceListing(root, listed, skipped, sorted(unlisted))
 
 
 def _follow_link(link: str, root: str, files: dict[tuple[int, int], SourceFile]) -> str | None:

@@ -15,13 +15,15 @@ from ruai.documents import Chunk, Document, content_hash_of, doc_id_for
 from ruai.encoders.base import SparseVector
 from ruai.encoders.factory import build_sparse_encoder
 from ruai.extraction import Extraction
-from ruai.loaders import LimitExceededError, LoaderError
+from ruai.loaders import LimitExceededError, LoaderError, NoTextError
 from ruai.settings import Settings
 from ruai.store.rows import ChunkPayload
 from ruai.text.entities import EntityExtractor
 from ruai.text.lemmas import Lemmatizer
 
-Status = Literal["ok", "unchanged", "failed"]
+# "empty": the file holds no text (empty, or nothing extracted); unlike "failed", a stored
+# version of it is out of date
+Status = Literal["ok", "unchanged", "empty", "failed"]
 MIB = 2**20
 
 
@@ -80,6 +82,8 @@ class DocumentProcessor:
         digest = content_hash_of(data)
         try:
             extraction = self.extract(source, data)
+        except NoTextError as exc:
+            return ProcessedDocument(source, doc_id, "empty", digest, reason=str(exc))
         except LoaderError as exc:
             return ProcessedDocument(source, doc_id, "failed", digest, reason=str(exc))
         document, spans = extraction.document, extraction.spans
@@ -120,6 +124,7 @@ def chunk_payload(
         "title": document.title,
         "doc_id": processed.doc_id,
         "chunk_index": chunk.index,
+        "chunk_count": len(processed.chunks),
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
         "content_hash": processed.content_hash,

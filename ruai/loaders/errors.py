@@ -7,6 +7,11 @@ class LoaderError(ValueError):
     """A document that cannot be loaded; ``str(error)`` is a reason a person can act on."""
 
 
+class NoTextError(LoaderError):
+    """The document holds no text to index (an empty file, or nothing its parser extracts): a
+    stored version of it is out of date, unlike one of a file that cannot be read."""
+
+
 class LimitExceededError(LoaderError):
     """A document past one of the per-document limits (Settings, README "Limits per document"):
     the reason names the limit, its value and the setting that raises it."""

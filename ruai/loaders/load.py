@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ruai.documents import Document, content_hash_of
 from ruai.loaders import docx, html, markdown, pdf, txt
-from ruai.loaders.errors import LoaderError
+from ruai.loaders.errors import LoaderError, NoTextError
 from ruai.loaders.limits import UNLIMITED, ParseLimits
 from ruai.loaders.parsed import ParsedText
 from ruai.text.decoding import DecodeError
@@ -41,15 +41,16 @@ _HTML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html[\s>])
 
 def load_document(source: str, data: bytes, limits: ParseLimits = UNLIMITED) -> Document:
     """Parse one file's bytes; ``source`` is its path or URI (it picks the format and names the
-    document). Raises :class:`LoaderError` with the reason when there is no text to index, its
-    subclass :class:`LimitExceededError` when the file is past one of ``limits``."""
+    document). Raises :class:`LoaderError` with the reason when it cannot be loaded, its
+    subclasses :class:`NoTextError` when there is no text to index and
+    :class:`LimitExceededError` when the file is past one of ``limits``."""
     if not data:
-        raise LoaderError("empty file")
+        raise NoTextError("empty file")
     fmt = detect_format(source, data)
     parsed = _parse(fmt, data, limits)
     text = normalize_text(parsed.text)
     if not text:
-        raise LoaderError("no text extracted")
+        raise NoTextError("no text extracted")
     meta: dict[str, object] = {"format": fmt}
     if parsed.encoding is not None:
         meta["encoding"] = parsed.encoding
@@ -109,5 +110,9 @@ def _title(declared: str, text: str, source: str) -> str:
 
 
 def _file_name(source: str) -> str:
-    path = source.split("?", 1)[0].split("#", 1)[0].rstrip("/")
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
+    """The last part of the path; of an http(s) URL's path, without its query and fragment (a
+    file's or an object's name may hold '?' and '#')."""
+    path = source
+    if source.lower().startswith(("http://", "https://")):
+        path = source.split("?", 1)[0].split("#", 1)[0]
+    return path.rstrip("/").replace("\\", "/").rsplit("/", 1)[-1]

@@ -64,7 +64,8 @@ class DocState:
     """What the store knows of one document: enough to skip, replace or prune it.
 
     ``content_hash`` is "" when the doc's points carry more than one version (a replace cut
-    off between upsert and delete_doc): it matches no file, so the doc gets re-ingested."""
+    off between upsert and delete_doc), or fewer than the ``chunk_count`` their payload gives (a
+    write cut off part-way): it matches no file, so the doc gets re-ingested."""
 
     doc_id: str
     source: str

@@ -8,17 +8,18 @@ from typing import Any
 from ruai.store.base import DocState
 
 # the only payload fields doc_states reads: scroll with a selector limited to these
-DOC_STATE_FIELDS = ("doc_id", "source", "content_hash", "source_marker")
+DOC_STATE_FIELDS = ("doc_id", "source", "content_hash", "source_marker", "chunk_count")
 # content_hash of a doc whose points carry more than one version (a replace that was cut off
-# between the upsert of the new chunks and the delete of the old ones): it matches no real
-# hash, so the ingest pipeline re-ingests the doc and its delete_doc(keep_content_hash=...)
-# removes the stale chunks
+# between the upsert of the new chunks and the delete of the old ones), or fewer points than its
+# chunk_count (a new doc whose write was cut off): it matches no real hash, so the ingest
+# pipeline re-ingests the doc and its delete_doc(keep_content_hash=...) removes the stale chunks
 MIXED_VERSIONS = ""
 
 
 class DocStateTally:
     def __init__(self) -> None:
-        self.states: dict[str, DocState] = {}
+        self._states: dict[str, DocState] = {}
+        self._chunk_counts: dict[str, int] = {}
 
     def add(self, payload: Mapping[str, Any] | None) -> None:
         if not payload or "doc_id" not in payload:
@@ -26,13 +27,25 @@ class DocStateTally:
         doc_id = str(payload["doc_id"])
         content_hash = str(payload.get("content_hash", ""))
         marker = str(payload.get("source_marker", ""))
-        state = self.states.get(doc_id)
+        state = self._states.get(doc_id)
         if state is None:
             state = DocState(doc_id, str(payload.get("source", "")), content_hash, marker=marker)
-            self.states[doc_id] = state
+            self._states[doc_id] = state
         else:
             if state.content_hash != content_hash:
                 state.content_hash = MIXED_VERSIONS
             if state.marker != marker:
                 state.marker = MIXED_VERSIONS
         state.points += 1
+        count = payload.get("chunk_count")
+        if count is not None and self._chunk_counts.setdefault(doc_id, count) != count:
+            state.content_hash = MIXED_VERSIONS
+
+    @property
+    def states(self) -> dict[str, DocState]:
+        """The documents tallied so far, by doc_id."""
+        for doc_id, chunk_count in self._chunk_counts.items():
+            state = self._states[doc_id]
+            if state.points != chunk_count:
+                state.content_hash = MIXED_VERSIONS
+        return self._states

@@ -24,6 +24,9 @@ class ChunkPayload(TypedDict):
     title: str
     doc_id: str
     chunk_index: int
+    # how many chunks the document has: a doc_state with fewer points is incomplete (a write
+    # cut off part-way) and gets re-ingested; points written before this field lack it
+    chunk_count: int
     char_start: int
     char_end: int
     content_hash: str

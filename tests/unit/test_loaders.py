@@ -97,6 +97,24 @@ def test_title_is_truncated_first_line():
     assert doc.title == line.strip()[:120].rstrip()
 
 
+@pytest.mark.parametrize("name", ["Глава #1.md", "FAQ?.md", "C#.html", "a?b#c.html"])
+def test_question_marks_and_hashes_in_a_file_name_keep_its_extension(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".md"):
+        path.write_text(MARKDOWN, encoding="utf-8")
+        assert _load(path).text == MARKDOWN_TEXT
+    else:
+        # no <!DOCTYPE>/<html> at the start: only the extension says HTML
+        path.write_text("<p>Привет</p><script>var x = 1</script>", encoding="utf-8")
+        assert _load(path).text == "Привет"
+
+
+def test_a_urls_query_and_fragment_are_not_its_extension():
+    url = "https://example.ru/docs/page.md?version=2#part"
+    assert load_document(url, MARKDOWN.encode()).meta["format"] == "markdown"
+    assert load_document("https://example.ru/a.txt?x=page.md", b"# x").meta["format"] == "txt"
+
+
 # --- markdown ---------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pipelines.sources import list_source_files
@@ -61,3 +62,33 @@ def test_s3_listing_carries_each_objects_etag_as_its_change_marker(monkeypatch):
     assert first.files[0].size == second.files[0].size
     assert first.files[0].marker != second.files[0].marker
     assert first.files[1].marker == second.files[1].marker
+
+
+def _unlistable(monkeypatch, directory: Path) -> None:
+    """os.scandir fails on DIRECTORY only (as root, chmod cannot make a listing fail)."""
+    real = os.scandir
+
+    def scandir(path):
+        if Path(path) == directory:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_a_directory_that_cannot_be_listed_is_reported_as_unlisted(tmp_path: Path, monkeypatch):
+    root = tmp_path / "docs"
+    (root / "locked" / "deeper").mkdir(parents=True)
+    (root / "locked" / "a.txt").write_text("А.", encoding="utf-8")
+    (root / "open.txt").write_text("Б.", encoding="utf-8")
+    _unlistable(monkeypatch, root / "locked")
+
+    listing = list_source_files(str(root))
+
+    assert [f.path for f in listing.files] == [str(root / "open.txt")]
+    assert listing.unlisted == [str(root / "locked")]
+    assert "cannot list directory" in listing.skipped[0]["reason"]
+    assert listing.in_unlisted(str(root / "locked" / "a.txt"))
+    assert listing.in_unlisted(str(root / "locked" / "deeper" / "b.txt"))
+    assert not listing.in_unlisted(str(root / "locked-not" / "c.txt"))
+    assert not listing.in_unlisted(str(root / "open.txt"))
