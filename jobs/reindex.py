@@ -108,7 +108,7 @@ def _print_versions(rows: list[dict], collection: str, as_json: bool) -> None:
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    columns = ("version", "live", "model", "dim", "points", "created", "source")
+    columns = ("version", "live", "model", "dim", "points", "created", "source", "complete")
     table = Table(title=f"versions of {collection}")
     for column in columns:
         table.add_column(column)

@@ -5,8 +5,9 @@ The new version is made from the stored points, not from the source files: the d
 the live version page by page (payload and BM25 vectors as they are) into the object store, a Ray
 Data actor pool (ingestion's ``EmbedStep``) re-embeds the chunk texts with the new model, and the
 driver writes the batches into ``<collection>__v<N>``. The alias flips only when the new version
-holds as many points as the live one; otherwise the new version is left for inspection and the
-alias is untouched. A collection that is not an alias yet is adopted as ``__v1`` first.
+holds as many points as the live one; otherwise the new version is left for inspection, recorded
+as incomplete (never a rollback target, dropped by the next cleanup), and the alias is untouched.
+A collection that is not an alias yet is adopted as ``__v1`` first.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ruai.encoders.model_info import dense_dim
 from ruai.settings import Settings
 from ruai.store.aliases import (
     CollectionVersion,
+    alias_of_version,
     next_version_name,
     rollback_target,
     utc_now,
@@ -83,9 +85,17 @@ def pinned_model(model: str, settings: Settings) -> str:
 
 def live_version(store: RayStore, collection: str, settings: Settings) -> CollectionVersion:
     """The version the alias ``collection`` points at; a plain collection becomes ``__v1`` of a
-    new alias of its name first (recorded with the configured dense model, which built it)."""
-    if collection in store.alias_targets():
+    new alias of its name first (recorded with the configured dense model, which built it). A
+    version of an alias is refused: the alias is what gets re-indexed."""
+    aliases = store.alias_targets()
+    if collection in aliases:
         return store.version_of(collection)
+    alias = alias_of_version(collection, aliases)
+    if alias is not None:
+        raise StoreError(
+            f"{collection!r} is a version of the alias {alias!r} (which points at "
+            f"{aliases[alias]}): re-index --collection {alias}"
+        )
     if not store.collection_exists(collection):
         raise CollectionNotFoundError(
             f"collection {collection!r} does not exist: ingest into it first"
@@ -96,6 +106,7 @@ def live_version(store: RayStore, collection: str, settings: Settings) -> Collec
         model=model,
         dim=dense_dim(settings.model_copy(update={"dense_model": model})),
         created=utc_now(),
+        complete=True,
     )
     store.adopt_collection(collection, first)
     return first
@@ -160,40 +171,51 @@ def run_reindex(
             if on_progress:
                 on_progress(report)
     store.optimize(report.new_version)
-    report.points_new = store.count(report.new_version)
-    report.points_source = store.count(source.name)  # again: writes may have gone on meanwhile
+    report.seconds = round(time.perf_counter() - started, 3)
+    return settle(store, report, flip=flip, keep=settings.reindex_keep_versions)
+
+
+def settle(store: RayStore, report: ReindexReport, *, flip: bool, keep: int) -> ReindexReport:
+    """Record the new version, complete or not; flip the alias to a complete one (unless staged)
+    and drop the versions beyond ``keep`` (0: none)."""
+    source, new = report.source_version, report.new_version
+    report.points_new = store.count(new)
+    report.points_source = store.count(source)  # again: writes may have gone on meanwhile
+    complete = report.points_new == report.points_source
     store.record_version(
         CollectionVersion(
-            report.new_version, report.model, report.dim, created=utc_now(), source=source.name
+            new, report.model, report.dim, created=utc_now(), source=source, complete=complete
         )
     )
-    report.seconds = round(time.perf_counter() - started, 3)
-    if report.points_new != report.points_source:
+    if not complete:
         raise ReindexIncompleteError(
-            f"{report.new_version} holds {report.points_new} points, {source.name} "
-            f"{report.points_source} (written to while re-indexing?): the alias still points at "
-            f"{source.name}; run the re-index again"
+            f"{new} holds {report.points_new} points, {source} {report.points_source} (written "
+            f"to while re-indexing?): the alias still points at {source}; run the re-index "
+            f"again ({new} stays for inspection, is never a rollback target and goes with the "
+            "next --drop-old)"
         )
     if not flip:
         return report
-    store.flip_alias(collection, report.new_version)
+    store.flip_alias(report.collection, new)
     report.flipped = True
-    if settings.reindex_keep_versions:
-        report.dropped = drop_old(store, collection, settings.reindex_keep_versions)
+    if keep:
+        report.dropped = drop_old(store, report.collection, keep)
     return report
 
 
 def rollback(store: RayStore, collection: str) -> tuple[str, str]:
-    """Point the alias back at the version before the live one: (from, to)."""
+    """Point the alias back at the version that was live before the live one (the one it was
+    re-indexed from; an incomplete version never): (from, to)."""
     if collection not in store.alias_targets():
         raise StoreError(f"{collection!r} is not an alias: nothing was re-indexed to roll back")
-    live = store.version_of(collection).name
-    names = [v.name for v in store.versions_of(collection)]
-    target = rollback_target(collection, names, live)
+    live = store.version_of(collection)
+    target = rollback_target(collection, store.versions_of(collection), live)
     if target is None:
-        raise StoreError(f"{collection!r} points at {live}, its oldest version: no rollback")
+        raise StoreError(
+            f"{collection!r} points at {live.name} and no complete version is older: no rollback"
+        )
     store.flip_alias(collection, target)
-    return live, target
+    return live.name, target
 
 
 def flip_to(store: RayStore, collection: str, version: str) -> tuple[str, str]:
@@ -207,20 +229,20 @@ def flip_to(store: RayStore, collection: str, version: str) -> tuple[str, str]:
 
 
 def drop_old(store: RayStore, collection: str, keep: int) -> list[str]:
-    """Drop the versions beyond ``keep`` (the live one always stays); return their names."""
-    live = store.version_of(collection).name
-    names = [v.name for v in store.versions_of(collection)]
-    dropped = versions_to_drop(collection, names, live, keep)
+    """Drop the versions beyond ``keep`` (the live one always stays, then its rollback target)
+    and every incomplete one; return their names."""
+    live = store.version_of(collection)
+    dropped = versions_to_drop(collection, store.versions_of(collection), live, keep)
     for name in dropped:
         store.drop_collection(name)
     return dropped
 
 
 def version_rows(store: RayStore, collection: str) -> list[dict]:
-    """One row per version: name, live, model, dim, points, created, source."""
+    """One row per version: name, live, model, dim, points, created, source, complete."""
     live = store.alias_targets().get(collection)
     return [
         {"version": v.name, "live": v.name == live, "points": store.count(v.name)}
-        | {k: getattr(v, k) for k in ("model", "dim", "created", "source")}
+        | {k: getattr(v, k) for k in ("model", "dim", "created", "source", "complete")}
         for v in store.versions_of(collection)
     ]

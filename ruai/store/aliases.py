@@ -48,20 +48,50 @@ def next_version_name(alias: str, existing: list[str]) -> str:
     return version_name(alias, max(numbers, default=0) + 1)
 
 
-def rollback_target(alias: str, versions: list[str], live: str) -> str | None:
-    """The newest version of ``alias`` older than the live one (None when there is none)."""
-    live_number = version_number(alias, live) or 0
+def alias_of_version(name: str, aliases: dict[str, str]) -> str | None:
+    """The alias whose version ``name`` is (it points at it, or ``name`` is its ``__v<N>``)."""
+    for alias, target in aliases.items():
+        if target == name or version_number(alias, name) is not None:
+            return alias
+    return None
+
+
+def rollback_target(
+    alias: str, versions: list[CollectionVersion], live: CollectionVersion
+) -> str | None:
+    """The version to go back to from the live one: the one it was re-indexed from (live when
+    that re-index started) while it exists, else the newest version older than it; never an
+    incomplete one (None when there is none)."""
+    candidates = [v.name for v in versions if v.complete is not False and v.name != live.name]
+    if live.source in candidates:
+        return live.source
+    live_number = version_number(alias, live.name) or 0
     older = {
-        n: v for v in versions if (n := version_number(alias, v)) is not None and n < live_number
+        n: name
+        for name in candidates
+        if (n := version_number(alias, name)) is not None and n < live_number
     }
     return older[max(older)] if older else None
 
 
-def versions_to_drop(alias: str, versions: list[str], live: str, keep: int) -> list[str]:
-    """The versions beyond the ``keep`` to keep: the live one and the newest others stay."""
-    others = sorted((v for v in versions if v != live), key=lambda v: version_number(alias, v) or 0)
-    kept = max(keep - 1, 0)
-    return others[: len(others) - kept] if kept else others
+def versions_to_drop(
+    alias: str, versions: list[CollectionVersion], live: CollectionVersion, keep: int
+) -> list[str]:
+    """The versions beyond the ``keep`` to keep: the live one, its rollback target, then the
+    newest others. An incomplete version (a re-index that did not finish) is never kept."""
+
+    def number(name: str) -> int:
+        return version_number(alias, name) or 0
+
+    back = rollback_target(alias, versions, live)
+    newest = sorted(
+        (v.name for v in versions if v.complete is not False and v.name not in (live.name, back)),
+        key=number,
+        reverse=True,
+    )
+    kept = ([back] if back else []) + newest
+    kept = kept[: max(keep - 1, 0)]
+    return sorted((v.name for v in versions if v.name not in (live.name, *kept)), key=number)
 
 
 def utc_now() -> str:
@@ -79,13 +109,16 @@ class CollectionVersion:
     dim: int | None = None
     created: str | None = None
     source: str | None = None  # the version it was re-indexed from
+    # False: its re-index did not copy every point (the alias never pointed at it); None: not
+    # recorded (a version recorded before this field)
+    complete: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CollectionVersion:
-        return cls(**{key: data.get(key) for key in ("name", "model", "dim", "created", "source")})
+        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__})
 
 
 class AliasBook(Protocol):
@@ -256,6 +289,15 @@ class VersionedCollections:
 
     def record_version(self, version: CollectionVersion) -> None:
         self.aliases.record(version)
+
+    def _refuse_adopting_a_version(self, collection: str) -> None:
+        """Adopting renames: a version's alias would point at a name that is gone."""
+        alias = alias_of_version(collection, self.aliases.aliases())
+        if alias is not None:
+            raise StoreError(
+                f"{collection!r} is a version of the alias {alias!r}: only a plain collection is "
+                f"adopted (re-index {alias!r} itself)"
+            )
 
     def _refuse_live_drop(self, collection: str) -> None:
         """A collection an alias points at is serving: flip the alias before dropping it."""

@@ -107,6 +107,8 @@ class QdrantClientStore(VersionedCollections):
     def adopt_collection(self, collection: str, version: CollectionVersion) -> None:
         """Qdrant cannot rename a collection: copy it (vectors as they are) into ``version``,
         then drop it and create the alias; between those two calls the name is missing."""
+        with self._calls("look up the aliases of", collection, check_missing=False):
+            self._refuse_adopting_a_version(collection)
         self.ensure_collection(version.name, version.dim)
         offset = None
         while True:

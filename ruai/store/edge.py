@@ -108,6 +108,7 @@ class EdgeStore(VersionedCollections):
         """Make the plain collection ``collection`` the version ``version.name`` behind an alias
         of its old name: its shard directory is renamed, under the lock every call takes."""
         with self._guard:
+            self._refuse_adopting_a_version(collection)
             opened = self._open.pop(collection, None)
             if opened is not None:
                 opened.shard.close()

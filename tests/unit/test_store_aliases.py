@@ -85,6 +85,18 @@ def test_the_live_version_and_the_alias_cannot_be_dropped(store: VectorStore) ->
     assert store.version_of(V2) == CollectionVersion(V2)  # the record went with it
 
 
+def test_a_version_of_an_alias_is_never_adopted(store: VectorStore) -> None:
+    store.ensure_collection(V2, DIM)
+    store.record_version(CollectionVersion(V2, model="model-b", dim=DIM))
+    for version in (V1, V2):  # the live one, and another
+        with pytest.raises(StoreError, match=f"version of the alias '{ALIAS}'"):
+            store.adopt_collection(version, CollectionVersion(f"{version}__v1", dim=DIM))
+    assert store.collection_names() == [V1, V2]
+    assert store.alias_targets() == {ALIAS: V1}
+    assert store.count(ALIAS) == len(CORPUS)
+    assert _top(store, ALIAS, CORPUS[0].dense) == CORPUS[0].id
+
+
 def test_scroll_points_reads_back_vectors_and_payloads(store: VectorStore) -> None:
     points, offset = [], None
     while True:
