@@ -1,8 +1,10 @@
 """The retraining trigger (``jobs.monitor --act``): when a monitor report crossed a threshold,
 
-1. pairs: questions of the window with positive feedback + the chunk they were answered from
-   (the logged top-1 chunk id, its text fetched from the index), plus the registered dataset of
-   the current champion, written as question/context JSONL;
+1. pairs: the registered dataset of the current champion plus the questions of the window with
+   positive feedback + the chunk they were answered from (the logged top-1 chunk id, its text
+   fetched from the index) that it does not hold yet, written as question/context JSONL to a
+   file named by its content's hash (``pairs-<sha256[:16]>.jsonl``): a run never rewrites the
+   file an earlier run's version was registered with;
 2. fine-tune: the embedder (Ray Train on the connected cluster), registered as ``challenger``;
 3. gate: ``ruai.lifecycle.promotion.promote`` (challenger vs champion on held-out data);
 4. canary: when RUAI_RETRAIN_CANARY_WEIGHT > 0 and the gate promoted, the collection re-embedded
@@ -16,8 +18,11 @@ Every step is logged; a failed or refused step stops the chain and says why.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,6 +48,7 @@ class Step:
 class Chain:
     def __init__(self, log: Callable[[Step], None] | None = None) -> None:
         self.steps: list[Step] = []
+        self.dataset: Path | None = None  # the pairs file, once written
         self._log = log
 
     def record(self, name: str, status: str, detail: str) -> bool:
@@ -124,6 +130,29 @@ def registered_rows(dataset: Path) -> list[dict]:
     return rows
 
 
+def new_pairs(base_rows: list[dict], pairs: list[dict]) -> list[dict]:
+    """The window's pairs that the registered dataset does not hold yet (same question and
+    context): a window overlapping an earlier run's adds nothing twice."""
+    known = {(r["question"], r["context"]) for r in base_rows}
+    return [p for p in pairs if (p["question"], p["context"]) not in known]
+
+
+def write_pairs(work_dir: Path, rows: list[dict]) -> Path:
+    """``rows`` as JSONL in ``work_dir``, in a file named by the hash of its content: another
+    run's rows never overwrite it (a registered version's dataset keeps its sha256), and the
+    same rows find it already written."""
+    body = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+    path = work_dir / f"pairs-{hashlib.sha256(body).hexdigest()[:16]}.jsonl"
+    if path.is_file():
+        return path
+    work_dir.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".partial", dir=work_dir)
+    with os.fdopen(fd, "wb") as out:
+        out.write(body)
+    Path(partial).replace(path)
+    return path
+
+
 def canary_experiment(settings: Settings, model: str, version: str, collection: str) -> dict:
     """The experiment that sends RUAI_RETRAIN_CANARY_WEIGHT % of traffic to ``collection``, the
     version of the collection re-embedded with the new embedder (staged: its alias unmoved)."""
@@ -178,13 +207,25 @@ def run_chain(
             f"any more ({missing} missing)",
         )
         return chain
-    work_dir.mkdir(parents=True, exist_ok=True)
-    dataset = work_dir / "pairs.jsonl"
-    with dataset.open("w", encoding="utf-8") as out:
-        for row in [*base_rows, *pairs]:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    fresh = new_pairs(base_rows, pairs)
+    known = len(pairs) - len(fresh)
+    if not fresh:
+        chain.record(
+            "pairs",
+            STOPPED,
+            f"all {len(pairs)} window pairs are already in the champion's registered dataset "
+            f"{champion.tags[DATASET]}: nothing new to learn",
+        )
+        return chain
+    try:
+        dataset = write_pairs(work_dir, [*base_rows, *fresh])
+    except OSError as exc:
+        chain.record("pairs", FAILED, f"{type(exc).__name__}: {exc}")
+        return chain
+    chain.dataset = dataset
     source = f" + {len(base_rows)} of the registered dataset" if champion else ""
-    chain.record("pairs", OK, f"{len(pairs)} window pairs{source} -> {dataset}")
+    skipped = f" ({known} already in it, skipped)" if known else ""
+    chain.record("pairs", OK, f"{len(fresh)} window pairs{source}{skipped} -> {dataset}")
 
     base = str(champion.uri) if champion else settings.dense_model
     if not execute:

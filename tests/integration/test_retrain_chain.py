@@ -97,11 +97,18 @@ def test_drifted_log_to_gate_decision_and_canary(
     steps = {s.name: s for s in chain.steps}
     assert list(steps) == ["trigger", "pairs", "fine-tune", "gate", "canary"][: len(steps)]
     assert steps["pairs"].status == OK, steps["pairs"].detail
-    found = re.match(r"(\d+) window pairs \+ 24 of the registered dataset", steps["pairs"].detail)
-    # 36 answers rated +1 (9 of 45 were -1); each one's chunk found again in the index
-    assert found and int(found[1]) == len({r.question for i, r in enumerate(window) if i % 5})
-    rows = [json.loads(line) for line in (tmp_path / "run" / "pairs.jsonl").open()]
-    assert len(rows) == int(found[1]) + 24 and all(r["context"] for r in rows)
+    found = re.match(
+        r"(\d+) window pairs \+ 24 of the registered dataset(?: \((\d+) already in it)?",
+        steps["pairs"].detail,
+    )
+    # 36 answers rated +1 (9 of 45 were -1); each one's chunk found again in the index (a pair
+    # the registered dataset already holds is not added twice)
+    assert found
+    added, known = int(found[1]), int(found[2] or 0)
+    assert added + known == len({r.question for i, r in enumerate(window) if i % 5})
+    assert chain.dataset is not None and chain.dataset.parent == tmp_path / "run"
+    rows = [json.loads(line) for line in chain.dataset.open()]
+    assert len(rows) == added + 24 and all(r["context"] for r in rows)
     assert steps["fine-tune"].status == OK, steps["fine-tune"].detail
     registry = Registry.from_settings(settings)
     challenger = registry.get(f"models:/{MODEL}@{CHALLENGER}")

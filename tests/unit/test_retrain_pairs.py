@@ -1,0 +1,105 @@
+"""The retraining trigger's pairs step on a real SQLite registry and real files: nightly runs
+whose champion was registered with the previous run's pairs file (what `jobs.monitor --act
+--execute` leaves behind when the gate promotes)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from pipelines.retrain import OK, STOPPED, run_chain
+from ruai.lifecycle.lineage import (
+    DATASET,
+    DATASET_SHA256,
+    EMBEDDER,
+    KIND,
+    check_dataset,
+    file_sha256,
+)
+from ruai.lifecycle.monitoring import GroupDrift, MonitorReport
+from ruai.lifecycle.registry import CHAMPION, Registry
+from ruai.settings import Settings
+
+MODEL = "ruai-embedder"
+DRIFTED = MonitorReport(
+    "24h", "7d", 1, [GroupDrift("t", "c", 40, 40, True, embedding_drift=True, mmd_p_value=0.001)]
+)
+QUESTIONS = ["Кто такие норманны?", "Когда умер Тесла?", "Что такое пар?", "Где стоит Варшава?"]
+
+
+def context(question: str) -> str:
+    return f"Ответ на вопрос «{question}» — в этом абзаце."
+
+
+def lookup(question: str, tenant: str, collection: str, chunk_id: str) -> tuple[str, str]:
+    """The index's chunk for a logged answer (the chain's stand-in for asking the index)."""
+    return context(question), f"статья {chunk_id}"
+
+
+def window(questions: list[str]) -> tuple[list[dict], dict[str, int]]:
+    """Query-log rows of answered ``questions`` and their +1 ratings."""
+    rows = [
+        {"question": q, "tenant": "t", "collection": "c", "chunk_ids": [f"c{i}"],
+         "response_id": f"r{i}"}
+        for i, q in enumerate(questions)
+    ]  # fmt: skip
+    return rows, {r["response_id"]: 1 for r in rows}
+
+
+def promote(registry: Registry, dataset: Path, tmp_path: Path) -> None:
+    """Register a version trained on ``dataset`` and make it the champion."""
+    model = tmp_path / "models" / file_sha256(dataset)[:8]
+    model.mkdir(parents=True)
+    tags = {KIND: EMBEDDER, DATASET: str(dataset), DATASET_SHA256: file_sha256(dataset)}
+    registry.register(MODEL, model.as_uri(), tags, alias=CHAMPION)
+
+
+def pairs_of(dataset: Path) -> Counter:
+    rows = [json.loads(line) for line in dataset.read_text("utf-8").splitlines()]
+    return Counter((r["question"], r["context"]) for r in rows)
+
+
+def test_nightly_runs_keep_every_registered_dataset_and_add_each_pair_once(tmp_path: Path):
+    settings = Settings(registry_dir=tmp_path / "registry", retrain_model=MODEL)
+    registry = Registry.from_settings(settings)
+    work = tmp_path / "monitor" / "retrain"
+    work.mkdir(parents=True)
+    # the champion an earlier release's run registered with the fixed <output>/retrain/pairs.jsonl
+    first = work / "pairs.jsonl"
+    row = {"question": QUESTIONS[0], "context": context(QUESTIONS[0]), "title": "статья c0"}
+    first.write_text(json.dumps(row, ensure_ascii=False) + "\n", "utf-8")
+    promote(registry, first, tmp_path)
+
+    datasets = [first]
+    for night in range(1, 4):  # each night's window overlaps the previous ones
+        rows, ratings = window(QUESTIONS[: night + 1])
+        chain = run_chain(settings, DRIFTED, rows, ratings, work, lookup=lookup)
+        for version in range(1, night + 1):  # every registered dataset is as it was trained on
+            assert check_dataset(registry.get(f"models:/{MODEL}/{version}").tags).is_file()
+        pairs = chain.steps[1]
+        assert (pairs.name, pairs.status) == ("pairs", OK), pairs.detail
+        dataset = Path(pairs.detail.rsplit(" -> ", 1)[1])
+        counts = pairs_of(dataset)
+        assert max(counts.values()) == 1, counts
+        assert set(counts) == {(q, context(q)) for q in QUESTIONS[: night + 1]}
+        assert pairs.detail.startswith(f"1 window pairs + {night} of the registered dataset")
+        assert chain.dataset == dataset and dataset not in datasets
+        datasets.append(dataset)
+        promote(registry, dataset, tmp_path)  # --execute: trained on it and promoted
+
+    rows, ratings = window(QUESTIONS)  # the last window again: nothing new
+    again = run_chain(settings, DRIFTED, rows, ratings, work, lookup=lookup)
+    assert (again.steps[1].status, again.dataset) == (STOPPED, None)
+    assert "already in the champion's registered dataset" in again.steps[1].detail
+    assert sorted(work.iterdir()) == sorted(datasets)
+
+
+def test_the_same_rows_find_their_file_already_written(tmp_path: Path):
+    settings = Settings(registry_dir=tmp_path / "registry", retrain_model=MODEL)
+    rows, ratings = window(QUESTIONS[:2])
+    one = run_chain(settings, DRIFTED, rows, ratings, tmp_path / "retrain", lookup=lookup)
+    two = run_chain(settings, DRIFTED, rows, ratings, tmp_path / "retrain", lookup=lookup)
+    assert one.dataset == two.dataset and one.dataset.name.startswith("pairs-")
+    assert one.steps[-1].status == STOPPED and "dry run" in one.steps[-1].detail
+    assert [p.name for p in (tmp_path / "retrain").iterdir()] == [one.dataset.name]
