@@ -1,23 +1,24 @@
 """A/B and canary experiments: arms with integer traffic weights and sticky assignment.
 
-A request's key (its API key, else the request's ``user`` field) hashes with SHA-256 together
-with the experiment's name to a 64-bit point; the arms own consecutive slices of that range in
-declaration order, each as wide as its share of the weights. The point depends on nothing but
-the two strings, so every replica, process and restart picks the same arm for the same key, and
-moving weight from the first arm to a later one (a canary ramp 95/5 → 90/10) only moves keys onto
-the growing arm, never between unrelated ones.
+A request's key (its API key, else the request's ``user`` field) goes to the arm chosen by
+weighted rendezvous (highest-random-weight) hashing: each arm with weight > 0 draws
+``u = (first 8 bytes of SHA-256(experiment, key, arm name) + 0.5) / 2**64`` and scores
+``-ln(u) / weight``; the smallest score wins, so an arm gets ``weight / total`` of the keys. A
+draw depends on nothing but the three strings, so every replica, process and restart picks the
+same arm for the same key. Changing one arm's weight only changes that arm's scores: raising it
+only moves keys onto it, lowering it only moves keys off it, and keys never move between the
+other arms (a canary ramp 95/5 → 90/10 only moves keys onto the canary).
 """
 
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
+import math
 from collections.abc import Mapping
-from itertools import accumulate
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-_POINT_BITS = 64
+_DRAW_BITS = 64
 
 
 class Arm(BaseModel):
@@ -56,10 +57,14 @@ class Experiment(BaseModel):
                 return a
         raise KeyError(f"experiment {self.name!r} has no arm {name!r}")
 
-    def point(self, key: str) -> int:
-        """Where ``key`` falls in [0, 2**64): stable across processes (no per-process salt)."""
-        digest = hashlib.sha256(f"{self.name}\x00{key}".encode()).digest()
-        return int.from_bytes(digest[: _POINT_BITS // 8], "big")
+    def score(self, key: str, arm: Arm) -> float:
+        """``arm``'s rendezvous score for ``key`` (an arm at weight 0: infinite); stable across
+        processes (no per-process salt)."""
+        if arm.weight <= 0:
+            return math.inf
+        digest = hashlib.sha256(f"{self.name}\x00{key}\x00{arm.name}".encode()).digest()
+        u = (int.from_bytes(digest[: _DRAW_BITS // 8], "big") + 0.5) / 2**_DRAW_BITS
+        return -math.log(u) / arm.weight
 
     def assign(self, key: str, override: str | None = None) -> Arm:
         """The arm for ``key``; ``override`` wins when it names an arm (even one at weight 0:
@@ -68,11 +73,7 @@ class Experiment(BaseModel):
             for a in self.arms:
                 if a.name == override:
                     return a
-        weights = [a.weight for a in self.arms]
-        bounds = list(accumulate(weights))
-        target = (self.point(key) * bounds[-1]) >> _POINT_BITS  # integer in [0, total)
-        # bisect_right skips zero-width arms: their upper bound equals the previous one
-        return self.arms[bisect_right(bounds, target)]
+        return min((a for a in self.arms if a.weight > 0), key=lambda a: self.score(key, a))
 
     def with_weights(self, weights: Mapping[str, int]) -> Experiment:
         """A copy with some arms' weights replaced (validated: unknown names, no traffic left)."""

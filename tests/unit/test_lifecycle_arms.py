@@ -81,6 +81,34 @@ def test_canary_ramp_only_moves_keys_onto_the_growing_arm():
     assert ("A", "B") in moved
 
 
+def moves(before: Experiment, after: Experiment) -> Counter:
+    """(arm before, arm after) -> how many keys changed arm that way."""
+    pairs = ((before.assign(k).name, after.assign(k).name) for k in KEYS)
+    return Counter((old, new) for old, new in pairs if old != new)
+
+
+def test_raising_one_of_three_arms_only_moves_keys_onto_it():
+    moved = moves(experiment(50, 30, 20), experiment(50, 30, 30))
+    assert {old for old, _ in moved} == {"A", "B"}  # C takes its new share from both
+    assert {new for _, new in moved} == {"C"}
+
+
+def test_lowering_one_of_three_arms_only_moves_keys_off_it():
+    moved = moves(experiment(50, 30, 20), experiment(40, 30, 20))
+    assert {old for old, _ in moved} == {"A"}
+    assert {new for _, new in moved} == {"B", "C"}
+
+
+def test_moving_weight_from_one_arm_to_another_never_moves_keys_backwards():
+    """A lowered and C raised at once: keys leave A and reach C; B, whose weight is unchanged,
+    keeps its share (it takes some of A's keys and gives C as many), but no key leaves C or
+    reaches A."""
+    before, after = experiment(50, 30, 20), experiment(40, 30, 30)
+    moved = moves(before, after)
+    assert set(moved) == {("A", "B"), ("A", "C"), ("B", "C")}
+    assert abs(shares(after)["B"] - shares(before)["B"]) <= 0.01
+
+
 def test_override_wins_when_it_names_an_arm():
     exp = experiment(100, 0)
     assert all(exp.assign(k).name == "A" for k in KEYS[:100])
