@@ -12,6 +12,8 @@ is downloaded once into ``<RUAI_REGISTRY_DIR>/cache/<name>/<version>``.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,15 +158,29 @@ class Registry:
             return path
         target = self.cache_dir / version.name / version.version
         if not target.is_dir():
-            import mlflow.artifacts
+            self._download(version, target)
+        return next(iter(target.iterdir())) if _single_dir(target) else target
 
-            partial = target.with_name(target.name + ".partial")
-            partial.mkdir(parents=True, exist_ok=True)
+    def _download(self, version: Version, target: Path) -> None:
+        """Download into a directory of this call's own, then rename it to ``target``; when
+        another process or thread got there first, its copy is kept and this one dropped."""
+        import mlflow.artifacts
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.", suffix=".partial",
+                                        dir=target.parent))  # fmt: skip
+        partial.chmod(0o755)  # mkdtemp's 0700 would hide the cached model from other users
+        try:
             mlflow.artifacts.download_artifacts(
                 artifact_uri=version.source, dst_path=str(partial), tracking_uri=self.uri
             )
-            partial.rename(target)
-        return next(iter(target.iterdir())) if _single_dir(target) else target
+            try:
+                partial.rename(target)
+            except OSError:
+                if not target.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
 
 
 def _single_dir(path: Path) -> bool:
