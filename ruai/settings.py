@@ -256,7 +256,8 @@ class Settings(BaseSettings):
 
     # monitoring (jobs.monitor, docs/lifecycle.md): a window of the query log against a
     # reference window. Drift tests (MMD on query embeddings, KS on top-1 scores) fire below
-    # monitor_alpha; a group (tenant, collection) with fewer questions is reported, not tested
+    # monitor_alpha (the MMD test's p-value is at least 1/(1 + monitor_permutations), so that
+    # must be below it); a group (tenant, collection) with fewer questions is reported, not tested
     monitor_alpha: float = Field(0.01, gt=0, lt=1)
     monitor_permutations: int = Field(200, ge=20)
     monitor_min_questions: int = Field(30, ge=2)
@@ -288,6 +289,17 @@ class Settings(BaseSettings):
                 f"RUAI_LLM_LORA_PATH={self.llm_lora_path!r}: ray.serve.llm loads adapters from "
                 f"object storage only ({', '.join(LORA_STORAGE)}); upload the adapter folders there"
             )
+        if _min_p_value(self.monitor_permutations) >= self.monitor_alpha:
+            needed = max(self.monitor_permutations, int(1 / self.monitor_alpha) - 1)
+            while _min_p_value(needed) >= self.monitor_alpha:
+                needed += 1
+            raise ValueError(
+                f"RUAI_MONITOR_PERMUTATIONS={self.monitor_permutations} with "
+                f"RUAI_MONITOR_ALPHA={self.monitor_alpha}: the MMD drift test's smallest p-value, "
+                f"1/(1 + permutations) = {_min_p_value(self.monitor_permutations):.4g}, is not "
+                f"below alpha, so it could never report drift; use at least {needed} permutations "
+                "or a larger alpha"
+            )
         return self
 
     @classmethod
@@ -295,6 +307,11 @@ class Settings(BaseSettings):
         cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
     ):
         return (init_settings, env_settings, _YamlProfileSource(settings_cls), file_secret_settings)
+
+
+def _min_p_value(permutations: int) -> float:
+    """The smallest p-value ``ruai.lifecycle.drift.mmd_test`` can give."""
+    return 1 / (1 + permutations)
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# metrics are differences of floats (recall (k+1)/n - k/n): a gain equal to the margin can come
+# out a rounding error below it
+_TOLERANCE = 1e-9
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -25,12 +29,12 @@ class Decision:
     @property
     def promote(self) -> bool:
         """A diverged challenger (NaN or infinite score) never wins; a finite one always beats a
-        diverged champion, else it must gain at least the margin."""
+        diverged champion, else it must gain at least the margin (up to float rounding)."""
         if not math.isfinite(self.challenger[self.primary]):
             return False
         if not math.isfinite(self.champion[self.primary]):
             return True
-        return self.gain >= self.margin
+        return self.gain >= self.margin - _TOLERANCE
 
     def rows(self) -> list[tuple[str, float, float, float]]:
         """(metric, champion, challenger, challenger - champion), the primary first."""

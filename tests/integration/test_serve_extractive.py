@@ -372,7 +372,8 @@ def test_prometheus_scrapes_every_metric_the_dashboards_and_alerts_use(
                        response_id=f"r{i}", arm="control")
         for i, q in enumerate([TESLA, WARSAW, "Кто открыл кислород?", "Что такое пар?"] * 2)
     ])  # fmt: skip
-    settings = Settings(monitor_min_questions=2, monitor_permutations=20)
+    # 20 permutations (fast) can only give p >= 1/21: alpha 0.05 keeps the test able to fire
+    settings = Settings(monitor_min_questions=2, monitor_permutations=20, monitor_alpha=0.05)
     encode = build_dense_encoder(settings).encode_queries
     report = monitor(log, log, encode, settings, {"r0": 1, "r1": -1})
     assert publish(report) > 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from ruai.encoders.factory import build_dense_encoder
 from ruai.eval.squad import SquadDataset, read_squad
@@ -61,6 +62,27 @@ def test_mmd_is_quiet_on_a_random_split(encoded: dict[str, np.ndarray]) -> None:
     again = mmd_test(questions[order[:80]], questions[order[80:160]], seed=0)
     assert again.p_value == result.p_value
     assert abs(result.mmd2) < mmd_test(questions[:60], questions[-60:]).mmd2
+
+
+@pytest.mark.parametrize(("permutations", "alpha"), [(20, 0.01), (99, 0.01), (49, 0.02)])
+def test_settings_refuse_permutations_that_cannot_reach_alpha(permutations, alpha) -> None:
+    """The smallest permutation p-value is 1/(1 + permutations): not below alpha, the drift test
+    could never fire."""
+    with pytest.raises(ValidationError, match="RUAI_MONITOR_PERMUTATIONS=.* RUAI_MONITOR_ALPHA="):
+        Settings(monitor_permutations=permutations, monitor_alpha=alpha)
+
+
+@pytest.mark.parametrize(("permutations", "alpha"), [(200, 0.01), (100, 0.01), (20, 0.05)])
+def test_accepted_monitor_settings_report_drift(encoded, permutations, alpha) -> None:
+    settings = Settings(monitor_permutations=permutations, monitor_alpha=alpha)
+    questions, articles = encoded["questions"], encoded["question_articles"]
+    result = mmd_test(
+        questions[articles < 4][:60],
+        questions[(articles >= 12) & (articles < 16)][:60],
+        alpha=settings.monitor_alpha,
+        permutations=settings.monitor_permutations,
+    )
+    assert result.drifted
 
 
 def test_mmd_rejects_mismatched_samples() -> None:
