@@ -53,21 +53,21 @@ FEATURES = (
 # Fitted by ``python benchmarks/answers.py`` on all 632 dev questions (its "ranker_weights");
 # the numbers it reports come from weights fitted on the other article folds only.
 RANKER_WEIGHTS: dict[str, float] = {
-    "idf_share": 0.8972,
-    "share": 1.2075,
-    "pairs": -0.0617,
-    "proximity": 0.1609,
-    "stem_share": 2.4586,
-    "names": 0.1152,
-    "stem_idf_share": 3.3432,
-    "type_held": 1.062,
-    "type_missing": -1.062,
-    "novel": -0.4487,
-    "log_chars": 0.3706,
-    "passage_share": 1.4817,
-    "previous_share": 0.5301,
-    "rank": -0.4863,
-    "score_gap": -2.7903,
+    "idf_share": 0.9209,
+    "share": 1.2049,
+    "pairs": -0.034,
+    "proximity": 0.1505,
+    "stem_share": 2.4236,
+    "names": 0.1021,
+    "stem_idf_share": 3.3035,
+    "type_held": 1.202,
+    "type_missing": -1.202,
+    "novel": -0.4695,
+    "log_chars": 0.4025,
+    "passage_share": 1.4751,
+    "previous_share": 0.4711,
+    "rank": -0.4771,
+    "score_gap": -2.8337,
 }
 
 
