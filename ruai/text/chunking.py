@@ -4,9 +4,7 @@ Whole sentences are packed into a chunk while it fits ``max_tokens``; a paragrap
 new chunk; consecutive chunks of one paragraph share ``overlap_sentences`` sentences. A sentence
 longer than the limit is split between words, a word longer than the limit between characters.
 Tokens are counted once per piece and summed (with the whitespace between pieces), then every
-chunk is checked with one real count, so the cost stays linear in the text length. A counter's
-fixed cost per text (a model's special tokens and ``passage: `` prefix: its count of "") is
-charged once per chunk, not once per piece.
+chunk is checked with one real count, so the cost stays linear in the text length.
 """
 
 from __future__ import annotations
@@ -63,7 +61,6 @@ class _Packer:
         self.max_tokens = max_tokens
         self.count_tokens = count_tokens
         self._gap_tokens: dict[str, int] = {}
-        self.fixed = count_tokens("")
 
     def count(self, start: int, end: int) -> int:
         return self.count_tokens(self.text[start:end])
@@ -113,15 +110,12 @@ class _Packer:
         with up to ``overlap`` pieces of the previous one when a new piece still fits."""
         if not pieces:
             return []
-        costs = [p[2] - self.fixed for p in pieces]
-        gaps = [0] + [
-            max(0, self.gap(prev[1], cur[0]) - self.fixed) for prev, cur in pairwise(pieces)
-        ]
+        gaps = [0] + [self.gap(prev[1], cur[0]) for prev, cur in pairwise(pieces)]
         # cumulative[i]: estimated tokens of pieces[0..i] with the whitespace between them
-        cumulative = list(accumulate(cost + gap for cost, gap in zip(costs, gaps, strict=True)))
+        cumulative = list(accumulate(p[2] + gap for p, gap in zip(pieces, gaps, strict=True)))
 
         def estimate(first: int, last: int) -> int:
-            return cumulative[last] - cumulative[first] + costs[first] + self.fixed
+            return cumulative[last] - cumulative[first] + pieces[first][2]
 
         chunks: list[tuple[int, int, int, int]] = []
         first_new = 0

@@ -156,18 +156,3 @@ def test_impossible_limits_raise():
 def test_count_words():
     assert count_words("  один два\nтри\t") == 3
     assert count_words("") == 0
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_a_counters_fixed_cost_is_charged_once_per_chunk(seed: int) -> None:
-    """A model counts its special tokens and prefix in every text: packing must not charge them
-    once per sentence (chunks came out far below the limit with e5's counter)."""
-    text = _random_text(seed)
-
-    def with_specials(piece: str) -> int:
-        return count_words(piece) + 4
-
-    for max_tokens in (10, 30, 64):
-        plain = chunk_text(text, max_tokens, count_words, overlap_sentences=1)
-        assert chunk_text(text, max_tokens + 4, with_specials, overlap_sentences=1) == plain
-        _assert_valid(text, plain, max_tokens, count_words)
