@@ -219,10 +219,17 @@ def rollback(store: RayStore, collection: str) -> tuple[str, str]:
 
 
 def flip_to(store: RayStore, collection: str, version: str) -> tuple[str, str]:
-    """Point the alias at ``version``, one of its versions (a staged one): (from, to)."""
-    names = [v.name for v in store.versions_of(collection)]
-    if version not in names:
-        raise StoreError(f"{version!r} is not a version of {collection!r} (versions: {names})")
+    """Point the alias at ``version``, one of its complete versions (a staged one): (from, to)."""
+    versions = {v.name: v for v in store.versions_of(collection)}
+    if version not in versions:
+        raise StoreError(
+            f"{version!r} is not a version of {collection!r} (versions: {list(versions)})"
+        )
+    if versions[version].complete is False:
+        raise StoreError(
+            f"{version!r} is incomplete (its re-index did not write every point): re-index "
+            f"{collection!r} again instead of flipping to it"
+        )
     live = store.version_of(collection).name
     store.flip_alias(collection, version)
     return live, version

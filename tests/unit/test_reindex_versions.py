@@ -12,6 +12,7 @@ from pipelines.reindex import (
     ReindexIncompleteError,
     ReindexReport,
     drop_old,
+    flip_to,
     live_version,
     rollback,
     settle,
@@ -72,6 +73,18 @@ def test_rollback_and_cleanup_pass_over_an_incomplete_version(store: VectorStore
     assert [v.name for v in store.versions_of(ALIAS)] == [V1, V3]
     assert rollback(store, ALIAS) == (V3, V1)
     assert store.count(ALIAS) == len(CORPUS)
+
+
+def test_flip_to_refuses_an_incomplete_version(store: VectorStore) -> None:
+    with pytest.raises(ReindexIncompleteError):
+        settle(store, _build(store, V2, points=5), flip=False, keep=0)
+    with pytest.raises(StoreError, match=f"'{V2}' is incomplete"):
+        flip_to(store, ALIAS, V2)
+    assert store.alias_targets() == {ALIAS: V1}
+
+    settle(store, _build(store, V3, points=len(CORPUS)), flip=False, keep=0)
+    assert flip_to(store, ALIAS, V3) == (V1, V3)
+    assert store.alias_targets() == {ALIAS: V3}
 
 
 def test_rollback_goes_to_the_version_live_before_the_live_one(store: VectorStore) -> None:
