@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ray.util.metrics import Counter, Histogram
+from starlette.routing import Match
 
 NO_ARM = "none"  # the arm label outside any experiment
 
@@ -11,8 +12,15 @@ _LATENCY_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 3000
 
 def endpoint_label(scope: dict) -> str:
     """The matched route's template (``/v1/conversations/{conversation_id}``), never the raw
-    path: ids and stray 404 paths would each start a new metric series."""
-    return getattr(scope.get("route"), "path", None) or "unmatched"
+    path: ids and stray 404 paths would each start a new metric series. A request answered
+    before routing (an overload 503) is matched against the app's routes here."""
+    route = scope.get("route") or _route_for(scope)
+    return getattr(route, "path", None) or "unmatched"
+
+
+def _route_for(scope: dict) -> object | None:
+    routes = getattr(getattr(scope.get("app"), "router", None), "routes", ())
+    return next((r for r in routes if r.matches(scope)[0] is not Match.NONE), None)
 
 
 class ServeMetrics:
