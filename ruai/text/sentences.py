@@ -6,7 +6,14 @@ import re
 
 from razdel import sentenize
 
+from ruai.text.morph import morph_analyzer
+
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+# a lowercase abbreviation's period (г., гг., в., тыс.) and the capitalised word after it
+_ABBREVIATION_THEN_CAPITAL = re.compile(r"(?<![^\s(])[а-яё]{1,4}\.(?=\s+([А-ЯЁ][а-яё]+))")
+# what razdel joins: «…в 1856 г. Умер…». A capitalised verb or pronoun right after an
+# abbreviation begins a sentence; a noun or adjective may not («в 1943 г. Москва была…»)
+_SENTENCE_OPENERS = frozenset({"VERB", "NPRO"})
 
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
@@ -29,9 +36,26 @@ def sentences_by_paragraph(text: str) -> list[list[tuple[int, int]]]:
     """The sentence spans of each paragraph."""
     paragraphs = []
     for para_start, para_end in paragraph_spans(text):
-        sentences = sentenize(text[para_start:para_end])
-        paragraphs.append([(para_start + s.start, para_start + s.stop) for s in sentences])
+        paragraph = text[para_start:para_end]
+        paragraphs.append(
+            [
+                (para_start + start, para_start + end)
+                for s in sentenize(paragraph)
+                for start, end in _split_after_abbreviations(paragraph, s.start, s.stop)
+            ]
+        )
     return paragraphs
+
+
+def _split_after_abbreviations(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut razdel's sentence ``text[start:end]`` where an abbreviation ends a sentence."""
+    spans = []
+    for match in _ABBREVIATION_THEN_CAPITAL.finditer(text, start, end):
+        if morph_analyzer().parse(match.group(1).lower())[0].tag.POS in _SENTENCE_OPENERS:
+            spans.append((start, match.end()))
+            start = match.start(1)
+    spans.append((start, end))
+    return spans
 
 
 def _stripped(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -56,6 +56,26 @@ def test_heading_without_period_is_its_own_sentence():
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Тесла родился в 1856 г. Умер он в 1943 г. в Нью-Йорке.",
+         ["Тесла родился в 1856 г.", "Умер он в 1943 г. в Нью-Йорке."]),
+        ("Базилика построена в 1038–40 гг. Существует спор о том, кто её строил.",
+         ["Базилика построена в 1038–40 гг.", "Существует спор о том, кто её строил."]),
+        ("Это было в 1938 г. Он уехал.", ["Это было в 1938 г.", "Он уехал."]),
+        # an abbreviation before a name or an adjective stays inside its sentence
+        ("В 1943 г. Москва была столицей.", ["В 1943 г. Москва была столицей."]),
+        ("С 1922 г. Советский Союз рос.", ["С 1922 г. Советский Союз рос."]),
+        ("Ф. М. Достоевский жил в г. Санкт-Петербург.",
+         ["Ф. М. Достоевский жил в г. Санкт-Петербург."]),
+    ],
+)  # fmt: skip
+def test_an_abbreviation_ends_a_sentence_before_a_verb_or_pronoun(text, expected):
+    """razdel keeps «1856 г. Умер» in one sentence: the answer would cite both halves."""
+    assert [text[a:b] for a, b in split_sentences(text)] == expected
+
+
 def test_paragraph_spans_strip_whitespace():
     text = "  один\n\n\n два \n \nтри  "
     assert [text[a:b] for a, b in paragraph_spans(text)] == ["один", "два", "три"]
