@@ -4,7 +4,8 @@
    positive feedback + the chunk they were answered from (the logged top-1 chunk id, its text
    fetched from the index) that it does not hold yet, written as question/context JSONL to a
    file named by its content's hash (``pairs-<sha256[:16]>.jsonl``): a run never rewrites the
-   file an earlier run's version was registered with;
+   file an earlier run's version was registered with, and removes the files no version was
+   registered with once they are a day old (dry runs', failed fine-tunes');
 2. fine-tune: the embedder (Ray Train on the connected cluster), registered as ``challenger``;
 3. gate: ``ruai.lifecycle.promotion.promote`` (challenger vs champion on held-out data);
 4. canary: when RUAI_RETRAIN_CANARY_WEIGHT > 0 and the gate promoted, the collection re-embedded
@@ -23,6 +24,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +36,8 @@ from ruai.settings import Settings
 
 logger = logging.getLogger(__name__)
 OK, SKIPPED, STOPPED, FAILED = "ok", "skipped", "stopped", "failed"
+# an unregistered pairs file younger than this may be a running fine-tune's: it stays
+UNREGISTERED_PAIRS_KEPT_S = 86_400
 # (question, tenant, collection, chunk id) -> (passage text, its document title) or None
 ChunkLookup = Callable[[str, str, str, str], tuple[str, str] | None]
 
@@ -153,6 +157,20 @@ def write_pairs(work_dir: Path, rows: list[dict]) -> Path:
     return path
 
 
+def prune_pairs(work_dir: Path, keep: set[Path], now: float | None = None) -> list[Path]:
+    """Remove the pairs files in ``work_dir`` not in ``keep`` (the registered versions' datasets,
+    this run's) and older than UNREGISTERED_PAIRS_KEPT_S; return them."""
+    now = time.time() if now is None else now
+    removed = []
+    for path in work_dir.glob("pairs-*.jsonl"):
+        if path.resolve() in keep:
+            continue
+        if now - path.stat().st_mtime > UNREGISTERED_PAIRS_KEPT_S:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def canary_experiment(settings: Settings, model: str, version: str, collection: str) -> dict:
     """The experiment that sends RUAI_RETRAIN_CANARY_WEIGHT % of traffic to ``collection``, the
     version of the collection re-embedded with the new embedder (staged: its alias unmoved)."""
@@ -193,7 +211,10 @@ def run_chain(
         return chain
     model = settings.retrain_model
     try:
-        champion = Registry.from_settings(settings).find(ModelRef(model, alias=CHAMPION))
+        registry = Registry.from_settings(settings)
+        champion = registry.find(ModelRef(model, alias=CHAMPION))
+        registered = {Path(v.tags[DATASET]).resolve() for v in registry.versions(model)
+                      if DATASET in v.tags}  # fmt: skip
         pairs, missing = window_pairs(liked, lookup or index_lookup(settings))
         base_rows = registered_rows(Path(champion.tags[DATASET])) if champion else []
     except Exception as exc:  # noqa: BLE001 - any failure stops the chain with its reason
@@ -219,13 +240,15 @@ def run_chain(
         return chain
     try:
         dataset = write_pairs(work_dir, [*base_rows, *fresh])
+        stale = prune_pairs(work_dir, {*registered, dataset.resolve()})
     except OSError as exc:
         chain.record("pairs", FAILED, f"{type(exc).__name__}: {exc}")
         return chain
     chain.dataset = dataset
     source = f" + {len(base_rows)} of the registered dataset" if champion else ""
     skipped = f" ({known} already in it, skipped)" if known else ""
-    chain.record("pairs", OK, f"{len(fresh)} window pairs{source}{skipped} -> {dataset}")
+    removed = f"; removed {len(stale)} unregistered pairs file(s)" if stale else ""
+    chain.record("pairs", OK, f"{len(fresh)} window pairs{source}{skipped}{removed} -> {dataset}")
 
     base = str(champion.uri) if champion else settings.dense_model
     if not execute:

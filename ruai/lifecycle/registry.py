@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ruai.encoders.base import ModelNotFoundError
@@ -131,13 +132,11 @@ class Registry:
                 f"{ref} is not in the model registry at {self.uri}: {exc.message}. List versions "
                 "with `mlflow models`/the MLflow UI, or register one with jobs.finetune_*"
             ) from exc
-        return Version(
-            found.name,
-            str(found.version),
-            found.source,
-            dict(found.tags),
-            tuple(found.aliases or ()),
-        )
+        return _version(found)
+
+    def versions(self, name: str) -> list[Version]:
+        """Every version of the model ``name`` (none when it is not registered)."""
+        return [_version(found) for found in self.client.search_model_versions(f"name = '{name}'")]
 
     def find(self, ref: ModelRef | str) -> Version | None:
         try:
@@ -181,6 +180,12 @@ class Registry:
                     raise
         finally:
             shutil.rmtree(partial, ignore_errors=True)
+
+
+def _version(found: Any) -> Version:
+    return Version(
+        found.name, str(found.version), found.source, dict(found.tags), tuple(found.aliases or ())
+    )
 
 
 def _single_dir(path: Path) -> bool:

@@ -5,10 +5,12 @@ whose champion was registered with the previous run's pairs file (what `jobs.mon
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections import Counter
 from pathlib import Path
 
-from pipelines.retrain import OK, STOPPED, run_chain
+from pipelines.retrain import OK, STOPPED, UNREGISTERED_PAIRS_KEPT_S, run_chain
 from ruai.lifecycle.lineage import (
     DATASET,
     DATASET_SHA256,
@@ -103,3 +105,29 @@ def test_the_same_rows_find_their_file_already_written(tmp_path: Path):
     assert one.dataset == two.dataset and one.dataset.name.startswith("pairs-")
     assert one.steps[-1].status == STOPPED and "dry run" in one.steps[-1].detail
     assert [p.name for p in (tmp_path / "retrain").iterdir()] == [one.dataset.name]
+
+
+def test_pairs_files_no_version_was_trained_on_go_once_a_day_old(tmp_path: Path):
+    """A dry run's file goes; a registered version's file stays however old, and so does a
+    fresh one a fine-tune may still be reading."""
+    settings = Settings(registry_dir=tmp_path / "registry", retrain_model=MODEL)
+    registry = Registry.from_settings(settings)
+    work = tmp_path / "retrain"
+
+    def night(count: int):
+        rows, ratings = window(QUESTIONS[:count])
+        return run_chain(settings, DRIFTED, rows, ratings, work, lookup=lookup)
+
+    dry_run = night(1).dataset
+    trained = night(2).dataset
+    promote(registry, trained, tmp_path)
+    day_old = time.time() - UNREGISTERED_PAIRS_KEPT_S - 60
+    for path in (dry_run, trained):
+        os.utime(path, (day_old, day_old))
+
+    training = night(3)
+    assert "removed 1 unregistered pairs file(s)" in training.steps[1].detail
+    last = night(4)
+    assert "removed" not in last.steps[1].detail
+    assert sorted(work.iterdir()) == sorted([trained, training.dataset, last.dataset])
+    assert check_dataset(registry.get(f"models:/{MODEL}/1").tags) == trained
