@@ -95,6 +95,7 @@ class AdmitAndObserve:
         started, status = time.perf_counter(), 500
         state = scope["app"].state
         request = Request(scope)  # its state is the scope's: what the endpoint sets, we read
+        request.state.started = started
         experiments.unassigned(request)
 
         async def sent(message: dict) -> None:
@@ -285,9 +286,11 @@ class RagIngress:
             deltas = generator.chat(body.plain_messages(), body.sampling(), out)
         started = time.perf_counter()
         first = await self._first(deltas)
-        self.metrics.ttft.observe((time.perf_counter() - started) * 1000,
+        first_at = time.perf_counter()
+        self.metrics.ttft.observe((first_at - started) * 1000,
                                   tags={"generator": self.generator.kind,
                                         "arm": experiments.arm_label(request)})  # fmt: skip
+        note(request, ttft_ms=(first_at - request.state.started) * 1000)  # since the request came
         # a generator's own frames (vLLM's) keep their id; text deltas get one here
         relay = generator.frames and body.stream
         cid = sse.decoded(first)["id"] if relay else shapes.completion_id()

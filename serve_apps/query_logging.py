@@ -38,7 +38,7 @@ RECORD_ERROR = "record_error"  # building the record failed (a bug): counted, ne
 
 def note(request: Request, **fields: Any) -> None:
     """Add ``fields`` (tenant, question, hits, collection, adapter, llm_model, dense_model,
-    response_id) to this request's query-log entry; later notes win."""
+    response_id, ttft_ms) to this request's query-log entry; later notes win."""
     entry = getattr(request.state, "query_log", None)
     if entry is None:
         request.state.query_log = entry = {}
@@ -126,6 +126,7 @@ class QueryLogging:
             chunk_ids=tuple(hit.id for hit in hits),
             scores=tuple(float(hit.score) for hit in hits),
             response_id=entry.get("response_id"),
+            ttft_ms=entry.get("ttft_ms"),
         )
 
     def _labels(self, request: Request, entry: dict[str, Any]) -> dict[str, str | None]:

@@ -30,6 +30,10 @@ SCHEMA = pa.schema(
         pa.field("response_id", pa.string()),
         pa.field("latency_ms", pa.float32(), nullable=False),
         pa.field("status", pa.int16(), nullable=False),
+        # a streamed or non-streamed answer's first token (null for search); columns added
+        # later go last and nullable: older Parquet files read them as null, and a PostgreSQL
+        # table created before gets them added (query_log_writers)
+        pa.field("ttft_ms", pa.float32()),
     ]
 )
 
@@ -58,6 +62,7 @@ class QueryRecord:
     chunk_ids: tuple[str, ...] = field(default_factory=tuple)
     scores: tuple[float, ...] = field(default_factory=tuple)
     response_id: str | None = None
+    ttft_ms: float | None = None
 
     @classmethod
     def of(cls, question: str, *, keep_text: bool = True, **fields: object) -> QueryRecord:

@@ -74,16 +74,21 @@ def read_query_log_table(dsn: str, window: Window | None = None) -> pa.Table:
     written to yet is an empty log."""
     import psycopg
 
-    sql = f"SELECT {', '.join(SCHEMA.names)} FROM {TABLE}"
-    params: tuple = ()
-    if window is not None:
-        sql += " WHERE ts >= %s AND ts < %s"
-        params = (window.start, window.end)
+    where, params = ("", ()) if window is None else (
+        " WHERE ts >= %s AND ts < %s", (window.start, window.end)
+    )  # fmt: skip
     with psycopg.connect(dsn, connect_timeout=10) as connection:
         exists = connection.execute("SELECT to_regclass(%s)", (TABLE,)).fetchone()[0]
         if exists is None:
             return SCHEMA.empty_table()
-        rows = connection.execute(sql + " ORDER BY ts", params).fetchall()
+        present = {row[0] for row in connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s", (TABLE,),
+        ).fetchall()}  # fmt: skip
+        # a column added since the table was created, before any writer added it: null
+        select = ", ".join(name if name in present else f"NULL AS {name}" for name in SCHEMA.names)
+        sql = f"SELECT {select} FROM {TABLE}{where} ORDER BY ts"
+        rows = connection.execute(sql, params).fetchall()
     columns = {name: [row[i] for row in rows] for i, name in enumerate(SCHEMA.names)}
     columns["chunk_ids"] = [list(v or []) for v in columns["chunk_ids"]]
     columns["scores"] = [list(v or []) for v in columns["scores"]]

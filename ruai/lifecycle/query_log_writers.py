@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ruai.lifecycle.query_log import SCHEMA, QueryRecord, records_to_table
@@ -30,14 +31,22 @@ _PG_TYPES = {
     "scores": "REAL[]",
     "latency_ms": "REAL NOT NULL",
     "status": "SMALLINT NOT NULL",
+    "ttft_ms": "REAL",
 }
+
+
+def _pg_type(column: pa.Field) -> str:
+    return _PG_TYPES.get(column.name, "TEXT" + ("" if column.nullable else " NOT NULL"))
+
+
 CREATE_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-    + ", ".join(
-        f"{f.name} {_PG_TYPES.get(f.name, 'TEXT' + ('' if f.nullable else ' NOT NULL'))}"
-        for f in SCHEMA
-    )
+    + ", ".join(f"{f.name} {_pg_type(f)}" for f in SCHEMA)
     + ")"
+)
+# a table created by an older release lacks the columns added since (all nullable)
+ADD_NEW_COLUMNS = f"ALTER TABLE {TABLE} " + ", ".join(
+    f"ADD COLUMN IF NOT EXISTS {f.name} {_pg_type(f)}" for f in SCHEMA if f.nullable
 )
 CREATE_INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_ts ON {TABLE} (ts)"
 
@@ -88,6 +97,7 @@ class PostgresWriter:
                 self.dsn, autocommit=True, connect_timeout=self.connect_timeout_s
             )
             connection.execute(CREATE_TABLE)
+            connection.execute(ADD_NEW_COLUMNS)
             connection.execute(CREATE_INDEX)
             self._connection = connection
         return self._connection

@@ -181,12 +181,14 @@ def test_query_log_rows_read_with_ray_data(app) -> None:
     assert chat["question"] == "Когда умер Никола Тесла?" and chat["status"] == 200
     assert chat["collection"] == COLLECTION and chat["llm_model"] == "extractive"
     assert chat["dense_model"] == "navec" and chat["latency_ms"] > 0
+    assert 0 < chat["ttft_ms"] <= chat["latency_ms"]  # the first token, since the request came
     assert {s["chunk_id"] for s in answer["sources"]} <= set(chat["chunk_ids"])
     assert len(chat["scores"]) == len(chat["chunk_ids"]) > 0
     # globex logs only the question's hash (query_log_hash_only_tenants)
     search = rows["search"]
     assert search["tenant"] == "globex" and search["endpoint"] == "/v1/search"
     assert search["question"] is None and search["response_id"] is None
+    assert search["ttft_ms"] is None
     assert search["chunk_ids"] == [d["chunk_id"] for d in found.json()["data"]]
 
 

@@ -4,6 +4,7 @@ caller: the loss is counted by reason."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from ruai.lifecycle.query_log import SCHEMA, QueryRecord, question_hash
+from ruai.lifecycle.query_log import SCHEMA, QueryRecord, question_hash, records_to_table
 from ruai.lifecycle.query_log_sink import (
     CLOSED,
     QUEUE_FULL,
@@ -162,3 +163,47 @@ def test_rows_in_postgresql_and_a_server_that_is_down(postgres_dsn: str) -> None
     assert down.flush(timeout_s=30)
     assert down.written == 0 and down.dropped == {WRITE_ERROR: 3}
     down.close()
+
+
+def test_a_log_written_before_a_column_was_added_reads_it_as_null(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    """ttft_ms came after the first release: its Parquet files and its PostgreSQL table lack it.
+    Readers give null there; the first write to an old table adds the column."""
+    import psycopg
+
+    from ruai.lifecycle.query_log_window import read_query_log, read_query_log_table
+    from ruai.lifecycle.query_log_writers import TABLE, PostgresWriter, _pg_row, _pg_type
+    from tests.support.postgres_server import fresh_database
+
+    old_columns = [f for f in SCHEMA if f.name != "ttft_ms"]
+    old, new = record(0), dataclasses.replace(record(1), ttft_ms=4.5)
+
+    log = tmp_path / "log"
+    (log / "date=2026-12-02").mkdir(parents=True)
+    old_table = records_to_table([old]).select([f.name for f in old_columns])
+    pq.write_table(old_table, log / "date=2026-12-02" / "old.parquet")
+    ParquetWriter(log, "r")([new])
+    read = read_query_log(log)
+    assert read.schema == SCHEMA
+    by_id = dict(zip(read["response_id"].to_pylist(), read["ttft_ms"].to_pylist(), strict=True))
+    assert by_id == {"chatcmpl-0": None, "chatcmpl-1": 4.5}
+
+    dsn = fresh_database(postgres_dsn, "query_log_before_ttft")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(
+            f"CREATE TABLE {TABLE} ("
+            + ", ".join(f"{f.name} {_pg_type(f)}" for f in old_columns) + ")"
+        )  # fmt: skip
+        names = ", ".join(f.name for f in old_columns)
+        marks = ", ".join(["%s"] * len(old_columns))
+        connection.execute(f"INSERT INTO {TABLE} ({names}) VALUES ({marks})", _pg_row(old)[:-1])
+    before = read_query_log_table(dsn)
+    assert before.schema == SCHEMA and before["ttft_ms"].to_pylist() == [None]
+
+    writer = PostgresWriter(dsn)
+    writer([new])
+    writer.close()
+    after = read_query_log_table(dsn)
+    assert after["response_id"].to_pylist() == ["chatcmpl-0", "chatcmpl-1"]
+    assert after["ttft_ms"].to_pylist() == [None, 4.5]

@@ -43,7 +43,8 @@ def test_a_noted_answer_is_logged_and_its_feedback_counted_per_arm(logging_and_s
     logging, store = logging_and_store
     asked = request(arm=Arm(name="challenger", weight=10), experiment="lora-v2")
     note(asked, tenant="acme", question="Когда умер Тесла?", collection="ruai", adapter="lora-7",
-         llm_model="saiga", hits=[Hit("c1", 0.9, {}), Hit("c2", 0.4, {})])  # fmt: skip
+         llm_model="saiga", hits=[Hit("c1", 0.9, {}), Hit("c2", 0.4, {})],
+         ttft_ms=4.25)  # fmt: skip
     logging.answered(asked, "chatcmpl-1")
     logging.observe(asked, 200, 12.5)
     logging.observe(request("/v1/search"), 200, 3.0)  # nobody noted it: not logged
@@ -61,6 +62,7 @@ def test_a_noted_answer_is_logged_and_its_feedback_counted_per_arm(logging_and_s
     assert row["response_id"] == "chatcmpl-1" and row["endpoint"] == "/v1/chat/completions"
     assert row["chunk_ids"] == ["c1", "c2"] and row["question"] == "Когда умер Тесла?"
     assert row["latency_ms"] == 12.5 and row["status"] == 200 and row["adapter"] == "lora-7"
+    assert row["ttft_ms"] == 4.25
 
 
 def test_a_broken_note_costs_a_counted_row_not_the_request(logging_and_store) -> None:
