@@ -32,7 +32,7 @@ from serve_apps.admission import Admission
 from serve_apps.auth import Authenticator
 from serve_apps.chat_routes import open_conversation_store
 from serve_apps.chat_routes import router as chat_router
-from serve_apps.errors import ApiError, error_response, invalid, not_found, unavailable
+from serve_apps.errors import ApiError, error_response, not_found, unavailable
 from serve_apps.experiments import Arms, ArmsConfig
 from serve_apps.generation import (
     ExtractiveClient,
@@ -258,9 +258,7 @@ class RagIngress:
     @app.post("/v1/chat/completions")
     async def chat(self, body: ChatRequest, request: Request):
         tenant = self.auth.tenant(request)
-        if body.n > 1:
-            raise invalid("n > 1 is not supported: send one request per answer", "n",
-                          "unsupported_n")  # fmt: skip
+        body.check_supported()
         texts = body.texts()
         self.limits.check_messages(texts)
         arm = self.arms.assign(request, body.model, body.user)

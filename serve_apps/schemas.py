@@ -40,8 +40,19 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
+# OpenAI request fields asking for what no generator here returns: refused when set, so that a
+# client is told rather than handed an answer without it
+_UNSUPPORTED = {
+    "logprobs": "log probabilities are not returned",
+    "top_logprobs": "log probabilities are not returned",
+    "tools": "tool calls are not supported",
+    "functions": "function calls are not supported",
+}
+
+
 class ChatRequest(BaseModel):
-    """OpenAI's chat completion request; unknown OpenAI fields are accepted and ignored."""
+    """OpenAI's chat completion request; unknown OpenAI fields are accepted and ignored, except
+    those asking for output no generator here gives (``check_supported``)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -62,6 +73,23 @@ class ChatRequest(BaseModel):
     user: str | None = Field(None, max_length=256)  # the experiment key when no API key is sent
     # RAG extras
     top_k: int | None = Field(None, ge=1)
+
+    def check_supported(self) -> None:
+        """A 400 for what cannot be answered as asked: n > 1, log probabilities, tools, a
+        response format other than text (a false, empty or null field is fine)."""
+        if self.n > 1:
+            raise invalid("n > 1 is not supported: send one request per answer", "n",
+                          "unsupported_n")  # fmt: skip
+        extra = self.model_extra or {}
+        for name, why in _UNSUPPORTED.items():
+            if extra.get(name):
+                raise invalid(f"{name}: {why} by this server", name, f"unsupported_{name}")
+        response_format = extra.get("response_format")
+        if isinstance(response_format, dict) and response_format.get("type", "text") != "text":
+            raise invalid(
+                f"response_format {response_format.get('type')!r} is not supported: answers "
+                "are text", "response_format", "unsupported_response_format",
+            )  # fmt: skip
 
     def texts(self) -> list[str]:
         """Every message's content as text (a 400 for a part that is not text)."""

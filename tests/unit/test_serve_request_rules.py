@@ -65,6 +65,24 @@ def test_text_parts_are_joined_other_parts_refused() -> None:
     assert status_of(body.question) == (400, "unsupported_content")
 
 
+@pytest.mark.parametrize(("extra", "code"), [
+    ({"n": 2}, "unsupported_n"),
+    ({"logprobs": True}, "unsupported_logprobs"),
+    ({"top_logprobs": 3}, "unsupported_top_logprobs"),
+    ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "unsupported_tools"),
+    ({"functions": [{"name": "f"}]}, "unsupported_functions"),
+    ({"response_format": {"type": "json_object"}}, "unsupported_response_format"),
+    ({"logprobs": False, "top_logprobs": None, "tools": [], "tool_choice": "none",
+      "response_format": {"type": "text"}, "frequency_penalty": 0.5}, None),
+])  # fmt: skip
+def test_what_no_generator_returns_is_refused_not_dropped(extra: dict, code: str | None) -> None:
+    body = ChatRequest(model="rag-docs", messages=[{"role": "user", "content": "Тесла?"}], **extra)
+    if code is None:
+        body.check_supported()  # what a client sends by default is answered
+    else:
+        assert status_of(body.check_supported) == (400, code)
+
+
 def test_admission_runs_ongoing_queues_the_rest_and_refuses_beyond() -> None:
     async def scenario() -> tuple[int, list[int]]:
         admission = Admission(ongoing=1, queued=1)
