@@ -84,7 +84,9 @@ class AdmitAndObserve:
     """Admission, the request metrics, the arm's headers, its guardrail sample and the query
     log's row, as a plain ASGI middleware (Starlette's ``@app.middleware("http")`` wraps every
     response in a task and a memory stream: ~1-3 ms per request on 2 cores). A streamed answer
-    holds its slot until its last event and is observed with its whole duration."""
+    holds its slot until its last event and is observed with its whole duration, except by the
+    guardrail: an arm is slow when its headers (a stream's first token) are, not when its
+    answers are long."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -93,15 +95,16 @@ class AdmitAndObserve:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started, status = time.perf_counter(), 500
+        headers_at: float | None = None
         state = scope["app"].state
         request = Request(scope)  # its state is the scope's: what the endpoint sets, we read
         request.state.started = started
         experiments.unassigned(request)
 
         async def sent(message: dict) -> None:
-            nonlocal status
+            nonlocal status, headers_at
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, headers_at = message["status"], time.perf_counter()
                 experiments.tag_headers(request, MutableHeaders(scope=message))
             await send(message)
 
@@ -114,10 +117,11 @@ class AdmitAndObserve:
         except ApiError as exc:
             await exc.response()(scope, receive, sent)
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            ended = time.perf_counter()
+            elapsed_ms = (ended - started) * 1000
             state.metrics.observe_request(endpoint_label(scope), status, elapsed_ms,
                                           experiments.arm_label(request))  # fmt: skip
-            state.arms.observe(request, status, elapsed_ms / 1000)
+            state.arms.observe(request, status, (headers_at or ended) - started)
             state.query_log.observe(request, status, elapsed_ms)
 
 

@@ -124,3 +124,54 @@ def test_the_last_arm_with_traffic_is_never_stopped() -> None:
         made.assign(failed, None)
         made.observe(failed, 500, 0.01)
     assert made.weights() == {"solo": {"A": 1, "B": 0}}
+
+
+def test_the_guardrail_times_a_stream_to_its_first_token_not_its_end(tmp_path) -> None:
+    """Through the ingress's middleware: long streamed answers do not make an arm slow, slow
+    answers do."""
+    import asyncio
+
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse, StreamingResponse
+    from fastapi.testclient import TestClient
+
+    from serve_apps.admission import Admission
+    from serve_apps.ingress import AdmitAndObserve
+    from serve_apps.metrics import ServeMetrics
+    from serve_apps.query_logging import QueryLogging
+
+    two = {"name": "two", "arms": [{"name": "A", "weight": 1}, {"name": "B", "weight": 1}]}
+    made = arms({"experiments": [two], "guardrails": {"min_requests": 3, "max_p95_s": 0.25}})
+    settings = Settings(query_log_enabled=False, conversations_path=tmp_path / "c.sqlite3")
+    app = FastAPI()
+    app.state.admission, app.state.metrics, app.state.arms = Admission(4, 4), ServeMetrics(), made
+    app.state.query_log = logging = QueryLogging(settings, lambda _settings: None)
+
+    @app.get("/stream")
+    async def stream(request: Request) -> StreamingResponse:
+        made.assign(request, None)
+
+        async def answer():
+            yield "первый токен"
+            await asyncio.sleep(0.4)  # a long answer, its first token at once
+            yield ", и остальные"
+
+        return StreamingResponse(answer())
+
+    @app.get("/slow")
+    async def slow(request: Request) -> PlainTextResponse:
+        made.assign(request, None)
+        await asyncio.sleep(0.4)
+        return PlainTextResponse("поздно")
+
+    app.add_middleware(AdmitAndObserve)
+    client = TestClient(app, headers={ARM_HEADER: "A"})
+    try:
+        for _ in range(4):
+            assert client.get("/stream").text == "первый токен, и остальные"
+        assert made.weights() == {"two": {"A": 1, "B": 1}}
+        for _ in range(4):
+            client.get("/slow")
+        assert made.weights() == {"two": {"A": 0, "B": 1}}
+    finally:
+        logging.close()
