@@ -4,7 +4,7 @@
 - query-log rows older than ``query_log_retention_days``: PostgreSQL rows by their ``ts``;
   Parquet files whole, once every row in them is older (a file under a ``date=YYYY-MM-DD``
   partition is bounded by its day, any other by its newest ``ts``), so a row outlives the cutoff
-  by at most a day. Partition directories left empty go too;
+  by at most a day. Partition directories it empties go too (no other);
 - answer records (the ``responses`` /v1/feedback checks votes against) older than
   ``answer_retention_days`` that got no feedback. Feedback and the answers it rates stay: they
   are the labels the monitoring and retraining read;
@@ -81,6 +81,7 @@ def prune_query_log_files(root: Path, cutoff: datetime) -> tuple[int, int]:
     if not root.is_dir():
         return 0, 0
     files = rows = 0
+    emptied: set[Path] = set()
     for path in sorted(root.rglob("*.parquet")):
         bound = _newest_bound(path)
         if bound is None or bound > cutoff:
@@ -88,7 +89,9 @@ def prune_query_log_files(root: Path, cutoff: datetime) -> tuple[int, int]:
         rows += pq.ParquetFile(path).metadata.num_rows
         path.unlink()
         files += 1
-    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+        emptied.update(p for p in path.parents if p.is_relative_to(root) and p != root)
+    # only folders it emptied: a writer may have just made today's, to write into it next
+    for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
         if not any(folder.iterdir()):
             folder.rmdir()
     return files, rows

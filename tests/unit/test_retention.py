@@ -53,6 +53,7 @@ def test_parquet_files_go_whole_once_their_day_is_past(tmp_path: Path) -> None:
         records_to_table([record(timedelta(days=300)), record(timedelta(days=2))]),
         flat / "mixed.parquet",
     )
+    (log / "date=2026-12-03").mkdir()  # a writer's new partition, its first file not in yet
     files, rows = prune_query_log_files(log, NOW - timedelta(days=90))
     # 200 and 91 days old: their days ended before the cutoff; 90 days + 1 h old lies in the
     # cutoff's own day (2026-09-03) and stays with it, at most a day longer than asked
@@ -60,6 +61,7 @@ def test_parquet_files_go_whole_once_their_day_is_past(tmp_path: Path) -> None:
     assert ages_of(read_query_log(log)) == [0, 1, 2, 89, 90, 300]
     assert not (log / "date=2026-05-16").exists()  # emptied partition directories go
     assert sorted(p.name for p in log.iterdir()).count("imported") == 1
+    assert (log / "date=2026-12-03").is_dir()  # only the folders it emptied go
 
 
 def test_retention_applies_to_the_settings_sinks(tmp_path: Path, postgres_dsn: str) -> None:
