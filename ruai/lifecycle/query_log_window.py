@@ -78,13 +78,12 @@ def read_query_log_table(dsn: str, window: Window | None = None) -> pa.Table:
         " WHERE ts >= %s AND ts < %s", (window.start, window.end)
     )  # fmt: skip
     with psycopg.connect(dsn, connect_timeout=10) as connection:
-        exists = connection.execute("SELECT to_regclass(%s)", (TABLE,)).fetchone()[0]
-        if exists is None:
-            return SCHEMA.empty_table()
         present = {row[0] for row in connection.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name = %s", (TABLE,),
         ).fetchall()}  # fmt: skip
+        if not present:  # no table yet
+            return SCHEMA.empty_table()
         # a column added since the table was created, before any writer added it: null
         select = ", ".join(name if name in present else f"NULL AS {name}" for name in SCHEMA.names)
         sql = f"SELECT {select} FROM {TABLE}{where} ORDER BY ts"
