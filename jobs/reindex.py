@@ -43,6 +43,7 @@ def main(
 ) -> None:
     from pipelines import reindex
     from pipelines.cluster import init_ray, running_cluster_address
+    from pipelines.serve_rollout import arm_collections
     from raystore import embedded, release_store, store_for
     from ruai.encoders.base import ModelNotFoundError
     from ruai.store.base import CollectionNotFoundError, StoreError
@@ -70,8 +71,10 @@ def main(
             before, after = reindex.rollback(store, collection)
             return _say({"collection": collection, "from": before, "to": after}, as_json)
         if drop_old:
-            dropped = reindex.drop_old(store, collection, keep)
-            return _say({"collection": collection, "dropped": dropped}, as_json)
+            dropped, spared = reindex.drop_old(store, collection, keep, arm_collections())
+            return _say(
+                {"collection": collection, "dropped": dropped, "kept_for_arms": spared}, as_json
+            )
         if flip_to:
             before, after = reindex.flip_to(store, collection, flip_to)
             return _say({"collection": collection, "from": before, "to": after}, as_json)

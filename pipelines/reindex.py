@@ -13,7 +13,7 @@ A collection that is not an alias yet is adopted as ``__v1`` first.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import pyarrow as pa
 import ray
 
 from pipelines.ingest_stages import embed_chunks
+from pipelines.serve_rollout import arm_collections
 from raystore import RayStore, store_for, with_absolute_paths
 from ruai.encoders.model_info import dense_dim
 from ruai.settings import Settings
@@ -52,6 +53,8 @@ class ReindexReport:
     points_new: int = 0
     flipped: bool = False
     dropped: list[str] = field(default_factory=list)
+    # versions beyond the number kept that stayed because an experiment arm searches them
+    kept_for_arms: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -172,12 +175,22 @@ def run_reindex(
                 on_progress(report)
     store.optimize(report.new_version)
     report.seconds = round(time.perf_counter() - started, 3)
-    return settle(store, report, flip=flip, keep=settings.reindex_keep_versions)
+    keep = settings.reindex_keep_versions
+    serving = arm_collections() if flip and keep else set()
+    return settle(store, report, flip=flip, keep=keep, serving=serving)
 
 
-def settle(store: RayStore, report: ReindexReport, *, flip: bool, keep: int) -> ReindexReport:
+def settle(
+    store: RayStore,
+    report: ReindexReport,
+    *,
+    flip: bool,
+    keep: int,
+    serving: Collection[str] = (),
+) -> ReindexReport:
     """Record the new version, complete or not; flip the alias to a complete one (unless staged)
-    and drop the versions beyond ``keep`` (0: none)."""
+    and drop the versions beyond ``keep`` (0: none) that no experiment arm searches
+    (``serving``)."""
     source, new = report.source_version, report.new_version
     report.points_new = store.count(new)
     report.points_source = store.count(source)  # again: writes may have gone on meanwhile
@@ -199,7 +212,7 @@ def settle(store: RayStore, report: ReindexReport, *, flip: bool, keep: int) -> 
     store.flip_alias(report.collection, new)
     report.flipped = True
     if keep:
-        report.dropped = drop_old(store, report.collection, keep)
+        report.dropped, report.kept_for_arms = drop_old(store, report.collection, keep, serving)
     return report
 
 
@@ -235,14 +248,18 @@ def flip_to(store: RayStore, collection: str, version: str) -> tuple[str, str]:
     return live, version
 
 
-def drop_old(store: RayStore, collection: str, keep: int) -> list[str]:
+def drop_old(
+    store: RayStore, collection: str, keep: int, serving: Collection[str] = ()
+) -> tuple[list[str], list[str]]:
     """Drop the versions beyond ``keep`` (the live one always stays, then its rollback target)
-    and every incomplete one; return their names."""
+    and every incomplete one, except those an experiment arm searches (``serving``, e.g.
+    ``arm_collections()``): (dropped, kept because an arm searches them)."""
     live = store.version_of(collection)
-    dropped = versions_to_drop(collection, store.versions_of(collection), live, keep)
+    beyond = versions_to_drop(collection, store.versions_of(collection), live, keep)
+    dropped = [name for name in beyond if name not in serving]
     for name in dropped:
         store.drop_collection(name)
-    return dropped
+    return dropped, [name for name in beyond if name in serving]
 
 
 def version_rows(store: RayStore, collection: str) -> list[dict]:

@@ -6,12 +6,15 @@ retraining chain's canary step. The app must have been deployed from a config.""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
 
 INGRESS = "RagIngress"
 DEFAULT_DASHBOARD = "http://127.0.0.1:8265"
+
+logger = logging.getLogger(__name__)
 
 
 def dashboard_address() -> str:
@@ -74,6 +77,27 @@ def serve_client(address: str) -> Any:
         return ServeSubmissionClient(address)
     except Exception as exc:
         raise RolloutError(f"cannot reach Serve's REST API at {address}: {exc}") from exc
+
+
+def arm_collections(address: str | None = None) -> set[str]:
+    """The collections (versions) that an experiment arm of a running Serve app searches, read
+    from the ingresses' live user_config, arms at weight 0 included (a header reaches them).
+    Empty when no Ray dashboard answers at ``address`` (default: ``dashboard_address()``): no
+    Serve app runs there."""
+    address = address or dashboard_address()
+    try:
+        details = serve_client(address).get_serve_details()
+    except Exception as exc:  # connection refused, Serve not started: no arm searches anything
+        logger.info("no Serve app's experiments read at %s (%s)", address, exc)
+        return set()
+    named = set()
+    for entry in (details.get("applications") or {}).values():
+        ingress = (entry.get("deployments") or {}).get(INGRESS) or {}
+        user_config = (ingress.get("deployment_config") or {}).get("user_config") or {}
+        for experiment in user_config.get("experiments") or []:
+            arms = experiment.get("arms") or []
+            named.update(a["collection"] for a in arms if a.get("collection"))
+    return named
 
 
 def live_arms(client: Any, app_name: str) -> tuple[dict, dict, Any]:

@@ -130,6 +130,6 @@ def test_reindex_flips_under_load_rolls_back_and_drops(ingested, monkeypatch):
     assert _ids(searcher, ALIAS) == old
 
     dropped = json.loads(run_cli(settings, monkeypatch, "--drop-old", "--keep", "1"))
-    assert dropped == {"collection": ALIAS, "dropped": [f"{ALIAS}__v2"]}
+    assert dropped == {"collection": ALIAS, "dropped": [f"{ALIAS}__v2"], "kept_for_arms": []}
     assert store.collection_names() == [f"{ALIAS}__v1"]
     assert _ids(searcher, ALIAS) == old

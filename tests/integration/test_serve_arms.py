@@ -109,6 +109,15 @@ def test_header_forces_an_arm_and_an_unknown_one_is_400(served) -> None:
     assert refused.json()["error"]["param"] == ARM_HEADER
 
 
+def test_re_index_cleanup_reads_the_collections_the_arms_search(served) -> None:
+    """What `jobs.reindex` spares: the versions the live experiments' arms name (the disabled
+    arm's too: a header reaches it); where no dashboard answers, no app serves anything."""
+    from pipelines.serve_rollout import arm_collections
+
+    assert arm_collections(served["dashboard"]) == {"missing_v2"}
+    assert arm_collections(f"http://127.0.0.1:{free_port()}") == set()
+
+
 def test_search_takes_the_arms_fusion_weight(served) -> None:
     def top_score(arm: str) -> float:
         response = httpx.post(f"{served['base']}/v1/search", json={"query": QUESTION},

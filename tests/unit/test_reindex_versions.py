@@ -97,4 +97,21 @@ def test_rollback_goes_to_the_version_live_before_the_live_one(store: VectorStor
     settle(store, v4, flip=True, keep=0)
 
     assert rollback(store, ALIAS) == ("docs__v4", V1)
-    assert drop_old(store, ALIAS, keep=10) == [V3]
+    assert drop_old(store, ALIAS, keep=10) == ([V3], [])
+
+
+def test_cleanup_spares_a_version_an_experiment_arm_searches(store: VectorStore) -> None:
+    """A staged version that a canary arm searches by name stays through the cleanup after a
+    later flip and through --drop-old, reported as kept for the arm; once no arm names it, it
+    goes like any other."""
+    settle(store, _build(store, V2, points=len(CORPUS)), flip=False, keep=0)  # the canary's
+    report = settle(
+        store, _build(store, V3, points=len(CORPUS)), flip=True, keep=1, serving={V2, "other"}
+    )
+    assert (report.dropped, report.kept_for_arms) == ([V1], [V2])
+    assert store.collection_exists(V2)
+    assert store.count(V2) == len(CORPUS)
+
+    assert drop_old(store, ALIAS, keep=1, serving={V2}) == ([], [V2])
+    assert drop_old(store, ALIAS, keep=1) == ([V2], [])
+    assert not store.collection_exists(V2)
