@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 INGRESS = "RagIngress"
 DEFAULT_DASHBOARD = "http://127.0.0.1:8265"
@@ -86,6 +88,10 @@ def arm_collections(address: str | None = None) -> set[str]:
     Serve app runs there."""
     address = address or dashboard_address()
     try:
+        # Serve's client sets no timeout: a dashboard address that drops packets would hang
+        # the re-index at its very end, so the port is tried with one first
+        url = urlsplit(address)
+        socket.create_connection((url.hostname, url.port or 80), timeout=5).close()
         details = serve_client(address).get_serve_details()
     except Exception as exc:  # connection refused, Serve not started: no arm searches anything
         logger.info("no Serve app's experiments read at %s (%s)", address, exc)
