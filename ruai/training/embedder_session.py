@@ -46,6 +46,13 @@ class EmbedderSession:
         self.model = SentenceTransformer(str(model_dir), device=str(device), local_files_only=True)
         self.model.max_seq_length = min(hp.max_seq_length, self.model.max_seq_length or 10**6)
         self.model.float()  # float32 master weights, whatever dtype the files hold
+        # a model saved with prompts (e5: "query: ", "passage: ") is trained and evaluated with
+        # them, as it is served (SentenceTransformerEncoder)
+        prompts = self.model.prompts
+        self.prompts = (
+            prompts.get("query") or "",
+            prompts.get("document") or prompts.get("passage") or "",
+        )
         self.module = wrap(self.model) if wrap else self.model
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=hp.learning_rate)
         total = hp.epochs * steps_per_epoch
@@ -83,7 +90,7 @@ class EmbedderSession:
             if len(batch["question"]) < 2:
                 continue  # a trailing single pair has no in-batch negative
             loss = mnrl_forward(
-                self.module, self.model.preprocess, batch, self.hp.scale, self.device
+                self.module, self.model.preprocess, batch, self.hp.scale, self.device, self.prompts
             )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -102,12 +109,19 @@ class EmbedderSession:
 
     def evaluate(self, recall: PassageRecall) -> dict[str, float]:
         self.model.eval()
-        return recall(self.encode, self.encode)
+        query, passage = self.prompts
+        return recall(
+            lambda texts: self.encode(texts, query), lambda texts: self.encode(texts, passage)
+        )
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], prompt: str = "") -> np.ndarray:
         with torch.no_grad():
             return self.model.encode(
-                texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+                texts,
+                prompt=prompt or None,
+                batch_size=64,
+                normalize_embeddings=True,
+                show_progress_bar=False,
             )
 
     def save(self, out_dir: Path) -> Path:

@@ -41,14 +41,17 @@ def mnrl_forward(
     batch: Mapping[str, Sequence[str]],
     scale: float,
     device: torch.device | str,
+    prompts: tuple[str, str] = ("", ""),
 ) -> torch.Tensor:
     """The loss of one batch: ``question``, ``passage``, ``passage_id`` and, optionally,
-    ``negative`` with ``negative_id`` (hard negatives appended to the candidates)."""
-    questions = [str(q) for q in batch["question"]]
-    candidates = [str(p) for p in batch["passage"]]
+    ``negative`` with ``negative_id`` (hard negatives appended to the candidates); ``prompts``
+    (query, passage) go before the texts, as the model is served."""
+    query, passage = prompts
+    questions = [query + str(q) for q in batch["question"]]
+    candidates = [passage + str(p) for p in batch["passage"]]
     candidate_ids = [str(p) for p in batch["passage_id"]]
     if "negative" in batch:
-        candidates += [str(p) for p in batch["negative"]]
+        candidates += [passage + str(p) for p in batch["negative"]]
         candidate_ids += [str(p) for p in batch["negative_id"]]
     features = {
         k: v.to(device) if isinstance(v, torch.Tensor) else v
