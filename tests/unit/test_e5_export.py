@@ -13,6 +13,7 @@ import pytest
 from ruai.settings import Settings
 from ruai.training.base_model import e5_export_dir, resolve_base_embedder
 from ruai.training.hparams import EmbedderHParams
+from tests.unit.test_training_steps import THREE_PAIRS
 
 TEXTS = [
     "Тесла умер 7 января 1943 года в Нью-Йорке.",
@@ -63,11 +64,6 @@ def test_a_training_session_fine_tunes_it_with_e5s_prompts(exported) -> None:
     )
     session = EmbedderSession(exported, hp, steps_per_epoch=2)
     assert session.prompts == ("query: ", "passage: ")
-    batch = {
-        "question": ["Где родился Тесла?", "Что такое ВВП?", "Кто написал «Войну и мир»?"],
-        "passage": ["Тесла родился в Смилянах.", "ВВП — валовой продукт.", "Толстой — автор."],
-        "passage_id": ["a", "b", "c"],
-    }
-    losses = [session.train_epoch([batch])["loss"] for _ in range(2)]
+    losses = [session.train_epoch([THREE_PAIRS])["loss"] for _ in range(2)]
     assert all(math.isfinite(x) for x in losses)
     assert losses[-1] < losses[0]

@@ -16,6 +16,12 @@ from ruai.training.lora import resolve_base_llm
 from ruai.training.mnrl import mnrl_loss
 from ruai.training.sft import IGNORE, collate, encode_conversation
 
+THREE_PAIRS = {
+    "question": ["Где родился Тесла?", "Что такое ВВП?", "Кто написал «Войну и мир»?"],
+    "passage": ["Тесла родился в Смилянах.", "ВВП — валовой продукт.", "Толстой — автор."],
+    "passage_id": ["a", "b", "c"],
+}
+
 
 def test_mnrl_prefers_the_matching_passage_and_masks_same_passage_duplicates():
     queries = torch.eye(3)
@@ -36,12 +42,7 @@ def test_one_training_step_lowers_the_loss_of_its_batch():
         Settings(), batch_size=4, max_seq_length=32, learning_rate=1e-4, warmup_ratio=0.0
     )
     session = EmbedderSession(resolve_local_model("all-MiniLM-L6-v2"), hp, steps_per_epoch=3)
-    batch = {
-        "question": ["Где родился Тесла?", "Что такое ВВП?", "Кто написал «Войну и мир»?"],
-        "passage": ["Тесла родился в Смилянах.", "ВВП — валовой продукт.", "Толстой — автор."],
-        "passage_id": ["a", "b", "c"],
-    }
-    losses = [session.train_epoch([batch])["loss"] for _ in range(3)]
+    losses = [session.train_epoch([THREE_PAIRS])["loss"] for _ in range(3)]
     assert all(math.isfinite(x) for x in losses)
     assert losses[-1] < losses[0]
     assert session.epoch == 3
