@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -119,11 +120,8 @@ class SentenceTransformerEncoder:
         self.dim = int(dim)
         self.max_tokens = int(self._model.max_seq_length or self._model.tokenizer.model_max_length)
 
-        saved = self._model.prompts
-        family_query, family_passage = family_prefixes(model)
-        self.query_prefix = _pick_prefix(query_prefix, saved.get("query"), family_query)
-        self.passage_prefix = _pick_prefix(
-            passage_prefix, saved.get("document"), saved.get("passage"), family_passage
+        self.query_prefix, self.passage_prefix = model_prefixes(
+            model, self._model.prompts, query_prefix, passage_prefix
         )
 
     def count_tokens(self, text: str) -> int:
@@ -151,6 +149,21 @@ class SentenceTransformerEncoder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def model_prefixes(
+    model: str,
+    saved: Mapping[str, str],
+    query_prefix: str | None = None,
+    passage_prefix: str | None = None,
+) -> tuple[str, str]:
+    """(query prefix, passage prefix) a model is used with: explicit ones win (even ``""``);
+    else the prompts saved with it (``query``, ``document``/``passage``); else its family's."""
+    family_query, family_passage = family_prefixes(model)
+    return (
+        _pick_prefix(query_prefix, saved.get("query"), family_query),
+        _pick_prefix(passage_prefix, saved.get("document"), saved.get("passage"), family_passage),
+    )
 
 
 def _pick_prefix(explicit: str | None, *fallbacks: str | None) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ruai.encoders.sentence_transformer import model_prefixes
 from ruai.training.hparams import EmbedderHParams
 from ruai.training.mnrl import mnrl_forward
 from ruai.training.recall import PassageRecall
@@ -46,13 +47,8 @@ class EmbedderSession:
         self.model = SentenceTransformer(str(model_dir), device=str(device), local_files_only=True)
         self.model.max_seq_length = min(hp.max_seq_length, self.model.max_seq_length or 10**6)
         self.model.float()  # float32 master weights, whatever dtype the files hold
-        # a model saved with prompts (e5: "query: ", "passage: ") is trained and evaluated with
-        # them, as it is served (SentenceTransformerEncoder)
-        prompts = self.model.prompts
-        self.prompts = (
-            prompts.get("query") or "",
-            prompts.get("document") or prompts.get("passage") or "",
-        )
+        # trained and evaluated with the prefixes it is served with (e5: "query: ", "passage: ")
+        self.prompts = model_prefixes(str(model_dir), self.model.prompts)
         self.module = wrap(self.model) if wrap else self.model
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=hp.learning_rate)
         total = hp.epochs * steps_per_epoch
