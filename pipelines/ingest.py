@@ -20,12 +20,12 @@ import pyarrow as pa
 import ray
 from ray.data import ActorPoolStrategy
 
+from pipelines.collection_model import check_builder, configured_builder, record_builder
 from pipelines.ingest_stages import ChunkEmbedWriteStage, ChunkStage, EmbedWriteStage
 from pipelines.report import IngestReport
 from pipelines.sources import SourceFile, is_under, list_source_files
 from raystore import store_for, with_absolute_paths
 from ruai.documents import doc_id_for
-from ruai.encoders.model_info import dense_dim
 from ruai.settings import Settings
 from ruai.store.base import DocState
 
@@ -129,7 +129,9 @@ def run_ingest(
     )
 
     store = store_for(settings)
-    store.ensure_collection(collection, dense_dim(settings))
+    built = configured_builder(settings)
+    check_builder(store, collection, built)
+    record_builder(store, collection, built)
     states = store.doc_states(collection, tenant)
     # an object whose change marker (size, mtime) is the one stored is unchanged: nobody reads it
     # (a document with several versions in the store has no marker and no hash: it is re-read)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 import ray
 
+from pipelines.collection_model import check_builder, configured_builder, pinned_model
 from pipelines.ingest_stages import embed_chunks
 from pipelines.serve_rollout import arm_collections
 from raystore import RayStore, store_for, with_absolute_paths
@@ -74,18 +74,6 @@ class ReindexReport:
         return table
 
 
-def pinned_model(model: str, settings: Settings) -> str:
-    """The model as a version records it: a registry alias pinned to the version it names now
-    (``models:/emb@challenger`` → ``models:/emb/3``), a local directory made absolute."""
-    from ruai.lifecycle.registry import Registry, is_model_uri
-
-    if is_model_uri(model):
-        version = Registry.from_settings(settings).get(model)
-        return f"models:/{version.name}/{version.version}"
-    path = Path(model).expanduser()
-    return str(path.resolve()) if path.is_dir() else model
-
-
 def live_version(store: RayStore, collection: str, settings: Settings) -> CollectionVersion:
     """The version the alias ``collection`` points at; a plain collection becomes ``__v1`` of a
     new alias of its name first (recorded with the configured dense model, which built it). A
@@ -103,11 +91,12 @@ def live_version(store: RayStore, collection: str, settings: Settings) -> Collec
         raise CollectionNotFoundError(
             f"collection {collection!r} does not exist: ingest into it first"
         )
-    model = pinned_model(settings.dense_model, settings)
+    built = configured_builder(settings)
+    check_builder(store, collection, built)
     first = CollectionVersion(
         next_version_name(collection, store.collection_names()),
-        model=model,
-        dim=dense_dim(settings.model_copy(update={"dense_model": model})),
+        model=built.model,
+        dim=built.dim,
         created=utc_now(),
         complete=True,
     )

