@@ -39,7 +39,8 @@ SCHEMA = pa.schema(
 
 
 def question_hash(question: str) -> str:
-    return hashlib.sha256(question.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate the API refused still hashes instead of failing the record
+    return hashlib.sha256(question.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,15 @@ class QueryRecord:
     ttft_ms: float | None = None
 
     @classmethod
-    def of(cls, question: str, *, keep_text: bool = True, **fields: object) -> QueryRecord:
+    def of(
+        cls, question: str, *, keep_text: bool = True, max_chars: int | None = None,
+        **fields: object,
+    ) -> QueryRecord:
         """A record for ``question``: its text only when ``keep_text`` (the tenant's setting),
-        its hash always."""
+        cut to ``max_chars`` (a refused, oversized question is not kept whole), its hash
+        always."""
         return cls(
-            question=question if keep_text else None,
+            question=question[:max_chars] if keep_text else None,
             question_sha256=question_hash(question),
             **fields,  # type: ignore[arg-type]
         )

@@ -1,8 +1,9 @@
 """An append-only sink that never blocks or fails its caller: ``submit`` puts an item into a
 bounded in-memory queue (or drops and counts it when the queue is full); one background thread
 takes batches (up to ``batch_rows`` items, or what arrived within ``flush_s``) and hands each to
-a writer. A writer that raises loses its batch, counted; one that hangs fills the queue, and
-later items are dropped, counted. The caller's path is a ``put_nowait``.
+a writer. A writer that raises gets the batch again for up to ``retry_s``, then loses it, counted;
+one that hangs (or keeps failing) fills the queue, and later items are dropped, counted. The
+caller's path is a ``put_nowait``.
 
 ``query_log_sink(settings, replica)`` builds the query log's sink: batched Parquet files under
 RUAI_QUERY_LOG_DIR, or rows in PostgreSQL when RUAI_QUERY_LOG_DSN is set
@@ -46,9 +47,11 @@ class BatchingSink(Generic[T]):
         queue_size: int = 10_000,
         batch_rows: int = 1_000,
         flush_s: float = 5.0,
+        retry_s: float = 0.0,
         on_drop: OnDrop | None = None,
     ) -> None:
         self.name = name
+        self._retry_s = retry_s
         self._writer = writer
         self._queue: queue.Queue[T] = queue.Queue(maxsize=queue_size)
         self._batch_rows = batch_rows
@@ -158,12 +161,24 @@ class BatchingSink(Generic[T]):
         return batch
 
     def _write(self, batch: list[T]) -> None:
+        """Write the batch, retried for up to retry_s (a database restarting) while later
+        items wait in the bounded queue; then it is lost, counted and logged."""
+        give_up_at, delay = time.monotonic() + self._retry_s, 0.2
         try:
-            self._writer(batch)
-            self.written += len(batch)
-        except Exception as exc:  # a sink failure costs the batch, never the caller
-            logger.warning("%s: lost %d records: %s", self.name, len(batch), exc)
-            self.count_drop(WRITE_ERROR, len(batch))
+            while True:
+                try:
+                    self._writer(batch)
+                    self.written += len(batch)
+                    return
+                except Exception as exc:  # a sink failure costs the batch, never the caller
+                    if self._closed.is_set() or time.monotonic() + delay > give_up_at:
+                        logger.error("%s: lost %d records: %s", self.name, len(batch), exc)
+                        self.count_drop(WRITE_ERROR, len(batch))
+                        return
+                    logger.warning("%s: %d records not written yet, retrying in %.1f s: %s",
+                                   self.name, len(batch), delay, exc)  # fmt: skip
+                    self._closed.wait(delay)
+                    delay = min(delay * 2, 5.0)
         finally:
             with self._idle:
                 self._in_flight -= len(batch)
@@ -196,5 +211,6 @@ def query_log_sink(
         queue_size=settings.query_log_queue_size,
         batch_rows=settings.query_log_batch_rows,
         flush_s=settings.query_log_flush_s,
+        retry_s=settings.query_log_retry_s,
         on_drop=on_drop,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ruai.lifecycle.query_log_sink import (
     BatchingSink,
     query_log_sink,
 )
-from ruai.lifecycle.query_log_writers import ParquetWriter
+from ruai.lifecycle.query_log_writers import ParquetWriter, PostgresWriter
 from ruai.settings import Settings
 
 DAY_MS = 86_400_000
@@ -118,8 +119,6 @@ def test_a_stalled_writer_fills_the_queue_and_drops_are_counted(tmp_path: Path) 
 def test_rows_in_postgresql_and_a_server_that_is_down(postgres_dsn: str) -> None:
     """RUAI_QUERY_LOG_DSN: rows in the query_log table with the schema's columns; a server that
     does not answer costs the batch (counted), never the caller."""
-    import uuid
-
     import psycopg
 
     from tests.conftest import free_port
@@ -157,7 +156,7 @@ def test_rows_in_postgresql_and_a_server_that_is_down(postgres_dsn: str) -> None
 
     down = query_log_sink(
         Settings(query_log_dsn=f"postgresql://ruai@127.0.0.1:{free_port()}/ruai",
-                 query_log_flush_s=0.01), "r",
+                 query_log_flush_s=0.01, query_log_retry_s=1.0), "r",
     )  # fmt: skip
     assert all(down.submit(r) for r in records)
     assert down.flush(timeout_s=30)
@@ -207,3 +206,35 @@ def test_a_log_written_before_a_column_was_added_reads_it_as_null(
     after = read_query_log_table(dsn)
     assert after["response_id"].to_pylist() == ["chatcmpl-0", "chatcmpl-1"]
     assert after["ttft_ms"].to_pylist() == [None, 4.5]
+
+
+def test_a_failed_batch_is_written_again_once_the_writer_recovers(postgres_dsn: str) -> None:
+    """A database that is down for a moment (the sink's batch fails) costs no record: the batch
+    is tried again within RUAI_QUERY_LOG_RETRY_S; past it, the batch is dropped and counted."""
+    import psycopg
+
+    run = uuid.uuid4().hex[:8]
+    real = PostgresWriter(postgres_dsn)
+    calls = []
+
+    def flaky(batch):  # the real writer behind a database that refuses its first two batches
+        calls.append(len(batch))
+        if len(calls) <= 2:
+            raise psycopg.OperationalError("the database is restarting")
+        real(batch)
+
+    sink = BatchingSink(flaky, name="flaky", flush_s=0.01, retry_s=30.0)
+    records = [record(i, tenant=f"retry-{run}") for i in range(3)]
+    assert all(sink.submit(r) for r in records)
+    assert sink.flush(timeout_s=30)
+    assert sink.written == 3 and not sink.dropped and len(calls) >= 3
+    with psycopg.connect(postgres_dsn) as connection:
+        stored = connection.execute("SELECT count(*) FROM query_log WHERE tenant = %s",
+                                    (f"retry-{run}",)).fetchone()[0]  # fmt: skip
+    assert stored == 3
+    sink.close()
+
+    never = BatchingSink(lambda batch: 1 / 0, name="never", flush_s=0.01, retry_s=0.5)
+    assert never.submit(records[0]) and never.flush(timeout_s=30)
+    assert never.written == 0 and never.dropped == {WRITE_ERROR: 1}
+    never.close()
