@@ -34,6 +34,13 @@ class _YamlProfileSource(PydanticBaseSettingsSource):
         return data
 
 
+# the paths that default to a place under Settings.data_dir
+DATA_PATHS = {
+    "qdrant_path": "qdrant",
+    "conversations_path": "conversations.sqlite3",
+    "query_log_dir": "query_log",
+    "registry_dir": "registry",
+}
 # where ray.serve.llm accepts a LoRA folder (its LoraConfig validator)
 LORA_STORAGE = ("s3://", "gs://", "abfss://", "azure://")
 
@@ -44,10 +51,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RUAI_", extra="forbid", frozen=True)
 
     profile: str = "local"
+    # every file the platform writes lives under it unless its own setting says otherwise: the
+    # Edge shards (qdrant/), conversations.sqlite3, query_log/, registry/
+    data_dir: Path = Path("./data")
 
     # store
     store_backend: Literal["edge", "client"] = "edge"
-    qdrant_path: Path = Path("./data/qdrant")
+    qdrant_path: Path = None  # type: ignore[assignment]  # data_dir/qdrant
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     qdrant_prefer_grpc: bool = True
@@ -132,6 +142,9 @@ class Settings(BaseSettings):
     api_keys: dict[str, str] = Field(default_factory=dict)
     api_keys_file: Path | None = None
     require_api_keys: bool = False
+    # the tenants whose callers may choose an A/B arm with the X-Ruai-Arm header (tests, an
+    # operator's probe); anyone else sending it is a 403. Empty: nobody
+    arm_header_callers: list[str] = Field(default_factory=list)
     generator: Literal["extractive", "vllm"] = "extractive"
     llm_model: str | None = None
     llm_served_name: str = "saiga"
@@ -170,6 +183,12 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=1)
     max_request_messages: int = Field(64, ge=1)
     max_top_k: int = Field(50, ge=1)
+    # a request body past this many bytes is a 413 while it is read (before any JSON parsing);
+    # one that has not arrived whole within body_read_timeout_s is a 408. Both before the request
+    # takes an admission slot. The default holds max_request_messages turns of
+    # max_question_chars characters even as JSON's \uXXXX escapes
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
+    body_read_timeout_s: float = Field(10.0, gt=0)
     # past these the ingress answers 503 instead of waiting: the first answer token (a replica
     # that crashed or is restarting), encode + Qdrant query, and each /healthz check
     generator_timeout_s: float = Field(60.0, gt=0)
@@ -184,19 +203,27 @@ class Settings(BaseSettings):
 
     # the chat UI's conversations and /v1/feedback: SQLite at conversations_path by default,
     # PostgreSQL when conversations_dsn ("postgresql://user:password@host:5432/db") is set
-    conversations_path: Path = Path("./data/conversations.sqlite3")
+    conversations_path: Path = None  # type: ignore[assignment]  # data_dir/conversations.sqlite3
     conversations_dsn: str | None = None
+    # a conversation-store call (chat page, /v1/feedback) not answered within this is a 503; the
+    # calls run on conversations_threads threads of their own, so a hung database stalls no
+    # search or answer
+    conversations_timeout_s: float = Field(5.0, gt=0)
+    conversations_threads: int = Field(4, ge=1)
 
     # the query log (ruai/lifecycle/query_log_sink.py): one row per answered request, batched
     # into Parquet files under query_log_dir (partitioned by date), or rows of PostgreSQL's
     # query_log table when query_log_dsn is set. Never blocks a request: past query_log_queue_size
     # waiting rows (a slow or dead sink) rows are dropped and counted (ruai_query_log_dropped)
     query_log_enabled: bool = True
-    query_log_dir: Path = Path("./data/query_log")
+    query_log_dir: Path = None  # type: ignore[assignment]  # data_dir/query_log
     query_log_dsn: str | None = None
     query_log_queue_size: int = Field(10_000, ge=1)
     query_log_batch_rows: int = Field(1_000, ge=1)
     query_log_flush_s: float = Field(5.0, gt=0)
+    # a batch of query-log rows or answer records whose write failed (database down) is tried
+    # again for this long before it is dropped and counted
+    query_log_retry_s: float = Field(60.0, ge=0)
     # tenants whose questions are logged as their SHA-256 only, never as text
     query_log_hash_only_tenants: list[str] = Field(default_factory=list)
     # retention (ruai/lifecycle/retention.py, applied by each jobs.monitor run): query-log rows
@@ -249,7 +276,7 @@ class Settings(BaseSettings):
     mlflow_artifact_root: str | None = None
     # the model registry (models:/<name>@<alias>) without RUAI_MLFLOW_TRACKING_URI: SQLite here,
     # and the download cache of versions whose files are not on this disk
-    registry_dir: Path = Path("./data/registry")
+    registry_dir: Path = None  # type: ignore[assignment]  # data_dir/registry
     # the evaluation gate (jobs.promote): the challenger must beat the champion by this much on
     # the primary metric (recall@train_recall_k for embedders, held-out loss for LoRA adapters)
     promote_margin: float = Field(0.01, ge=0)
@@ -279,6 +306,16 @@ class Settings(BaseSettings):
     # the running Serve app (deployed from a config) the canary experiment starts in; unset: the
     # experiment is only written (experiment.json) for `jobs.rollout --experiment-file`
     retrain_canary_app: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _paths_under_data_dir(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            root = Path(data.get("data_dir") or "./data")
+            for name, relative in DATA_PATHS.items():
+                if data.get(name) is None:
+                    data[name] = root / relative
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

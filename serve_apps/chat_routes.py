@@ -12,6 +12,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -29,6 +30,7 @@ from ruai.documents import doc_id_for
 from ruai.settings import Settings
 from serve_apps.chat_schemas import ContextBody, FeedbackBody, NewConversation, NewMessage, Rename
 from serve_apps.errors import not_found, unavailable
+from serve_apps.upstream import UpstreamTimeoutError, within
 
 logger = logging.getLogger("ray.serve")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -39,6 +41,7 @@ T = TypeVar("T")
 router = APIRouter()
 _store: ConversationStore | None = None
 _store_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
 
 
 def _ingress() -> Any:
@@ -62,10 +65,27 @@ async def conversation_store(settings: Settings) -> ConversationStore:
     return await _call(open_conversation_store, settings)
 
 
+def _database_threads(settings: Settings) -> ThreadPoolExecutor:
+    """The replica's threads for conversation-store calls, apart from asyncio's default pool
+    (which search and the answerer use): a hung database holds these, nothing else."""
+    global _executor
+    with _store_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(settings.conversations_threads,
+                                           thread_name_prefix="conversations")  # fmt: skip
+        return _executor
+
+
 async def _call(function: Callable[..., T], *args: Any) -> T:
-    """A store call off the event loop, with the store's errors as API errors."""
+    """A store call on the database threads within RUAI_CONVERSATIONS_TIMEOUT_S (a call still
+    queued then never runs), with the store's errors as API errors."""
+    settings = _ingress().settings
+    loop = asyncio.get_running_loop()
+    call = loop.run_in_executor(_database_threads(settings), partial(function, *args))
     try:
-        return await asyncio.to_thread(partial(function, *args))
+        return await within(call, settings.conversations_timeout_s, "RUAI_CONVERSATIONS_TIMEOUT_S")
+    except UpstreamTimeoutError as exc:
+        raise unavailable("the conversation store", exc) from exc
     except ConversationNotFoundError as exc:
         raise not_found(str(exc), "conversation_not_found") from exc
     except ResponseNotFoundError as exc:
@@ -155,7 +175,9 @@ async def add_message(conversation_id: str, body: NewMessage, owner: AskedBy) ->
 @router.post("/v1/feedback")
 async def feedback(body: FeedbackBody, owner: AskedBy) -> dict[str, Any]:
     query_log = owner.ingress.query_log
-    await asyncio.to_thread(query_log.settle, body.response_id)  # an answer still being recorded
+    # an answer still being recorded: waited for within the call's own timeout
+    waited_s = owner.ingress.settings.conversations_timeout_s / 2
+    await _call(query_log.settle, body.response_id, waited_s)
     store = await owner.store()
     answer = await _call(store.add_feedback, owner.tenant, body.response_id, body.rating,
                          body.comment, body.source)  # fmt: skip

@@ -25,7 +25,7 @@ from ruai.lifecycle.arms import Arm, Experiment
 from ruai.lifecycle.guardrails import Guard, Limits, Trip
 from ruai.settings import Settings
 from serve_apps.auth import bearer
-from serve_apps.errors import invalid
+from serve_apps.errors import ApiError, invalid
 from serve_apps.metrics import NO_ARM
 from serve_apps.routing import Route
 
@@ -147,8 +147,13 @@ class Arms:
     def weights(self) -> dict[str, dict[str, int]]:
         return {n: {a.name: a.weight for a in e.arms} for n, e in self.experiments.items()}
 
-    def assign(self, request: Request, model: str | None, user: str | None = None) -> Arm | None:
-        """The arm of this request (None outside any experiment); names it on request.state."""
+    def assign(
+        self, request: Request, model: str | None, user: str | None = None, *,
+        may_force: bool = False,
+    ) -> Arm | None:
+        """The arm of this request (None outside any experiment); names it on request.state.
+        Only a caller that ``may_force`` (RUAI_ARM_HEADER_CALLERS) chooses one by header: any
+        other could aim its requests, and so the guardrail, at an arm."""
         if not self._by_model:
             return None
         name = self._by_model.get((model or "").partition(":")[0]) or self._by_model.get(None)
@@ -156,6 +161,12 @@ class Arms:
             return None
         experiment = self.experiments[name]
         forced = request.headers.get(ARM_HEADER)
+        if forced is not None and not may_force:
+            raise ApiError(
+                403, f"{ARM_HEADER}: this caller may not choose an arm (setting "
+                "RUAI_ARM_HEADER_CALLERS names who may)", "permission_error", "arm_not_allowed",
+                ARM_HEADER,
+            )  # fmt: skip
         if forced is not None and forced not in {a.name for a in experiment.arms}:
             raise invalid(
                 f"{ARM_HEADER}: experiment {name!r} has no arm {forced[:64]!r} (arms: "

@@ -44,6 +44,7 @@ from serve_apps.generation import (
 from serve_apps.limits import Limits
 from serve_apps.metrics import ServeMetrics, endpoint_label
 from serve_apps.query_logging import QueryLogging, note
+from serve_apps.request_body import read_body, replayed
 from serve_apps.routing import RAG_PREFIX, ModelRouter
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 from serve_apps.search_client import search_client
@@ -52,7 +53,9 @@ from serve_apps.upstream import cause, within
 logger = logging.getLogger("ray.serve")
 T = TypeVar("T")
 
-app = FastAPI(title="ruai RAG API")
+# the schema answers callers the API answers (a route below); the interactive /docs pages load
+# their scripts from a CDN, which an offline cluster cannot reach: off
+app = FastAPI(title="ruai RAG API", openapi_url=None, docs_url=None, redoc_url=None)
 app.include_router(chat_router)  # the chat UI at /, conversations, /v1/feedback
 UNADMITTED_PATHS = ("/healthz",)
 
@@ -78,6 +81,19 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 @app.exception_handler(ApiError)
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
     return exc.response()
+
+
+def library_logs_to_replica_log() -> None:
+    """ruai's own log lines (a query-log or answer-record batch lost, among them) into the
+    replica's log, beside Serve's, instead of the worker's stderr file."""
+    serve_logger, library = logging.getLogger("ray.serve"), logging.getLogger("ruai")
+    if not serve_logger.handlers:
+        return
+    library.setLevel(logging.INFO)
+    for handler in serve_logger.handlers:
+        if handler not in library.handlers:
+            library.addHandler(handler)
+    library.propagate = False
 
 
 class AdmitAndObserve:
@@ -112,8 +128,11 @@ class AdmitAndObserve:
             if scope["path"] in UNADMITTED_PATHS:
                 await self.app(scope, receive, sent)
             else:
+                # the body first: a slow or endless upload times out without holding a slot
+                body = await read_body(scope, receive, state.max_request_bytes,
+                                       state.body_read_timeout_s)  # fmt: skip
                 async with state.admission.slot():
-                    await self.app(scope, receive, sent)
+                    await self.app(scope, replayed(body, receive), sent)
         except ApiError as exc:
             await exc.response()(scope, receive, sent)
         finally:
@@ -139,6 +158,7 @@ class RagIngress:
         collections: list[str],
         admission: tuple[int, int] = (32, 64),
     ) -> None:
+        library_logs_to_replica_log()
         self.settings = settings
         self.retrieval = search_client(search, settings)
         self.generator: Generator = (
@@ -149,7 +169,10 @@ class RagIngress:
         self.router = ModelRouter(settings, collections, self.generator.serves_llm)
         self.auth = Authenticator(settings)
         self.limits = Limits(settings)
+        self.arm_header_callers = frozenset(settings.arm_header_callers)
         app.state.admission = Admission(*admission)
+        app.state.max_request_bytes = settings.max_request_bytes
+        app.state.body_read_timeout_s = settings.body_read_timeout_s
         app.state.metrics = self.metrics = ServeMetrics()
         app.state.arms = self.arms = Arms(self.metrics.guardrail_trips)
         app.state.query_log = self.query_log = QueryLogging(settings, open_conversation_store)
@@ -224,6 +247,11 @@ class RagIngress:
         return JSONResponse({"ready": False, **checks}, status_code=503,
                             headers={"Retry-After": "1"})  # fmt: skip
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(self, request: Request) -> dict[str, Any]:
+        self.auth.tenant(request)
+        return app.openapi()
+
     @app.get("/v1/models")
     async def models(self, request: Request) -> dict[str, Any]:
         self.auth.tenant(request)
@@ -240,7 +268,8 @@ class RagIngress:
     async def search(self, body: SearchBody, request: Request) -> dict[str, Any]:
         tenant = self.auth.tenant(request)
         collection = self.router.collection(body.collection or self.router.collections[0])
-        arm = self.arms.assign(request, f"{RAG_PREFIX}{collection}")
+        arm = self.arms.assign(request, f"{RAG_PREFIX}{collection}",
+                               may_force=tenant in self.arm_header_callers)  # fmt: skip
         collection = experiments.collection(collection, arm)
         top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
         note(request, tenant=tenant, question=body.query, collection=collection)
@@ -265,7 +294,9 @@ class RagIngress:
         body.check_supported()
         texts = body.texts()
         self.limits.check_messages(texts)
-        arm = self.arms.assign(request, body.model, body.user)
+        self.limits.check_conversation(texts)
+        arm = self.arms.assign(request, body.model, body.user,
+                               may_force=tenant in self.arm_header_callers)  # fmt: skip
         route = experiments.routed(self.router.route(body.model), arm)
         generator = self.generator.with_adapter(route.adapter) if route.adapter else self.generator
         note(request, tenant=tenant, question=body.question(), collection=route.collection,
@@ -284,7 +315,6 @@ class RagIngress:
             note(request, hits=hits)
             deltas = generator.rag(question, passages_from_hits(hits), body.sampling(), out)
         else:
-            self.limits.check_conversation(texts)
             deltas = generator.chat(body.plain_messages(), body.sampling(), out)
         started = time.perf_counter()
         first = await self._first(deltas)

@@ -88,9 +88,15 @@ class QueryLogging:
         self._store_opener = store_opener
         self._pending: set[str] = set()  # queued answer ids, not yet in the store
         self._pending_lock = threading.Lock()
+        self.answers_dropped = Counter(
+            "ruai_answer_records_dropped",
+            "answer records (what /v1/feedback rates) never written to the conversation store",
+            tag_keys=("reason",),
+        )  # fmt: skip
         self.answers: BatchingSink[AnswerRecord] = BatchingSink(
             self._write_answers, name="answers", queue_size=settings.query_log_queue_size,
-            batch_rows=256, flush_s=0.05,
+            batch_rows=256, flush_s=0.05, retry_s=settings.query_log_retry_s,
+            on_drop=lambda reason, count: self.answers_dropped.inc(count, tags={"reason": reason}),
         )  # fmt: skip
 
     def _count_drop(self, reason: str, count: int) -> None:
@@ -117,6 +123,7 @@ class QueryLogging:
         return QueryRecord.of(
             entry.get("question") or "",
             keep_text=tenant not in self.hash_only,
+            max_chars=self.settings.max_question_chars,
             ts_ms=int(time.time() * 1000 - elapsed_ms),
             tenant=tenant,
             endpoint=endpoint_label(request.scope),
@@ -154,10 +161,8 @@ class QueryLogging:
             logger.warning("answer %s not recorded for feedback: queue full", response_id)
 
     def _write_answers(self, answers: Sequence[AnswerRecord]) -> None:
-        try:
-            self._store_opener(self.settings).record_answers(answers)
-        finally:
-            self._forget(answers)
+        self._store_opener(self.settings).record_answers(answers)
+        self._forget(answers)
 
     def _forget(self, answers: Sequence[AnswerRecord]) -> None:
         with self._pending_lock:

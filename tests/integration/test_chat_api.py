@@ -27,7 +27,11 @@ ARTIFACTS = Path(
 @pytest.fixture(scope="module")
 def app(ray_cluster, sample_articles: Path, postgres_dsn: str, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("chat-api")
-    with chat_app(sample_articles, tmp, {"conversations_dsn": postgres_dsn}) as served:
+    # a failed query-log or answer-record write is retried for 15 s: longer than the database
+    # stop of test_a_hung_database…, shorter than test_a_dead_query_log… waits for its drops
+    extra = {"conversations_dsn": postgres_dsn, "conversations_timeout_s": 2,
+             "query_log_retry_s": 15}  # fmt: skip
+    with chat_app(sample_articles, tmp, extra) as served:
         yield served
 
 
@@ -230,3 +234,34 @@ def test_a_dead_query_log_costs_rows_not_requests(app) -> None:
     finally:
         log.unlink()
         moved.rename(log)
+
+
+def test_a_hung_database_is_a_quick_503_and_stalls_nothing_else(app, postgres_dsn) -> None:
+    """PostgreSQL stopped (SIGSTOP: connections open, no answers) for a few seconds: conversation
+    calls are 503s after RUAI_CONVERSATIONS_TIMEOUT_S (2 s here), more of them at once than the
+    database threads and asyncio's default pool hold; searches and chats meanwhile answer; an
+    answer given during the stop is recorded once the database is back, and takes feedback
+    (issue 25, finding 4)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.postgres_server import stopped
+
+    question = "В каком году умер Никола Тесла?"
+    with stopped(postgres_dsn), ThreadPoolExecutor(12) as pool:
+        hung = [pool.submit(call, app, "GET", "/v1/conversations") for _ in range(12)]
+        searched = [call(app, "POST", "/v1/search", json={"query": question}) for _ in range(5)]
+        answered = ask(app, [("user", question)])
+        listed = [f.result() for f in hung]
+    assert [r.status_code for r in searched] == [200] * 5
+    assert {r.status_code for r in listed} == {503}, [r.text for r in listed]
+    assert all(r.headers["retry-after"] for r in listed)
+    assert "RUAI_CONVERSATIONS_TIMEOUT_S" in listed[0].json()["error"]["message"]
+    deadline = time.monotonic() + 60
+    while call(app, "GET", "/v1/conversations").status_code != 200:
+        assert time.monotonic() < deadline, "conversations never answered again"
+        time.sleep(0.5)
+    vote = {"response_id": answered["id"], "rating": 1}
+    # its record is written by the answer sink's retry (RUAI_QUERY_LOG_RETRY_S), not lost
+    while (voted := call(app, "POST", "/v1/feedback", json=vote)).status_code != 200:
+        assert time.monotonic() < deadline, voted.text
+        time.sleep(0.5)

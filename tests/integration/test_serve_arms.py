@@ -22,6 +22,7 @@ APP = "rag-arms"
 COLLECTION = "arms_test"
 MODEL = f"rag-{COLLECTION}"
 KEYS = [f"key-{i:02d}" for i in range(24)]
+OUTSIDER = "key-globex"  # a tenant RUAI_ARM_HEADER_CALLERS does not name
 QUESTION = "В каком году умер Никола Тесла?"
 CANARY = {
     "name": "canary",
@@ -46,7 +47,8 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
         "settings": {
             "qdrant_path": str(settings.qdrant_path),
             "collection": COLLECTION,
-            "api_keys": dict.fromkeys(KEYS, "acme"),
+            "api_keys": dict.fromkeys(KEYS, "acme") | {OUTSIDER: "globex"},
+            "arm_header_callers": ["acme"],
         },
         "ingress": {"num_replicas": 2},
         # the local profile's layout: each ingress replica searches and answers in its own process
@@ -107,6 +109,27 @@ def test_header_forces_an_arm_and_an_unknown_one_is_400(served) -> None:
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "unknown_arm"
     assert refused.json()["error"]["param"] == ARM_HEADER
+
+
+def test_only_named_callers_choose_an_arm_and_client_errors_never_trip_a_guardrail(
+    served,
+) -> None:
+    """Issue 25, finding 5: any key holder could force the challenger and stop it with requests
+    that failed on their own input (a lone surrogate was a 503). Now forcing is for the tenants
+    RUAI_ARM_HEADER_CALLERS names, and bad input is the client's 400, which no guardrail counts
+    (limits here: 3 requests, error rate 0.5)."""
+    refused = ask(served, OUTSIDER, arm="B")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "arm_not_allowed"
+    key = next(k for k in KEYS if EXPERIMENT.assign(k).name == "A")
+    bad = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "@"}]})
+    bad = bad.replace("@", "\\ud800")
+    for _ in range(20):
+        response = httpx.post(f"{served['base']}/v1/chat/completions", content=bad, timeout=60,
+                              headers={"Authorization": f"Bearer {key}", ARM_HEADER: "A",
+                                       "Content-Type": "application/json"})  # fmt: skip
+        assert response.status_code == 400, response.text
+    for _ in range(4):  # both replicas: A still has its weight
+        assert ask(served, key).headers[ARM_HEADER] == "A"
 
 
 def test_re_index_cleanup_reads_the_collections_the_arms_search(served) -> None:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +48,8 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
             "collection": COLLECTION,
             "api_keys": KEYS,
             "max_question_chars": 500,
+            # short, so that test_slow_uploads_time_out_without_holding_a_slot is quick
+            "body_read_timeout_s": 3,
         },
         # small on purpose: a burst of requests must overflow them (test_overload_is_503)
         "ingress": {"max_ongoing_requests": 2, "max_queued_requests": 2},
@@ -220,7 +224,8 @@ def test_fuzzed_requests_from_the_openapi_schema(served) -> None:
         "query": st.sampled_from([TESLA, WARSAW]),
         "role": st.just("user"),
     }
-    spec = httpx.get(f"{base}/openapi.json", timeout=30).json()
+    spec = httpx.get(f"{base}/openapi.json", headers={"Authorization": "Bearer key-acme"},
+                     timeout=30).json()  # fmt: skip
     bodies = []
     for path, methods in spec["paths"].items():
         schema = methods.get("post", {}).get("requestBody", {}).get("content", {})
@@ -432,3 +437,89 @@ def test_search_scales_out_under_load_and_back(served) -> None:
     assert statuses == {200}
     _wait_for_search_replicas(1)
     assert post(served, "/v1/search", {"query": TESLA}).status_code == 200
+
+
+def _slow_upload(base: str, declared: int, send_s: float) -> bytes:
+    """A raw request whose body comes a byte every 0.5 s (for up to ``send_s``); its reply."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(
+            f"POST /v1/search HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer key-acme\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n{{".encode()
+        )
+        deadline = time.monotonic() + send_s
+        conn.settimeout(0.5)
+        reply = b""
+        while not _whole_reply(reply):
+            try:
+                part = conn.recv(65536)
+            except TimeoutError:
+                if time.monotonic() < deadline:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b" ")
+                continue
+            if not part:
+                break
+            reply += part
+        return reply
+
+
+def _whole_reply(reply: bytes) -> bool:
+    head, found, body = reply.partition(b"\r\n\r\n")
+    lengths = [line.split(b":", 1)[1] for line in head.lower().split(b"\r\n")
+               if line.startswith(b"content-length:")]  # fmt: skip
+    return bool(found) and bool(lengths) and len(body) >= int(lengths[0])
+
+
+def test_slow_uploads_time_out_without_holding_a_slot(served) -> None:
+    """Six clients sending a body byte by byte (more than the ingress admits at once: 2 running,
+    2 queued) leave every normal search answered; each gets a 408 once
+    RUAI_BODY_READ_TIMEOUT_S (3 s here) has passed (issue 25, finding 2)."""
+    with ThreadPoolExecutor(6) as pool:
+        slow = [pool.submit(_slow_upload, served["base"], 1000, 20) for _ in range(6)]
+        time.sleep(0.5)  # all six are sending
+        answered = [post(served, "/v1/search", {"query": TESLA}) for _ in range(5)]
+        replies = [f.result(timeout=60) for f in slow]
+    assert [r.status_code for r in answered] == [200] * 5, [r.text for r in answered]
+    for reply in replies:
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), reply[:300]
+        assert b"RUAI_BODY_READ_TIMEOUT_S" in body
+
+
+def test_a_body_past_the_byte_limit_is_413_before_it_is_read(served) -> None:
+    """RUAI_MAX_REQUEST_BYTES (1 MiB): a declared length past it, and a chunked body that grows
+    past it, are refused in OpenAI's shape; the app answers normally afterwards."""
+    big = {"query": "вопрос", "pad": "я" * 600_000}  # 1.2 MB as UTF-8 JSON
+    declared = post(served, "/v1/search", big)
+    assert assert_openai_error(declared, 413)["code"] == "input_too_long"
+    assert "RUAI_MAX_REQUEST_BYTES" in declared.json()["error"]["message"]
+
+    def chunks():
+        for _ in range(40):
+            yield b" " * 65536
+
+    chunked = httpx.post(f"{served['base']}/v1/search", content=chunks(), timeout=60,
+                         headers={"Authorization": "Bearer key-acme",
+                                  "Content-Type": "application/json"})  # fmt: skip
+    assert assert_openai_error(chunked, 413)["code"] == "input_too_long"
+    assert post(served, "/v1/search", {"query": TESLA}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/search", "/v1/chat/completions"])
+def test_a_lone_surrogate_is_the_clients_400(served, path) -> None:
+    """A JSON escape of half a surrogate pair decodes to no text: a 400 naming it, never a 5xx
+    blamed on the store (issue 25, finding 5); a whole pair is an ordinary character."""
+    field = '"query": "Тесла \\ud800"' if path == "/v1/search" else (
+        f'"model": "{MODEL}", "messages": [{{"role": "user", "content": "Тесла \\udc00 умер?"}}]'
+    )
+    error = assert_openai_error(post(served, path, "{" + field + "}"), 400)
+    assert error["code"] == "invalid_unicode"
+    paired = post(served, "/v1/search", '{"query": "Тесла \\ud83d\\ude00 умер?"}')
+    assert paired.status_code == 200, paired.text
+
+
+def test_the_schema_answers_callers_the_api_answers(served) -> None:
+    assert assert_openai_error(httpx.get(f"{served['base']}/openapi.json", timeout=30), 401)
+    for page in ("/docs", "/redoc"):
+        assert httpx.get(f"{served['base']}{page}", timeout=30).status_code == 404

@@ -126,3 +126,27 @@ def fresh_database(dsn: str, name: str) -> str:
         connection.execute(f"DROP DATABASE IF EXISTS {db}")
         connection.execute(f"CREATE DATABASE {db}")
     return dsn.rsplit("/", 1)[0] + "/" + db
+
+
+@contextmanager
+def stopped(dsn: str) -> Iterator[None]:
+    """The server of ``dsn`` and its backends stopped by SIGSTOP (a hung database: connections
+    stay open, nothing answers) until the block ends, then continued."""
+    import signal
+    from urllib.parse import urlsplit
+
+    import psutil
+
+    port = str(urlsplit(dsn).port)
+    (server,) = [
+        p for p in psutil.process_iter(["name", "cmdline"])
+        if p.info["name"] == "postgres" and port in (p.info["cmdline"] or [])
+    ]  # fmt: skip
+    processes = [server, *server.children(recursive=True)]
+    for process in processes:
+        process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGCONT)

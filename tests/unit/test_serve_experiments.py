@@ -86,11 +86,11 @@ def test_sticky_by_api_key_else_user_and_overridden_by_the_header() -> None:
     assert {made.assign(request(k), "rag-docs").name for k in keys} == {"stable", "wide"}
     stable_key = next(k for k in keys if experiment.assign(k).name == "stable")
     forced = request(stable_key, arm="wide")
-    assert made.assign(forced, "rag-docs").name == "wide"
+    assert made.assign(forced, "rag-docs", may_force=True).name == "wide"
     assert (forced.state.experiment, forced.state.arm) == ("canary", "wide")
     assert body_fields(forced) == {"experiment": "canary", "arm": "wide"}
     with pytest.raises(ApiError) as refused:
-        made.assign(request(stable_key, arm="nope"), "rag-docs")
+        made.assign(request(stable_key, arm="nope"), "rag-docs", may_force=True)
     assert (refused.value.status, refused.value.code) == (400, "unknown_arm")
 
 
@@ -146,10 +146,11 @@ def test_the_guardrail_times_a_stream_to_its_first_token_not_its_end(tmp_path) -
     app = FastAPI()
     app.state.admission, app.state.metrics, app.state.arms = Admission(4, 4), ServeMetrics(), made
     app.state.query_log = logging = QueryLogging(settings, lambda _settings: None)
+    app.state.max_request_bytes, app.state.body_read_timeout_s = 1 << 20, 10.0
 
     @app.get("/stream")
     async def stream(request: Request) -> StreamingResponse:
-        made.assign(request, None)
+        made.assign(request, None, may_force=True)
 
         async def answer():
             yield "первый токен"
@@ -160,7 +161,7 @@ def test_the_guardrail_times_a_stream_to_its_first_token_not_its_end(tmp_path) -
 
     @app.get("/slow")
     async def slow(request: Request) -> PlainTextResponse:
-        made.assign(request, None)
+        made.assign(request, None, may_force=True)
         await asyncio.sleep(0.4)
         return PlainTextResponse("поздно")
 
