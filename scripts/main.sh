@@ -30,6 +30,11 @@ python -m jobs.prepare_sample --dataset "$DATASET" --out "$DATA/sample/xquad-ru"
 if ! ray status >/dev/null 2>&1; then
   echo ">> starting a local Ray cluster (ray start --head, Serve's fast data plane, token auth)"
   set -a; . cluster_configs/ray-serve.env; set +a
+  # HAProxy's admin socket in a folder only this user can enter (mktemp -d: 0700, a short path)
+  eval "$(.venv/bin/python -c 'import sys, tempfile, pathlib, shlex
+from cluster_configs.toolchain.layout import haproxy_private_env
+env = haproxy_private_env(pathlib.Path(tempfile.mkdtemp(prefix="ruai-haproxy-")))
+print(" ".join(f"export {k}={shlex.quote(v)}" for k, v in env.items()))')"
   ray start --head --dashboard-host 127.0.0.1 --disable-usage-stats >/dev/null
 fi
 echo ">> ray job submit: ingest $DATA/sample/xquad-ru/articles → $COLLECTION"
@@ -44,9 +49,10 @@ echo ">> serve deploy: the RAG application (serve_apps/configs/local.yaml) on ht
 python -c 'import sys, yaml
 config = yaml.safe_load(open(sys.argv[1]))
 config["applications"][0]["runtime_env"]["env_vars"].update(
-    RUAI_QDRANT_PATH=sys.argv[2], RUAI_COLLECTION=sys.argv[3], RUAI_DENSE_MODEL=sys.argv[4])
+    RUAI_QDRANT_PATH=sys.argv[2], RUAI_COLLECTION=sys.argv[3], RUAI_DENSE_MODEL=sys.argv[4],
+    RUAI_DATA_DIR=sys.argv[5])
 yaml.safe_dump(config, sys.stdout, allow_unicode=True)' \
-  serve_apps/configs/local.yaml "$RUAI_QDRANT_PATH" "$COLLECTION" "$RUAI_DENSE_MODEL" \
+  serve_apps/configs/local.yaml "$RUAI_QDRANT_PATH" "$COLLECTION" "$RUAI_DENSE_MODEL" "$DATA" \
   > "$DATA/serve-local.yaml"
 serve deploy "$DATA/serve-local.yaml" --address "$DASHBOARD"
 echo ">> ask: $QUERY"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_configs.toolchain.layout import serve_cluster_env
+from cluster_configs.toolchain.layout import haproxy_private_env, serve_cluster_env
 from pipelines.cluster_token import ensure_cluster_token
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +33,8 @@ for _inherited in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE", "RA
 os.environ["RAY_AUTH_TOKEN_PATH"] = str(Path(f"/tmp/ruai-test-auth-{os.getpid()}/auth_token"))
 ensure_cluster_token()
 os.environ.update(serve_cluster_env())
+# a short path: Ray adds the node id (56 characters) below it, and a socket path holds 107
+os.environ.update(haproxy_private_env(Path(f"/tmp/ruai-haproxy-{os.getpid()}")))
 # Serve kills a proxy (HAProxy here) that is not ready within 5 s and serve.start then fails; on a
 # loaded 2-core machine HAProxy can take longer
 os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")

@@ -133,3 +133,40 @@ def test_reindex_flips_under_load_rolls_back_and_drops(ingested, monkeypatch):
     assert dropped == {"collection": ALIAS, "dropped": [f"{ALIAS}__v2"], "kept_for_arms": []}
     assert store.collection_names() == [f"{ALIAS}__v1"]
     assert _ids(searcher, ALIAS) == old
+
+
+def test_a_re_index_with_another_model_configured_refuses_to_adopt(
+    ingested, sample_articles, tmp_path, monkeypatch
+):
+    """Issue 25, finding 1: a second terminal without RUAI_DENSE_MODEL (navec by default here)
+    staged a re-index of a collection built with another model; adoption recorded the caller's
+    model for the stored vectors, and every search of it failed on the dimension. Now ingestion
+    records the model that built a collection, and adoption refuses a RUAI_DENSE_MODEL that
+    differs, by record or by vector size; the collection stays plain and keeps answering."""
+    from ruai.settings import get_settings
+
+    settings, _ = ingested
+    article = sorted(sample_articles.glob("*.md"))[0]
+    (tmp_path / article.name).write_bytes(article.read_bytes())
+    built = settings.model_copy(update={"collection": "plain"})
+    assert run_ingest(built, str(tmp_path)).points_total > 0
+    store = store_for(settings)
+    assert store.version_of("plain").model == "navec"
+    searcher = Searcher.from_settings(built, store)
+    before = _ids(searcher, "plain")
+    assert before
+
+    monkeypatch.setenv("RUAI_QDRANT_PATH", str(settings.qdrant_path))
+    for configured in ("all-MiniLM-L6-v2", "multilingual-e5-small-q4"):  # 384-d, e5 by record
+        monkeypatch.setenv("RUAI_DENSE_MODEL", configured)
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(
+                reindex_app, ["--collection", "plain", "--model", NEW_MODEL, "--stage"]
+            )
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code != 0, result.output
+        assert "RUAI_DENSE_MODEL" in result.stderr and "navec" in result.stderr, result.output
+        assert "plain" not in store.alias_targets()
+        assert _ids(searcher, "plain") == before
