@@ -2,7 +2,7 @@
 
 1. pairs: the registered dataset of the current champion plus the questions of the window with
    positive feedback + the chunk they were answered from (the logged top-1 chunk id, its text
-   fetched from the index) that it does not hold yet, written as question/context JSONL to a
+   read from the index by id) that it does not hold yet, written as question/context JSONL to a
    file named by its content's hash (``pairs-<sha256[:16]>.jsonl``): a run never rewrites the
    file an earlier run's version was registered with, and removes the files no version was
    registered with once they are a day old (dry runs', failed fine-tunes');
@@ -33,13 +33,12 @@ from ruai.lifecycle.lineage import DATASET
 from ruai.lifecycle.monitoring import MonitorReport
 from ruai.lifecycle.registry import CHAMPION, ModelRef, Registry
 from ruai.settings import Settings
+from ruai.store.base import CollectionNotFoundError, VectorStore
 
 logger = logging.getLogger(__name__)
 OK, SKIPPED, STOPPED, FAILED = "ok", "skipped", "stopped", "failed"
 # an unregistered pairs file younger than this may be a running fine-tune's: it stays
 UNREGISTERED_PAIRS_KEPT_S = 86_400
-# (question, tenant, collection, chunk id) -> (passage text, its document title) or None
-ChunkLookup = Callable[[str, str, str, str], tuple[str, str] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,27 +67,6 @@ class Chain:
         return [asdict(s) for s in self.steps]
 
 
-def index_lookup(settings: Settings) -> ChunkLookup:
-    """Find a logged chunk's text by asking the index the question again (the store has no read
-    by id): the hit whose id is the logged chunk id."""
-    from raystore import store_for
-    from ruai.retrieval import Searcher
-
-    searcher = Searcher.from_settings(settings, store_for(settings))
-
-    def lookup(question: str, tenant: str, collection: str, chunk_id: str):
-        hits = searcher.search(
-            question, tenant=tenant, collection=collection or None, top_k=settings.prefetch_limit
-        )
-        for hit in hits:
-            if str(hit.id) == chunk_id:
-                payload = hit.payload or {}
-                return payload.get("text", ""), str(payload.get("title") or payload.get("source"))
-        return None
-
-    return lookup
-
-
 def positives(rows: list[dict], ratings: Mapping[str, int]) -> list[dict]:
     """The window's answers rated +1 that kept their question text and retrieved a chunk."""
     return [
@@ -98,21 +76,35 @@ def positives(rows: list[dict], ratings: Mapping[str, int]) -> list[dict]:
     ]
 
 
-def window_pairs(rows: list[dict], lookup: ChunkLookup) -> tuple[list[dict], int]:
-    """(question/context/title rows of positively rated answers, those whose chunk is no longer
-    in the index)."""
+def window_pairs(
+    rows: list[dict], store: VectorStore, default_collection: str
+) -> tuple[list[dict], int]:
+    """(question/context/title rows of positively rated answers, their top-1 chunk's text read
+    from the index by id; the number of those whose chunk is no longer in the index)."""
+    firsts = [
+        (row, row.get("collection") or default_collection, row["chunk_ids"][0]) for row in rows
+    ]
+    payloads: dict[tuple[str, str], dict] = {}
+    for collection in {collection for _, collection, _ in firsts}:
+        ids = [str(chunk) for _, named, chunk in firsts if named == collection]
+        try:
+            points = store.retrieve(collection, ids)
+        except CollectionNotFoundError:  # dropped since: each of its chunks is missing
+            continue
+        payloads.update({(collection, p.id): p.payload for p in points})
     pairs, missing, seen = [], 0, set()
-    for row in rows:
+    for row, collection, chunk in firsts:
         if row["question"] in seen:
             continue
-        chunk = row["chunk_ids"][0]
-        found = lookup(row["question"], row["tenant"], row.get("collection") or "", chunk)
-        if found is None:
+        payload = payloads.get((collection, str(chunk)))
+        if payload is None:
             missing += 1
             continue
         seen.add(row["question"])
-        text, title = found
-        pairs.append({"question": row["question"], "context": text, "title": title})
+        title = str(payload.get("title") or payload.get("source"))
+        pairs.append(
+            {"question": row["question"], "context": payload.get("text", ""), "title": title}
+        )
     return pairs, missing
 
 
@@ -195,7 +187,7 @@ def run_chain(
     work_dir: Path,
     *,
     execute: bool = False,
-    lookup: ChunkLookup | None = None,
+    store: VectorStore | None = None,
     log: Callable[[Step], None] | None = None,
 ) -> Chain:
     chain = Chain(log)
@@ -215,7 +207,11 @@ def run_chain(
         champion = registry.find(ModelRef(model, alias=CHAMPION))
         registered = {Path(v.tags[DATASET]).resolve() for v in registry.versions(model)
                       if DATASET in v.tags}  # fmt: skip
-        pairs, missing = window_pairs(liked, lookup or index_lookup(settings))
+        if store is None:
+            from raystore import store_for
+
+            store = store_for(settings)
+        pairs, missing = window_pairs(liked, store, settings.collection)
         base_rows = registered_rows(Path(champion.tags[DATASET])) if champion else []
     except Exception as exc:  # noqa: BLE001 - any failure stops the chain with its reason
         chain.record("pairs", FAILED, f"{type(exc).__name__}: {exc}")

@@ -52,6 +52,12 @@ def point_from_vectors(point_id: Any, vectors: dict, payload: dict | None) -> Po
     )
 
 
+def in_order(ids: list[str], points: list[PointRecord]) -> list[PointRecord]:
+    """``points`` in the order of ``ids`` (engines return them in their own), each once."""
+    by_id = {p.id: p for p in points}
+    return [by_id[i] for i in dict.fromkeys(str(i) for i in ids) if i in by_id]
+
+
 @dataclass(slots=True)
 class Hit:
     id: str
@@ -127,6 +133,10 @@ class VectorStore(Protocol):
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         """Every document in the collection (optionally one tenant's), by doc_id."""
 
+    def retrieve(self, collection: str, ids: list[str]) -> list[PointRecord]:
+        """The whole points (vectors and payload) with these ids, in the order given; an id the
+        collection does not hold is left out."""
+
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         """Dense-only, sparse-only or hybrid (both given: prefetch each, fuse), tenant-filtered."""
 
@@ -168,3 +178,13 @@ class VectorStore(Protocol):
     def adopt_collection(self, collection: str, version: CollectionVersion) -> None:
         """Move the plain collection ``collection`` to ``version.name`` behind an alias of the
         old name (once, before its first re-index)."""
+
+
+def store_methods() -> tuple[str, ...]:
+    """The names of the VectorStore protocol's methods, in the order it declares them: what a
+    proxy that forwards the protocol (raystore/) implements."""
+    return tuple(
+        name
+        for name, value in vars(VectorStore).items()
+        if callable(value) and not name.startswith("_")
+    )
