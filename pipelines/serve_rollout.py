@@ -108,7 +108,7 @@ def arm_collections(address: str | None = None) -> set[str]:
 
 def live_arms(client: Any, app_name: str) -> tuple[dict, dict, Any]:
     """(Serve details, the app's deployed config, its ingress's ArmsConfig)."""
-    from serve_apps.experiments import ArmsConfig
+    from ruai.lifecycle.arms_config import ArmsConfig
 
     try:
         details = client.get_serve_details()
@@ -141,7 +141,7 @@ def apply(client: Any, details: dict, app_name: str, config: dict, new: dict,
 def start_experiment(address: str, app_name: str, experiment: dict, timeout_s: float = 120.0):
     """Add ``experiment`` to a running app (replacing one of the same name): a canary arm starts
     taking its weight's share without restarting replicas. Returns the validated experiment."""
-    from serve_apps.experiments import ArmsConfig, ScopedExperiment
+    from ruai.lifecycle.arms_config import ArmsConfig, ScopedExperiment
 
     try:
         added = ScopedExperiment.model_validate(experiment)

@@ -15,8 +15,7 @@ import ray
 
 from raystore.forwarding import forwards_store
 from raystore.read_socket import ReadSocketClient, ReadSocketDown
-from ruai.store.aliases import CollectionVersion
-from ruai.store.base import Hit, SearchRequest, StoreError
+from ruai.store.base import CollectionVersion, Hit, SearchRequest, StoreError
 
 RETRY_SOCKET_S = 10.0  # how often to ask again after the owner's socket could not be used
 

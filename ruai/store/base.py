@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ruai.encoders.base import SparseVector
 from ruai.store.hnsw import HnswSearch
-
-if TYPE_CHECKING:
-    from ruai.store.aliases import CollectionVersion
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -106,6 +103,30 @@ class SearchRequest:
     # how the dense part walks the HNSW graph; None: the store's own (RUAI_SEARCH_HNSW_EF /
     # RUAI_SEARCH_EXACT)
     hnsw: HnswSearch | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionVersion:
+    """One concrete collection (a version behind an alias, ruai/store/aliases.py) and what built
+    it. ``model`` is the dense model setting its vectors came from (a registry alias pinned to
+    its version, ``models:/name/3``), ``dim`` their size; both None for a collection nothing
+    recorded (ingested before versions existed)."""
+
+    name: str
+    model: str | None = None
+    dim: int | None = None
+    created: str | None = None
+    source: str | None = None  # the version it was re-indexed from
+    # False: its re-index did not copy every point (the alias never pointed at it); None: not
+    # recorded (a version recorded before this field)
+    complete: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CollectionVersion:
+        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__})
 
 
 @runtime_checkable

@@ -13,13 +13,14 @@ import httpx
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ApiException
 
-from ruai.store.aliases import ClientAliasBook, CollectionVersion, VersionedCollections
+from ruai.store.aliases import ClientAliasBook, VersionedCollections
 from ruai.store.base import (
     DENSE,
     INDEXED_FIELDS,
     LINEAR_SCORE_VARIABLES,
     SPARSE,
     CollectionNotFoundError,
+    CollectionVersion,
     DocState,
     FusionConfig,
     Hit,

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
-from ruai.store.aliases import CollectionVersion, EdgeAliasBook, VersionedCollections
+from ruai.store.aliases import EdgeAliasBook, VersionedCollections
 from ruai.store.base import (
     DENSE,
     INDEXED_FIELDS,
     LINEAR_SCORE_VARIABLES,
     SPARSE,
     CollectionNotFoundError,
+    CollectionVersion,
     DocState,
     FusionConfig,
     Hit,
