@@ -7,10 +7,10 @@ Reads the query log (RUAI_QUERY_LOG_DIR) of the last --window against the --refe
 before it (or a reference log directory), per tenant and collection; feedback from the
 conversation store. Prints a table, writes monitor-summary.json under --output, logs an MLflow
 run (metrics + plots) and sets the ray_ruai_drift_* / ray_ruai_feedback_* gauges on the cluster
-(docs/lifecycle.md). --act runs the retraining trigger when a threshold was crossed: a dry run
-unless --execute. Then it applies the retention settings (RUAI_QUERY_LOG_RETENTION_DAYS,
-RUAI_ANSWER_RETENTION_DAYS; ruai/lifecycle/retention.py) unless --no-retention, and writes what
-it deleted to retention-summary.json.
+(docs/lifecycle.md). --act then runs the retraining chain (what ``python -m jobs.retrain``
+runs, jobs/retrain.py): a dry run unless --execute. Then it applies the retention settings
+(RUAI_QUERY_LOG_RETENTION_DAYS, RUAI_ANSWER_RETENTION_DAYS; ruai/lifecycle/retention.py) unless
+--no-retention, and writes what it deleted to retention-summary.json.
 Exit status: 0 quiet, 1 a threshold was crossed, 2 an input error.
 """
 
@@ -98,19 +98,14 @@ def main(
         True, "--retention/--no-retention", help="Delete query-log rows and answers past retention"
     ),
 ) -> None:
-    from ruai.lifecycle.query_log_window import Window, now_utc, parse_duration
+    from pipelines.cluster import init_ray
+    from pipelines.monitor import run_monitor, window_to_monitor
 
     settings = get_settings()
     try:
-        span = Window.ending(now_utc(), parse_duration(window))
-        past = reference_path if reference_path is not None else parse_duration(reference)
+        span, past = window_to_monitor(window, reference, reference_path)
     except ValueError as exc:
         fail(str(exc))
-    if reference_path is not None and not reference_path.is_dir():
-        fail(f"--reference-path {reference_path} is not a directory of query-log Parquet files")
-
-    from pipelines.cluster import init_ray
-    from pipelines.monitor import run_monitor
 
     if metrics or (act and execute):
         init_ray()
@@ -125,18 +120,9 @@ def main(
         + (f"  mlflow run {run.mlflow_run_id}" if run.mlflow_run_id else "")
     )
     if act:
-        from pipelines.retrain import run_chain
+        from jobs.retrain import retrain
 
-        chain = run_chain(
-            settings,
-            report,
-            run.current.to_pylist(),
-            run.ratings,
-            output / "retrain",
-            execute=execute,
-            log=lambda s: console.print(f"retrain {s.name}: {s.status}: {s.detail}"),
-        )
-        (output / "retrain-steps.json").write_text(json.dumps(chain.to_list(), indent=2), "utf-8")
+        retrain(settings, run, output, execute=execute)
     if retention:
         from ruai.lifecycle.retention import apply_retention
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.retrain import OK, STOPPED, UNREGISTERED_PAIRS_KEPT_S, run_chain
+from pipelines.retrain import FAILED, OK, STOPPED, gate, run_chain
+from pipelines.retrain_pairs import UNREGISTERED_PAIRS_KEPT_S
 from ruai.encoders.base import SparseVector
 from ruai.lifecycle.lineage import (
     DATASET,
@@ -168,3 +169,27 @@ def test_a_chunk_gone_from_the_index_is_counted_missing(tmp_path: Path, index: E
     gone = run_chain(settings, DRIFTED, rows, ratings, tmp_path / "retrain", store=index)
     assert (gone.steps[1].status, gone.dataset) == (STOPPED, None)
     assert "(3 missing)" in gone.steps[1].detail
+
+
+def test_a_champion_whose_dataset_is_gone_fails_the_pairs_step_saying_so(
+    tmp_path: Path, index: EdgeStore
+):
+    settings = Settings(registry_dir=tmp_path / "registry", retrain_model=MODEL)
+    registry = Registry.from_settings(settings)
+    gone = tmp_path / "gone.jsonl"
+    gone.write_text("{}\n", "utf-8")
+    promote(registry, gone, tmp_path)
+    gone.unlink()
+    rows, ratings = window(QUESTIONS[:2])
+    chain = run_chain(settings, DRIFTED, rows, ratings, tmp_path / "retrain", store=index)
+    assert [(s.name, s.status) for s in chain.steps] == [("trigger", OK), ("pairs", FAILED)]
+    assert chain.failed and chain.steps[1].detail.startswith("FileNotFoundError: ")
+    assert str(gone) in chain.steps[1].detail
+
+
+def test_the_gate_without_a_challenger_fails_naming_the_model(tmp_path: Path):
+    settings = Settings(registry_dir=tmp_path / "registry", retrain_model=MODEL)
+    step, promoted = gate(settings)
+    assert (step.name, step.status, promoted) == ("gate", FAILED, None)
+    assert step.detail.startswith("ModelNotFoundError: ") and MODEL in step.detail
+    assert not step.goes_on
