@@ -24,7 +24,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jobs.cli import ExitCode, fail
+from jobs.cli import ExitCode
+from jobs.window_options import REFERENCE, REFERENCE_PATH, WINDOW, window_and_reference
 from ruai.settings import get_settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -82,11 +83,9 @@ def report_table(report) -> Table:
 
 @app.command()
 def main(
-    window: str = typer.Option("24h", help="Window to monitor, ending now: 30m, 24h, 7d"),
-    reference: str = typer.Option("7d", help="Reference window just before --window"),
-    reference_path: Path = typer.Option(
-        None, help="A query-log directory to compare against instead of --reference"
-    ),
+    window: str = WINDOW,
+    reference: str = REFERENCE,
+    reference_path: Path = REFERENCE_PATH,
     output: Path = typer.Option(Path("./data/monitor"), help="Summary, plots, retraining files"),
     act: bool = typer.Option(False, "--act", help="Run the retraining trigger when needed"),
     execute: bool = typer.Option(
@@ -99,13 +98,10 @@ def main(
     ),
 ) -> None:
     from pipelines.cluster import init_ray
-    from pipelines.monitor import run_monitor, window_to_monitor
+    from pipelines.monitor import run_monitor
 
     settings = get_settings()
-    try:
-        span, past = window_to_monitor(window, reference, reference_path)
-    except ValueError as exc:
-        fail(str(exc))
+    span, past = window_and_reference(window, reference, reference_path)
 
     if metrics or (act and execute):
         init_ray()

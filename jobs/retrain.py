@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from jobs.cli import ExitCode, fail
+from jobs.cli import ExitCode
+from jobs.window_options import REFERENCE, REFERENCE_PATH, WINDOW, window_and_reference
 from ruai.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -59,25 +60,20 @@ def retrain(settings: Settings, run: MonitorRun, output: Path, *, execute: bool)
 
 @app.command()
 def main(
-    window: str = typer.Option("24h", help="Window of the query log to learn from, ending now"),
-    reference: str = typer.Option("7d", help="Reference window just before --window"),
-    reference_path: Path = typer.Option(
-        None, help="A query-log directory to compare against instead of --reference"
-    ),
+    window: str = WINDOW,
+    reference: str = REFERENCE,
+    reference_path: Path = REFERENCE_PATH,
     output: Path = typer.Option(Path("./data/monitor"), help="Summary and retraining files"),
     execute: bool = typer.Option(
         False, "--execute", help="Really fine-tune, gate and start a canary (else a dry run)"
     ),
 ) -> None:
     from pipelines.cluster import init_ray, running_cluster_address
-    from pipelines.monitor import run_monitor, window_to_monitor
+    from pipelines.monitor import run_monitor
     from raystore import release_store
 
     settings = get_settings()
-    try:
-        span, past = window_to_monitor(window, reference, reference_path)
-    except ValueError as exc:
-        fail(str(exc))
+    span, past = window_and_reference(window, reference, reference_path)
     # a fine-tune runs on Ray Train; a running cluster's store owner holds an embedded index
     started_here = init_ray() if execute or running_cluster_address() else False
     try:
