@@ -12,7 +12,8 @@ what the next step needs:
 4. ``gate``: ``ruai.lifecycle.promotion.promote`` (challenger vs champion on held-out data);
 5. ``canary``: when RUAI_RETRAIN_CANARY_WEIGHT > 0 and the gate promoted, the collection
    re-embedded with the new version as a staged version and an experiment with that version
-   as a canary arm at that weight (written as JSON; started in RUAI_RETRAIN_CANARY_APP when set).
+   as a canary arm at that weight (written as JSON; started in RUAI_RETRAIN_CANARY_APP when set,
+   in its RayService's serveConfigV2 when RUAI_RETRAIN_CANARY_RAYSERVICE names one).
 
 A step catches the failures it expects (a missing model, an unreadable dataset, a refused store
 or Serve call) and reports them as ``failed``; anything else is a bug and raises.
@@ -231,7 +232,7 @@ def canary(settings: Settings, version: Version, work_dir: Path) -> Step:
     if settings.retrain_canary_weight == 0:
         return Step("canary", SKIPPED, "RUAI_RETRAIN_CANARY_WEIGHT=0: no canary arm")
     from pipelines.reindex import ReindexIncompleteError, run_reindex
-    from pipelines.serve_rollout import RolloutError, dashboard_address, start_experiment
+    from pipelines.serve_rollout import RolloutError
     from ruai.encoders.base import ModelNotFoundError
 
     collection = settings.collection
@@ -255,15 +256,37 @@ def canary(settings: Settings, version: Version, work_dir: Path) -> Step:
             f"it holds up: {flip}",
         )
     try:  # start it in the running app: the arm takes its share
-        start_experiment(dashboard_address(), app, experiment)
+        started = start_canary(settings, app, experiment)
     except RolloutError as exc:
         return failed("canary", exc, f"{staged.new_version} staged; starting it: ")
     return Step(
         "canary",
         OK,
-        f"{staged.new_version} staged; experiment {experiment['name']} running in {app} with "
-        f"{arm} at {settings.retrain_canary_weight}%; when it holds up: {flip}",
+        f"{staged.new_version} staged; experiment {experiment['name']} running in {started} "
+        f"with {arm} at {settings.retrain_canary_weight}%; when it holds up: {flip}",
     )
+
+
+def start_canary(settings: Settings, app: str, experiment: dict) -> str:
+    """Start ``experiment`` in the running ``app``: in its RayService's serveConfigV2 when
+    RUAI_RETRAIN_CANARY_RAYSERVICE names one (KubeRay keeps it there), else through Serve's
+    REST API; returns where. RolloutError when it cannot."""
+    from pipelines.serve_rollout import (
+        adding,
+        dashboard_address,
+        parsed_experiment,
+        start_experiment,
+    )
+
+    if not settings.retrain_canary_rayservice:
+        start_experiment(dashboard_address(), app, experiment)
+        return app
+    from pipelines.rayservice_rollout import RayServiceRef, kubernetes_api, roll_out
+
+    namespace, name = settings.retrain_canary_rayservice.split("/")
+    where = RayServiceRef(name, namespace)
+    roll_out(kubernetes_api(), where, app, adding(parsed_experiment(experiment)))
+    return f"{app} of {where}"
 
 
 def run_chain(

@@ -33,6 +33,30 @@ class ArmsConfig(BaseModel):
         check_scopes(self.experiments)
         return self
 
+    def with_weight(self, experiment: str, arm: str, weight: int) -> ArmsConfig:
+        """A copy with one arm's weight changed: KeyError for an unknown experiment or arm,
+        ValueError when no arm would keep traffic."""
+        current = {e.name: e for e in self.experiments}
+        if experiment not in current:
+            raise KeyError(f"no experiment {experiment!r}; there are {sorted(current)}")
+        changed = current[experiment].with_weights({arm: weight})
+        experiments = [changed if e.name == experiment else e for e in self.experiments]
+        return self.model_copy(update={"experiments": experiments})
+
+    def with_experiment(self, experiment: ScopedExperiment) -> ArmsConfig:
+        """A copy that runs ``experiment`` too, in place of one of the same name; validated as a
+        whole (ValueError: e.g. a second experiment for one model)."""
+        kept = [e for e in self.experiments if e.name != experiment.name]
+        return ArmsConfig.model_validate(
+            self.model_dump(mode="json")
+            | {"experiments": [e.model_dump(mode="json") for e in (*kept, experiment)]}
+        )
+
+    def weights(self, experiment: str) -> dict[str, int]:
+        """Each arm's weight in ``experiment`` ({} when there is no such experiment)."""
+        found = next((e for e in self.experiments if e.name == experiment), None)
+        return {a.name: a.weight for a in found.arms} if found else {}
+
     def check_serving(self, settings: Settings) -> ArmsConfig:
         """What the app's settings decide: an arm's adapter needs generator=vllm with
         RUAI_LLM_LORA_PATH; the app serves one base LLM."""
