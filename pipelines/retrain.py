@@ -131,6 +131,9 @@ def build_pairs(
         champion = registry.find(ModelRef(model, alias=CHAMPION))
         registered = {Path(v.tags[DATASET]).resolve() for v in registry.versions(model)
                       if DATASET in v.tags}  # fmt: skip
+        if champion is not None and DATASET not in champion.tags:
+            lineage = f"{champion.uri} (the champion) has no {DATASET!r} tag to add the window to"
+            return Step("pairs", FAILED, lineage), None
         pairs, missing = window_pairs(liked, store, settings.collection)
         base_rows = registered_rows(Path(champion.tags[DATASET])) if champion else []
     except (MlflowException, StoreError, SquadFormatError, OSError) as exc:

@@ -186,6 +186,16 @@ def test_a_champion_whose_dataset_is_gone_fails_the_pairs_step_saying_so(
     assert chain.failed and chain.steps[1].detail.startswith("FileNotFoundError: ")
     assert str(gone) in chain.steps[1].detail
 
+    untagged = tmp_path / "models" / "untagged"
+    untagged.mkdir(parents=True)
+    registry.register(MODEL, untagged.as_uri(), {KIND: EMBEDDER}, alias=CHAMPION)
+    chain = run_chain(settings, DRIFTED, rows, ratings, tmp_path / "retrain", store=index)
+    assert chain.steps[1].status == FAILED
+    assert (
+        chain.steps[1].detail
+        == f"models:/{MODEL}/2 (the champion) has no 'dataset' tag to add the window to"
+    )
+
 
 def test_the_gate_without_a_challenger_fails_naming_the_model(tmp_path: Path):
     settings = Settings(registry_dir=tmp_path / "registry", retrain_model=MODEL)
