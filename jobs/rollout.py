@@ -31,12 +31,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from cluster_configs.toolchain.layout import KUBERAY, load_release
 from pipelines.serve_rollout import DEFAULT_DASHBOARD
+
+if TYPE_CHECKING:
+    from ruai.lifecycle.arms_config import ArmsConfig
 
 app = typer.Typer(add_completion=False, help=__doc__)
 RENDERED_RAYSERVICE = KUBERAY / "rayservice.yaml"
@@ -133,7 +138,7 @@ def _roll_out_rayservice(
     name: str,
     namespace: str,
     app_name: str,
-    change,
+    change: Callable[[ArmsConfig], ArmsConfig],
     experiment: str,
     kube_api: str | None,
     patch_file: Path | None,
