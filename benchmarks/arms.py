@@ -19,8 +19,9 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ruai.lifecycle.arms_config import ArmsConfig
 from serve_apps import experiments
-from serve_apps.experiments import Arms, ArmsConfig
+from serve_apps.experiments import Arms
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CANARY = {"name": "canary", "arms": [{"name": "stable", "weight": 90},

@@ -7,10 +7,10 @@ Reads the query log (RUAI_QUERY_LOG_DIR) of the last --window against the --refe
 before it (or a reference log directory), per tenant and collection; feedback from the
 conversation store. Prints a table, writes monitor-summary.json under --output, logs an MLflow
 run (metrics + plots) and sets the ray_ruai_drift_* / ray_ruai_feedback_* gauges on the cluster
-(docs/lifecycle.md). --act runs the retraining trigger when a threshold was crossed: a dry run
-unless --execute. Then it applies the retention settings (RUAI_QUERY_LOG_RETENTION_DAYS,
-RUAI_ANSWER_RETENTION_DAYS; ruai/lifecycle/retention.py) unless --no-retention, and writes what
-it deleted to retention-summary.json.
+(docs/lifecycle.md). --act then runs the retraining chain (what ``python -m jobs.retrain``
+runs, jobs/retrain.py): a dry run unless --execute. Then it applies the retention settings
+(RUAI_QUERY_LOG_RETENTION_DAYS, RUAI_ANSWER_RETENTION_DAYS; ruai/lifecycle/retention.py) unless
+--no-retention, and writes what it deleted to retention-summary.json.
 Exit status: 0 quiet, 1 a threshold was crossed, 2 an input error.
 """
 
@@ -24,7 +24,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jobs.cli import ExitCode, fail
+from jobs.cli import ExitCode
+from jobs.window_options import REFERENCE, REFERENCE_PATH, WINDOW, window_and_reference
 from ruai.settings import get_settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -82,11 +83,9 @@ def report_table(report) -> Table:
 
 @app.command()
 def main(
-    window: str = typer.Option("24h", help="Window to monitor, ending now: 30m, 24h, 7d"),
-    reference: str = typer.Option("7d", help="Reference window just before --window"),
-    reference_path: Path = typer.Option(
-        None, help="A query-log directory to compare against instead of --reference"
-    ),
+    window: str = WINDOW,
+    reference: str = REFERENCE,
+    reference_path: Path = REFERENCE_PATH,
     output: Path = typer.Option(Path("./data/monitor"), help="Summary, plots, retraining files"),
     act: bool = typer.Option(False, "--act", help="Run the retraining trigger when needed"),
     execute: bool = typer.Option(
@@ -98,19 +97,11 @@ def main(
         True, "--retention/--no-retention", help="Delete query-log rows and answers past retention"
     ),
 ) -> None:
-    from ruai.lifecycle.query_log_window import Window, now_utc, parse_duration
-
-    settings = get_settings()
-    try:
-        span = Window.ending(now_utc(), parse_duration(window))
-        past = reference_path if reference_path is not None else parse_duration(reference)
-    except ValueError as exc:
-        fail(str(exc))
-    if reference_path is not None and not reference_path.is_dir():
-        fail(f"--reference-path {reference_path} is not a directory of query-log Parquet files")
-
     from pipelines.cluster import init_ray
     from pipelines.monitor import run_monitor
+
+    settings = get_settings()
+    span, past = window_and_reference(window, reference, reference_path)
 
     if metrics or (act and execute):
         init_ray()
@@ -125,18 +116,9 @@ def main(
         + (f"  mlflow run {run.mlflow_run_id}" if run.mlflow_run_id else "")
     )
     if act:
-        from pipelines.retrain import run_chain
+        from jobs.retrain import retrain
 
-        chain = run_chain(
-            settings,
-            report,
-            run.current.to_pylist(),
-            run.ratings,
-            output / "retrain",
-            execute=execute,
-            log=lambda s: console.print(f"retrain {s.name}: {s.status}: {s.detail}"),
-        )
-        (output / "retrain-steps.json").write_text(json.dumps(chain.to_list(), indent=2), "utf-8")
+        retrain(settings, run, output, execute=execute)
     if retention:
         from ruai.lifecycle.retention import apply_retention
 

@@ -39,7 +39,7 @@ def main(
     except (ModelNotFoundError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
     decision = result.decision
-    table = Table(title=f"{model}: {result.challenger} (challenger) vs {result.champion}")
+    table = Table(title=f"{model}: {result.challenger.uri} (challenger) vs {result.champion}")
     for column in ("metric", "champion", "challenger", "Δ"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name, champion, challenger, delta in decision.rows():
@@ -50,7 +50,7 @@ def main(
     console.print(f"[{colour}]{decision.summary()}[/{colour}]  (mlflow run {result.run_id})")
     if not decision.promote:
         raise typer.Exit(1)
-    console.print(f"models:/{model}@champion is now {result.challenger}")
+    console.print(f"models:/{model}@champion is now {result.challenger.uri}")
 
 
 if __name__ == "__main__":

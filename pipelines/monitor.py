@@ -25,6 +25,23 @@ class MonitorRun:
     mlflow_run_id: str | None
 
 
+def window_to_monitor(
+    window: str, reference: str, reference_path: Path | None
+) -> tuple[Window, timedelta | Path]:
+    """The CLIs' --window (ending now) and its reference: --reference-path (a query-log
+    directory), else the --reference window just before it; ValueError saying what is wrong."""
+    from ruai.lifecycle.query_log_window import now_utc, parse_duration
+
+    span = Window.ending(now_utc(), parse_duration(window))
+    if reference_path is None:
+        return span, parse_duration(reference)
+    if not reference_path.is_dir():
+        raise ValueError(
+            f"--reference-path {reference_path} is not a directory of query-log Parquet files"
+        )
+    return span, reference_path
+
+
 def read_ratings(settings: Settings, table: pa.Table) -> dict[str, int]:
     """Feedback on the window's answers from the conversation store, joined on response_id."""
     from ruai.conversations.store import ConversationStore

@@ -10,8 +10,12 @@ import logging
 import os
 import socket
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from ruai.lifecycle.arms_config import ArmsConfig, ScopedExperiment
 
 INGRESS = "RagIngress"
 DEFAULT_DASHBOARD = "http://127.0.0.1:8265"
@@ -108,7 +112,7 @@ def arm_collections(address: str | None = None) -> set[str]:
 
 def live_arms(client: Any, app_name: str) -> tuple[dict, dict, Any]:
     """(Serve details, the app's deployed config, its ingress's ArmsConfig)."""
-    from serve_apps.experiments import ArmsConfig
+    from ruai.lifecycle.arms_config import ArmsConfig
 
     try:
         details = client.get_serve_details()
@@ -141,21 +145,45 @@ def apply(client: Any, details: dict, app_name: str, config: dict, new: dict,
 def start_experiment(address: str, app_name: str, experiment: dict, timeout_s: float = 120.0):
     """Add ``experiment`` to a running app (replacing one of the same name): a canary arm starts
     taking its weight's share without restarting replicas. Returns the validated experiment."""
-    from serve_apps.experiments import ArmsConfig, ScopedExperiment
-
-    try:
-        added = ScopedExperiment.model_validate(experiment)
-    except ValueError as exc:
-        raise RolloutError(f"not a valid experiment: {exc}") from exc
+    added = parsed_experiment(experiment)
     client = serve_client(address)
     details, config, arms = live_arms(client, app_name)
-    kept = [e for e in arms.experiments if e.name != added.name]
-    try:  # validated as a whole: e.g. one experiment per model
-        new = ArmsConfig.model_validate(
-            arms.model_dump(mode="json") | {"experiments": [
-                *(e.model_dump(mode="json") for e in kept), added.model_dump(mode="json")]}
-        ).model_dump(mode="json")  # fmt: skip
-    except ValueError as exc:
-        raise RolloutError(f"the app cannot take experiment {added.name!r}: {exc}") from exc
+    new = adding(added)(arms).model_dump(mode="json")
     apply(client, details, app_name, config, new, timeout_s)
     return added
+
+
+def parsed_experiment(body: dict) -> ScopedExperiment:
+    """An experiment as a file gives it (``jobs.monitor --act``'s experiment.json), validated."""
+    from ruai.lifecycle.arms_config import ScopedExperiment
+
+    try:
+        return ScopedExperiment.model_validate(body)
+    except ValueError as exc:
+        raise RolloutError(f"not a valid experiment: {exc}") from exc
+
+
+def adding(experiment: ScopedExperiment) -> Callable[[ArmsConfig], ArmsConfig]:
+    """The change that adds ``experiment`` to an app's experiments (replacing one of its name)."""
+
+    def change(arms: ArmsConfig) -> ArmsConfig:
+        try:  # validated as a whole: e.g. one experiment per model
+            return arms.with_experiment(experiment)
+        except ValueError as exc:
+            raise RolloutError(
+                f"the app cannot take experiment {experiment.name!r}: {exc}"
+            ) from exc
+
+    return change
+
+
+def weighting(experiment: str, arm: str, weight: int) -> Callable[[ArmsConfig], ArmsConfig]:
+    """The change that sets one arm's weight."""
+
+    def change(arms: ArmsConfig) -> ArmsConfig:
+        try:
+            return arms.with_weight(experiment, arm, weight)
+        except (KeyError, ValueError) as exc:
+            raise RolloutError(str(exc).strip("\"'")) from exc
+
+    return change

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from raystore.local_store import LocalStore
-from ruai.store.aliases import CollectionVersion
-from ruai.store.base import Hit, SearchRequest
+from ruai.store.base import CollectionVersion, Hit, SearchRequest
 
 
 class DirectStore(LocalStore):

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import ray
 
+from raystore.forwarding import forwards_store
 from raystore.read_socket import ReadSocketClient, ReadSocketDown
-from ruai.store.aliases import CollectionVersion
-from ruai.store.base import (
-    DocState,
-    Hit,
-    PointOffset,
-    PointRecord,
-    SearchRequest,
-    StoreError,
-)
+from ruai.store.base import CollectionVersion, Hit, SearchRequest, StoreError
 
 RETRY_SOCKET_S = 10.0  # how often to ask again after the owner's socket could not be used
 
@@ -47,6 +39,11 @@ async def _await(ref: ray.ObjectRef) -> Any:
         raise _owner_down(exc) from exc
 
 
+def _through_the_owner(store: OwnedStore, name: str, args: tuple, kwargs: dict) -> Any:
+    return _get(getattr(store._owner, name).remote(*args, **kwargs))
+
+
+@forwards_store(_through_the_owner)
 class OwnedStore:
     def __init__(self, owner: ray.actor.ActorHandle, read_socket: bool = True) -> None:
         self._owner = owner
@@ -55,73 +52,13 @@ class OwnedStore:
         self._reads: ReadSocketClient | None = None
         self._unreachable: str | None = None  # a socket this process failed to use
 
-    # --- the VectorStore protocol ---------------------------------------------------------
-
-    def ensure_collection(self, collection: str, dense_dim: int) -> None:
-        _get(self._owner.ensure_collection.remote(collection, dense_dim))
-
-    def collection_exists(self, collection: str) -> bool:
-        return _get(self._owner.collection_exists.remote(collection))
-
-    def drop_collection(self, collection: str) -> None:
-        _get(self._owner.drop_collection.remote(collection))
-
-    def upsert(self, collection: str, points: list[PointRecord]) -> int:
-        return _get(self._owner.upsert.remote(collection, points))
-
-    def delete_doc(
-        self, collection: str, doc_id: str, keep_content_hash: str | None = None
-    ) -> None:
-        _get(self._owner.delete_doc.remote(collection, doc_id, keep_content_hash))
+    # --- the VectorStore protocol: forwarded to the owner (see the decorator) ------------
 
     def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
-        _get(self._owner.delete_docs.remote(collection, dict(versions)))
-
-    def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
-        return _get(self._owner.doc_states.remote(collection, tenant))
-
-    def search(self, collection: str, request: SearchRequest) -> list[Hit]:
-        return _get(self._owner.search.remote(collection, request))
-
-    def count(self, collection: str, tenant: str | None = None) -> int:
-        return _get(self._owner.count.remote(collection, tenant))
-
-    def optimize(self, collection: str) -> None:
-        _get(self._owner.optimize.remote(collection))
-
-    def snapshot(self, collection: str, target_dir: Path) -> Path:
-        return _get(self._owner.snapshot.remote(collection, target_dir))
+        _get(self._owner.delete_docs.remote(collection, dict(versions)))  # a Mapping may not pickle
 
     def close(self) -> None:
         """The owner keeps the store open for other users; `raystore.release_store` closes it."""
-
-    # --- versions behind an alias (ruai/store/aliases.py) -----------------------------------
-
-    def scroll_points(
-        self, collection: str, offset: PointOffset = None, limit: int = 1024
-    ) -> tuple[list[PointRecord], PointOffset]:
-        return _get(self._owner.scroll_points.remote(collection, offset, limit))
-
-    def collection_names(self) -> list[str]:
-        return _get(self._owner.collection_names.remote())
-
-    def version_of(self, collection: str) -> CollectionVersion:
-        return _get(self._owner.version_of.remote(collection))
-
-    def versions_of(self, alias: str) -> list[CollectionVersion]:
-        return _get(self._owner.versions_of.remote(alias))
-
-    def alias_targets(self) -> dict[str, str]:
-        return _get(self._owner.alias_targets.remote())
-
-    def flip_alias(self, alias: str, version: str) -> str | None:
-        return _get(self._owner.flip_alias.remote(alias, version))
-
-    def record_version(self, version: CollectionVersion) -> None:
-        _get(self._owner.record_version.remote(version))
-
-    def adopt_collection(self, collection: str, version: CollectionVersion) -> None:
-        _get(self._owner.adopt_collection.remote(collection, version))
 
     # --- beyond the protocol --------------------------------------------------------------
 

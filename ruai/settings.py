@@ -306,6 +306,9 @@ class Settings(BaseSettings):
     # the running Serve app (deployed from a config) the canary experiment starts in; unset: the
     # experiment is only written (experiment.json) for `jobs.rollout --experiment-file`
     retrain_canary_app: str | None = None
+    # "<namespace>/<name>" of the KubeRay RayService that app runs in: the experiment goes into
+    # its serveConfigV2 (where KubeRay keeps it) instead of through Serve's REST API
+    retrain_canary_rayservice: str | None = Field(None, pattern=r"^[a-z0-9.-]+/[a-z0-9.-]+$")
 
     @model_validator(mode="before")
     @classmethod

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ruai.lifecycle.arms_config import ScopedExperiment, check_scopes
 from ruai.lifecycle.guardrails import Limits
 from ruai.settings import Settings
-from serve_apps.experiments import ScopedExperiment, check_scopes
 
 
 class DeploymentArgs(BaseModel):

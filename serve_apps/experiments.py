@@ -1,6 +1,7 @@
 """A/B and canary experiments on the request path (the ingress's ``user_config``).
 
-The app's config declares experiments (``RagAppArgs.experiments``); ``build_app`` hands them to
+The app's config declares experiments (``RagAppArgs.experiments``, an ``ArmsConfig`` of
+ruai/lifecycle/arms_config.py); ``build_app`` hands them to
 the ingress deployment as its Serve ``user_config``, so a ``serve deploy`` that changes only that
 (``jobs.rollout``) reconfigures the running replicas in place. Per request: the experiment of the
 request's model is looked up, its arm assigned by ``ruai.lifecycle.arms`` from the caller's API
@@ -18,12 +19,11 @@ import uuid
 from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.datastructures import MutableHeaders
 
-from ruai.lifecycle.arms import Arm, Experiment
-from ruai.lifecycle.guardrails import Guard, Limits, Trip
-from ruai.settings import Settings
+from ruai.lifecycle.arms import Arm
+from ruai.lifecycle.arms_config import ArmsConfig, ScopedExperiment
+from ruai.lifecycle.guardrails import Guard, Trip
 from serve_apps.auth import bearer
 from serve_apps.errors import ApiError, invalid
 from serve_apps.metrics import NO_ARM
@@ -33,58 +33,6 @@ logger = logging.getLogger("ray.serve")
 
 ARM_HEADER = "X-Ruai-Arm"
 EXPERIMENT_HEADER = "X-Ruai-Experiment"
-
-
-class ScopedExperiment(Experiment):
-    """An experiment and the requests it takes: those of one model id (``rag-<collection>``,
-    the LLM's name; an adapter suffix ``:<adapter>`` is ignored), or every request (None)."""
-
-    model: str | None = None
-
-
-class ArmsConfig(BaseModel):
-    """The ingress deployment's ``user_config``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    experiments: list[ScopedExperiment] = Field(default_factory=list)
-    guardrails: Limits | None = Field(
-        default_factory=Limits, description="per-arm limits; null: no guardrails"
-    )
-
-    @model_validator(mode="after")
-    def _one_experiment_per_scope(self) -> ArmsConfig:
-        check_scopes(self.experiments)
-        return self
-
-    def check_serving(self, settings: Settings) -> ArmsConfig:
-        """What the app's settings decide: an arm's adapter needs generator=vllm with
-        RUAI_LLM_LORA_PATH; the app serves one base LLM."""
-        llm_name = settings.llm_served_name if settings.generator == "vllm" else ""
-        serves_adapters = bool(llm_name and settings.llm_lora_path)
-        for i, experiment in enumerate(self.experiments):
-            for j, arm in enumerate(experiment.arms):
-                where = f"experiments.{i}.arms.{j}"
-                if arm.adapter and not serves_adapters:
-                    raise ValueError(
-                        f"{where}.adapter: LoRA adapters are served with generator=vllm and "
-                        "RUAI_LLM_LORA_PATH set"
-                    )
-                if arm.llm and arm.llm != llm_name:
-                    raise ValueError(
-                        f"{where}.llm: this app serves one base LLM ({llm_name or 'none'}); "
-                        f"deploy another app for {arm.llm!r}"
-                    )
-        return self
-
-
-def check_scopes(experiments: list[ScopedExperiment]) -> None:
-    """Names are unique, and a request is in at most one experiment (one per model)."""
-    for attribute in ("name", "model"):
-        values = [getattr(e, attribute) for e in experiments]
-        repeated = sorted({str(v) for v in values if values.count(v) > 1})
-        if repeated:
-            raise ValueError(f"experiments: two experiments with {attribute} {repeated}")
 
 
 def unassigned(request: Request) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 from ray.serve.deployment import Application
 
 from ruai.api_keys import ApiKeys
+from ruai.lifecycle.arms_config import ArmsConfig
 from serve_apps.app_args import DeploymentArgs, RagAppArgs
 from serve_apps.app_settings import settings_from_args
-from serve_apps.experiments import ArmsConfig
 from serve_apps.extractive import ExtractiveGenerator
 from serve_apps.ingress import RagIngress
 from serve_apps.search import Search

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from ruai.lifecycle.gate import Decision
 from ruai.lifecycle.lineage import BASE_MODEL, EMBEDDER, KIND, LORA
-from ruai.lifecycle.registry import CHALLENGER, CHAMPION, ModelRef, Registry, model_path
+from ruai.lifecycle.registry import (
+    CHALLENGER,
+    CHAMPION,
+    ModelRef,
+    Registry,
+    Version,
+    model_path,
+)
 from ruai.settings import Settings
 from ruai.training.tracking import Tracking
 
@@ -19,7 +26,7 @@ from ruai.training.tracking import Tracking
 @dataclass(frozen=True, slots=True)
 class Promotion:
     decision: Decision
-    challenger: str  # models:/<name>/<version>
+    challenger: Version  # the version judged (the champion now when the gate promoted it)
     champion: str  # models:/<name>/<version>, or the base model when there was no champion
     run_id: str
 
@@ -68,7 +75,7 @@ def promote(settings: Settings, model: str, margin: float | None = None) -> Prom
     run_id = _log(settings, model, decision, challenger.uri, champion_label)
     if decision.promote:
         registry.set_alias(model, CHAMPION, challenger.version)
-    return Promotion(decision, challenger.uri, champion_label, run_id)
+    return Promotion(decision, challenger, champion_label, run_id)
 
 
 def _local_base(path: Path, tags: Mapping[str, str]) -> Path:

@@ -20,12 +20,11 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ruai.store.base import StoreError
+from ruai.store.base import CollectionVersion, StoreError
 
 ALIAS_FILE = "aliases.json"
 VERSION_SEPARATOR = "__v"
@@ -96,29 +95,6 @@ def versions_to_drop(
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionVersion:
-    """One concrete collection and what built it. ``model`` is the dense model setting its
-    vectors came from (a registry alias pinned to its version, ``models:/name/3``), ``dim`` their
-    size; both None for a collection nothing recorded (ingested before versions existed)."""
-
-    name: str
-    model: str | None = None
-    dim: int | None = None
-    created: str | None = None
-    source: str | None = None  # the version it was re-indexed from
-    # False: its re-index did not copy every point (the alias never pointed at it); None: not
-    # recorded (a version recorded before this field)
-    complete: bool | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CollectionVersion:
-        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__})
 
 
 class AliasBook(Protocol):

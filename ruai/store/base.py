@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ruai.encoders.base import SparseVector
 from ruai.store.hnsw import HnswSearch
-
-if TYPE_CHECKING:
-    from ruai.store.aliases import CollectionVersion
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -50,6 +47,12 @@ def point_from_vectors(point_id: Any, vectors: dict, payload: dict | None) -> Po
         SparseVector(list(sparse.indices), list(sparse.values)) if sparse else SparseVector(),
         payload or {},
     )
+
+
+def in_order(ids: list[str], points: list[PointRecord]) -> list[PointRecord]:
+    """``points`` in the order of ``ids`` (engines return them in their own), each once."""
+    by_id = {p.id: p for p in points}
+    return [by_id[i] for i in dict.fromkeys(str(i) for i in ids) if i in by_id]
 
 
 @dataclass(slots=True)
@@ -102,6 +105,30 @@ class SearchRequest:
     hnsw: HnswSearch | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CollectionVersion:
+    """One concrete collection (a version behind an alias, ruai/store/aliases.py) and what built
+    it. ``model`` is the dense model setting its vectors came from (a registry alias pinned to
+    its version, ``models:/name/3``), ``dim`` their size; both None for a collection nothing
+    recorded (ingested before versions existed)."""
+
+    name: str
+    model: str | None = None
+    dim: int | None = None
+    created: str | None = None
+    source: str | None = None  # the version it was re-indexed from
+    # False: its re-index did not copy every point (the alias never pointed at it); None: not
+    # recorded (a version recorded before this field)
+    complete: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CollectionVersion:
+        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__})
+
+
 @runtime_checkable
 class VectorStore(Protocol):
     def ensure_collection(self, collection: str, dense_dim: int) -> None:
@@ -126,6 +153,10 @@ class VectorStore(Protocol):
 
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         """Every document in the collection (optionally one tenant's), by doc_id."""
+
+    def retrieve(self, collection: str, ids: list[str]) -> list[PointRecord]:
+        """The whole points (vectors and payload) with these ids, in the order given; an id the
+        collection does not hold is left out."""
 
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         """Dense-only, sparse-only or hybrid (both given: prefetch each, fuse), tenant-filtered."""
@@ -168,3 +199,13 @@ class VectorStore(Protocol):
     def adopt_collection(self, collection: str, version: CollectionVersion) -> None:
         """Move the plain collection ``collection`` to ``version.name`` behind an alias of the
         old name (once, before its first re-index)."""
+
+
+def store_methods() -> tuple[str, ...]:
+    """The names of the VectorStore protocol's methods, in the order it declares them: what a
+    proxy that forwards the protocol (raystore/) implements."""
+    return tuple(
+        name
+        for name, value in vars(VectorStore).items()
+        if callable(value) and not name.startswith("_")
+    )

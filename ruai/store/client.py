@@ -13,13 +13,14 @@ import httpx
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ApiException
 
-from ruai.store.aliases import ClientAliasBook, CollectionVersion, VersionedCollections
+from ruai.store.aliases import ClientAliasBook, VersionedCollections
 from ruai.store.base import (
     DENSE,
     INDEXED_FIELDS,
     LINEAR_SCORE_VARIABLES,
     SPARSE,
     CollectionNotFoundError,
+    CollectionVersion,
     DocState,
     FusionConfig,
     Hit,
@@ -27,6 +28,7 @@ from ruai.store.base import (
     PointRecord,
     SearchRequest,
     StoreError,
+    in_order,
     point_from_vectors,
 )
 from ruai.store.dir_archive import archive_directory, snapshot_name
@@ -250,6 +252,13 @@ class QdrantClientStore(VersionedCollections):
                 collection, limit=limit, offset=offset, with_payload=True, with_vectors=True
             )
         return [point_from_vectors(r.id, r.vector, r.payload) for r in records], offset
+
+    def retrieve(self, collection: str, ids: list[str]) -> list[PointRecord]:
+        with self._calls(f"retrieve {len(ids)} points from", collection):
+            records = self._client.retrieve(
+                collection, list(ids), with_payload=True, with_vectors=True
+            )
+        return in_order(ids, [point_from_vectors(r.id, r.vector, r.payload) for r in records])
 
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         mode = search_mode(request)

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
-from ruai.store.aliases import CollectionVersion, EdgeAliasBook, VersionedCollections
+from ruai.store.aliases import EdgeAliasBook, VersionedCollections
 from ruai.store.base import (
     DENSE,
     INDEXED_FIELDS,
     LINEAR_SCORE_VARIABLES,
     SPARSE,
     CollectionNotFoundError,
+    CollectionVersion,
     DocState,
     FusionConfig,
     Hit,
@@ -33,6 +34,7 @@ from ruai.store.base import (
     PointRecord,
     SearchRequest,
     StoreError,
+    in_order,
     point_from_vectors,
 )
 from ruai.store.dir_archive import archive_directory
@@ -246,6 +248,12 @@ class EdgeStore(VersionedCollections):
         with _engine_errors(f"scroll {collection!r}"):
             records, offset = shard.scroll(request)
         return [point_from_vectors(r.id, r.vector, r.payload) for r in records], offset
+
+    def retrieve(self, collection: str, ids: list[str]) -> list[PointRecord]:
+        shard = self._shard(collection)
+        with _engine_errors(f"retrieve {len(ids)} points from {collection!r}"):
+            records = shard.retrieve(list(ids), with_payload=True, with_vector=True)
+        return in_order(ids, [point_from_vectors(r.id, r.vector, r.payload) for r in records])
 
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         mode = search_mode(request)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def test_drifted_log_to_gate_decision_and_canary(
 
     settings = make_settings(
         registry_dir=tmp_path / "registry", conversations_path=tmp_path / "c.sqlite3",
-        monitor_min_questions=10, monitor_permutations=100, retrain_model=MODEL,
+        monitor_min_questions=10, monitor_permutations=100, retrain_model=MODEL, prefetch_limit=5,
         retrain_canary_weight=10, train_batch_size=4, train_max_seq_length=48,
         train_validation_fraction=0.34, train_recall_k=3, promote_margin=0.0,
     )  # fmt: skip
@@ -73,6 +74,12 @@ def test_drifted_log_to_gate_decision_and_canary(
     searcher = Searcher.from_settings(settings, store_for(settings))
     window = logged(searcher, ingested, NOW - timedelta(hours=3), "w")
     reference = logged(searcher, others, NOW - timedelta(days=2), "r")
+    # a positive whose chunk a search for its question does not bring back (outside the
+    # prefetch): the chain reads its text by id, so it is not lost
+    near = {str(h.id) for h in searcher.search(window[1].question, top_k=settings.prefetch_limit)}
+    points, _ = store_for(settings).scroll_points(settings.collection)
+    far = next(p for p in points if p.id not in near)
+    window[1] = replace(window[1], chunk_ids=(far.id, *window[1].chunk_ids[1:]))
     store = ConversationStore.from_settings(settings)
     for i, record in enumerate(window):
         store.record_response(record.response_id, "default")
@@ -109,6 +116,9 @@ def test_drifted_log_to_gate_decision_and_canary(
     assert chain.dataset is not None and chain.dataset.parent == tmp_path / "run"
     rows = [json.loads(line) for line in chain.dataset.open()]
     assert len(rows) == added + 24 and all(r["context"] for r in rows)
+    assert {"question": window[1].question, "context": far.payload["text"]} in [
+        {"question": r["question"], "context": r["context"]} for r in rows
+    ]
     assert steps["fine-tune"].status == OK, steps["fine-tune"].detail
     registry = Registry.from_settings(settings)
     challenger = registry.get(f"models:/{MODEL}@{CHALLENGER}")

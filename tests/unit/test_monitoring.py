@@ -137,10 +137,8 @@ def test_feedback_negative_share_per_arm(tmp_path, questions, encode) -> None:
     assert report.triggers() == ["arm canary (navec): 65% negative feedback"]
 
 
-def test_cli_writes_summary_and_exits_1_on_drift(tmp_path, questions, monkeypatch) -> None:
-    from jobs.monitor import app
-    from ruai.settings import get_settings
-
+def _drifted_log(tmp_path: Path, questions, monkeypatch) -> None:
+    """A query log whose last 24 h drifted from the week before, and 5 rows past retention."""
     now = datetime.now(UTC)
     rng = np.random.default_rng(1)
     write_log(tmp_path / "log", records(questions["reference"], now - timedelta(days=3),
@@ -152,13 +150,25 @@ def test_cli_writes_summary_and_exits_1_on_drift(tmp_path, questions, monkeypatc
                                         [0.9] * 5))  # fmt: skip
     monkeypatch.setenv("RUAI_QUERY_LOG_DIR", str(tmp_path / "log"))
     monkeypatch.setenv("RUAI_CONVERSATIONS_PATH", str(tmp_path / "c.sqlite3"))
+
+
+def _invoke(app, args: list[str]):
+    from ruai.settings import get_settings
+
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["--window", "24h", "--reference", "7d", "--output",
-                                          str(tmp_path / "out"), "--no-mlflow", "--no-metrics",
-                                          "--act"])  # fmt: skip
+        return CliRunner().invoke(app, args)
     finally:
         get_settings.cache_clear()
+
+
+def test_cli_writes_summary_and_exits_1_on_drift(tmp_path, questions, monkeypatch) -> None:
+    from jobs.monitor import app
+
+    _drifted_log(tmp_path, questions, monkeypatch)
+    out = str(tmp_path / "out")
+    args = ["--window", "24h", "--reference", "7d", "--output", out, "--no-mlflow", "--no-metrics"]
+    result = _invoke(app, [*args, "--act"])
     assert result.exit_code == 1, result.output
     summary = json.loads((tmp_path / "out" / "monitor-summary.json").read_text())
     assert summary["questions"] == 90 and summary["groups"][0]["drifted"]
@@ -171,3 +181,20 @@ def test_cli_writes_summary_and_exits_1_on_drift(tmp_path, questions, monkeypatc
     assert retention["answer_cutoff"] is not None
     assert "retention: query log: 5 rows" in result.output
     assert read_query_log(tmp_path / "log").num_rows == 290
+
+
+def test_retrain_cli_runs_the_chain_on_the_window(tmp_path, questions, monkeypatch) -> None:
+    """jobs.retrain: the monitor's report of the window, then the chain's steps, each printed
+    with its outcome; stopping where there is nothing to learn is no failure (exit 0)."""
+    from jobs.retrain import app
+
+    _drifted_log(tmp_path, questions, monkeypatch)
+    out = tmp_path / "out"
+    result = _invoke(app, ["--window", "24h", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    steps = json.loads((out / "retrain-steps.json").read_text())
+    assert [(s["name"], s["status"]) for s in steps] == [("trigger", "ok"), ("pairs", "stopped")]
+    assert "retrain pairs: stopped: no positively rated answer" in " ".join(result.output.split())
+    assert read_query_log(tmp_path / "log").num_rows == 295  # no retention here
+    bad = _invoke(app, ["--window", "24x"])
+    assert bad.exit_code == 2 and "error: " in bad.output

@@ -1,6 +1,7 @@
 """The VectorStore contract, run against every real backend: Qdrant Edge (a shard in tmp_path),
-qdrant-client local mode on disk and in memory. Plus what only one backend has: Edge's
-one-process shard lock, the client's unreachable-server error, and open_store."""
+qdrant-client local mode on disk and in memory (the raystore/ proxies run the same tests in
+tests/integration/test_store_contract_ray.py, on the session's Ray cluster). Plus what only one
+backend has: Edge's one-process shard lock, the client's unreachable-server error, open_store."""
 
 from __future__ import annotations
 
@@ -171,6 +172,23 @@ def test_upsert_then_count_and_upsert_again_replaces(filled: VectorStore) -> Non
     assert filled.count(COLLECTION) == len(CORPUS)
     hit = filled.search(COLLECTION, SearchRequest(dense=_near(CORPUS[0]), limit=1))[0]
     assert hit.id == CORPUS[0].id and hit.payload["text"] == "новый текст"
+
+
+def test_retrieve_reads_whole_points_by_id_in_the_order_asked(filled: VectorStore) -> None:
+    absent = "30000000-0000-4000-8000-000000000001"
+    wanted = [CORPUS[7], CORPUS[2]]
+    points = filled.retrieve(COLLECTION, [wanted[0].id, absent, wanted[1].id, wanted[0].id])
+    assert [p.id for p in points] == [p.id for p in wanted]
+    for point, stored in zip(points, wanted, strict=True):
+        assert point.payload == stored.payload
+        assert point.dense == pytest.approx(stored.dense, abs=1e-6)
+        assert point.sparse.indices == stored.sparse.indices
+        assert point.sparse.values == pytest.approx(stored.sparse.values)
+    assert filled.retrieve(COLLECTION, []) == []
+    filled.delete_doc(COLLECTION, wanted[0].payload["doc_id"])
+    assert [p.id for p in filled.retrieve(COLLECTION, [wanted[0].id])] == []
+    with pytest.raises(CollectionNotFoundError):
+        filled.retrieve("nowhere", [wanted[1].id])
 
 
 def test_delete_doc(filled: VectorStore) -> None:
