@@ -231,6 +231,11 @@ def test_a_dead_query_log_costs_rows_not_requests(app) -> None:
                 break
             assert time.monotonic() < deadline, f"dropped={dropped}, feedback={votes}"
             time.sleep(1)
+        # the library's own log line says so in the replica's log, beside Serve's
+        from tests.conftest import RAY_TEMP
+
+        logs = RAY_TEMP.glob("session_*/logs/serve/replica_*RagIngress*.log")
+        assert any("query-log: lost" in path.read_text(errors="replace") for path in logs)
     finally:
         log.unlink()
         moved.rename(log)

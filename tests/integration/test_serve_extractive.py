@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import threading
 import time
@@ -347,6 +348,13 @@ def test_http_goes_through_haproxy_to_the_ingress_replica(served) -> None:
     ingress = [p for p in psutil.process_iter(["cmdline"]) if "RagIngress" in " ".join(
         p.info["cmdline"] or [])]  # fmt: skip
     assert ingress and any(_listening_ports(p) for p in ingress)
+    # its admin socket (Ray's template: mode 666, level admin) lies in a folder only its user
+    # can enter, so no other user of the machine reaches it
+    socket_path = Path(os.environ["RAY_SERVE_HAPROXY_SOCKET_PATH"])
+    assert socket_path.parent.stat().st_mode & 0o777 == 0o700
+    assert list(socket_path.parent.glob(f"*/{socket_path.name}")), "HAProxy's socket is elsewhere"
+    config = next(socket_path.parent.glob("*/haproxy.cfg")).read_text()
+    assert "timeout client 120s" in config
 
 
 def test_prometheus_scrapes_every_metric_the_dashboards_and_alerts_use(

@@ -71,3 +71,17 @@ def test_a_broken_note_costs_a_counted_row_not_the_request(logging_and_store) ->
     note(broken, question="без арендатора")  # no tenant: the record cannot be built
     logging.observe(broken, 200, 1.0)  # does not raise
     assert logging.sink is not None and logging.sink.dropped == {RECORD_ERROR: 1}
+
+
+def test_a_logged_question_is_cut_to_the_question_limit() -> None:
+    """A refused 1.9 MB question was logged whole (issue 25, finding 3): the record keeps at most
+    max_chars characters and the hash of the whole question."""
+    from ruai.lifecycle.query_log import QueryRecord, question_hash
+
+    question = "вопрос " * 10_000
+    record = QueryRecord.of(question, max_chars=2000, ts_ms=0, tenant="t", endpoint="/v1/search",
+                            latency_ms=1.0, status=413)  # fmt: skip
+    assert record.question == question[:2000]
+    assert record.question_sha256 == question_hash(question)
+    assert QueryRecord.of("\ud800", ts_ms=0, tenant="t", endpoint="/v1/search",
+                          latency_ms=1.0, status=400).question_sha256  # fmt: skip
