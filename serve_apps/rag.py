@@ -28,8 +28,20 @@ REPLICA_ENV = {
 
 
 def _options(given: DeploymentArgs) -> dict[str, Any]:
-    actor = given.actor_options() | {"runtime_env": {"env_vars": dict(REPLICA_ENV)}}
+    actor = given.actor_options() | {"runtime_env": _replica_runtime_env()}
     return {"ray_actor_options": actor, **given.deployment_options()}
+
+
+def _replica_runtime_env() -> dict[str, Any]:
+    """REPLICA_ENV over the app's own runtime env (a config's ``runtime_env``), merged as Serve
+    merges them for a deployment a config deploy names. Serve merges them only then: a first
+    `jobs.rollout`, which names the ingress to change its user_config, changed its actor options
+    and restarted every ingress replica."""
+    import ray
+    from ray.serve._private.utils import override_runtime_envs_except_env_vars
+
+    app_env = dict(ray.get_runtime_context().runtime_env) if ray.is_initialized() else {}
+    return override_runtime_envs_except_env_vars(app_env, {"env_vars": dict(REPLICA_ENV)})
 
 
 def build_app(args: RagAppArgs) -> Application:

@@ -57,7 +57,11 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
         "experiments": [CANARY],
         "guardrails": {"window_s": 300, "min_requests": 3, "max_error_rate": 0.5},
     }
-    with deployed_app(args, free_port(), ray_cluster["dashboard"], APP) as base:
+    # an app-level runtime_env, as serve_apps/configs/*.yaml have: Serve merges it into the
+    # deployments a config deploy names, which restarted the ingress on the first rollout
+    runtime_env = {"env_vars": {"RUAI_PROFILE": "local", "HF_HUB_OFFLINE": "1"}}
+    with deployed_app(args, free_port(), ray_cluster["dashboard"], APP,
+                      runtime_env=runtime_env) as base:  # fmt: skip
         yield {"base": base, "dashboard": ray_cluster["dashboard"]}
     release_store(settings)
 

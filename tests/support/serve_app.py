@@ -67,17 +67,19 @@ def running_app(args: dict[str, Any], port: int, ready_timeout_s: float = 300) -
 
 @contextmanager
 def deployed_app(
-    args: dict[str, Any], port: int, dashboard: str, name: str, ready_timeout_s: float = 300
+    args: dict[str, Any], port: int, dashboard: str, name: str, ready_timeout_s: float = 300,
+    runtime_env: dict[str, Any] | None = None,
 ) -> Iterator[str]:
     """The RAG application deployed from a config through Serve's REST API (what `serve deploy`
-    and a RayService do, so that a later deploy can change only a user_config); yields the URL."""
+    and a RayService do, so that a later deploy can change only a user_config), with the config's
+    own ``runtime_env`` if given; yields the URL."""
     from ray import serve
     from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
 
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     try:
         app = {"name": name, "import_path": "serve_apps.rag:build_app", "route_prefix": "/",
-               "args": args}  # fmt: skip
+               "args": args} | ({"runtime_env": runtime_env} if runtime_env else {})  # fmt: skip
         ServeSubmissionClient(dashboard).deploy_applications(
             {"applications": [app], "http_options": {"host": "127.0.0.1", "port": port}}
         )
