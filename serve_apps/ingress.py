@@ -262,7 +262,7 @@ class RagIngress:
     @app.post("/v1/chat/completions")
     async def chat(self, body: ChatRequest, request: Request):
         tenant = self.auth.tenant(request)
-        body.check_supported()
+        body.check_supported(self.generator.calls_tools)
         texts = body.texts()
         self.limits.check_messages(texts)
         arm = self.arms.assign(request, body.model, body.user)
@@ -271,6 +271,7 @@ class RagIngress:
         note(request, tenant=tenant, question=body.question(), collection=route.collection,
              adapter=route.adapter, llm_model=self.query_log.llm_model)  # fmt: skip
         out = Generation()
+        options = body.sampling() | body.tool_options()  # a RAG model offers the tools too
         if route.collection is not None:
             question = body.question()
             if not question.strip():
@@ -282,10 +283,11 @@ class RagIngress:
             top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
             hits = await self._search(route.collection, tenant, query, top_k, arm=arm)
             note(request, hits=hits)
-            deltas = generator.rag(question, passages_from_hits(hits), body.sampling(), out)
+            deltas = generator.rag(question, passages_from_hits(hits), options, out,
+                                   body.after_question())  # fmt: skip
         else:
             self.limits.check_conversation(texts)
-            deltas = generator.chat(body.plain_messages(), body.sampling(), out)
+            deltas = generator.chat(body.llm_messages(), options, out)
         started = time.perf_counter()
         first = await self._first(deltas)
         first_at = time.perf_counter()
@@ -309,15 +311,16 @@ class RagIngress:
             return StreamingResponse(events, media_type="text/event-stream")
         with self._generation_errors():
             rest = [delta async for delta in deltas]
+        calls: list[dict[str, Any]] = []
         if generator.frames:
-            text, finish = sse.frames_answer([first, *rest])
+            text, finish, calls = sse.frames_answer([first, *rest])
         else:
             text, finish = first + "".join(rest), "stop"
         self._count_tokens(out)
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         sources = {"sources": [p.citation() for p in out.passages]}
         extra = sources | experiments.body_fields(request)
-        return shapes.chat_completion(cid, body.model, text, usage, extra, finish)
+        return shapes.chat_completion(cid, body.model, text, usage, extra, finish, calls)
 
     # --- generation helpers ---------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ruai.lifecycle.query_log import SCHEMA, question_hash
-from tests.support.chat_app import COLLECTION, FOLLOW_UPS, MODEL, chat_app
+from tests.support.chat_app import COLLECTION, FOLLOW_UPS, MODEL
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = Path(
@@ -25,10 +25,8 @@ ARTIFACTS = Path(
 
 
 @pytest.fixture(scope="module")
-def app(ray_cluster, sample_articles: Path, postgres_dsn: str, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("chat-api")
-    with chat_app(sample_articles, tmp, {"conversations_dsn": postgres_dsn}) as served:
-        yield served
+def app(chat_served):
+    return chat_served
 
 
 def call(app, method: str, path: str, key: str | None = "key-acme", **kwargs) -> httpx.Response:
