@@ -20,6 +20,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 from ruai.conversations.retrieval_query import retrieval_query
 from ruai.lifecycle.arms import Arm
@@ -42,6 +43,7 @@ from serve_apps.generation import (
     VLLMClient,
 )
 from serve_apps.limits import Limits
+from serve_apps.mcp_server import MCP_PATH, McpEndpoint
 from serve_apps.metrics import ServeMetrics, endpoint_label
 from serve_apps.query_logging import QueryLogging, note
 from serve_apps.routing import RAG_PREFIX, ModelRouter
@@ -54,6 +56,8 @@ T = TypeVar("T")
 
 app = FastAPI(title="ruai RAG API")
 app.include_router(chat_router)  # the chat UI at /, conversations, /v1/feedback
+# the platform's tools over MCP (streamable HTTP), as the caller's tenant
+app.router.routes.append(Route(MCP_PATH, McpEndpoint(), methods=["GET", "POST", "DELETE"]))
 UNADMITTED_PATHS = ("/healthz",)
 
 
