@@ -1,6 +1,6 @@
 """Agents against the deployed local application (the extractive generator, two tenants): an
-Open WebUI-shaped session with tools, and the platform's tools over MCP with the official
-client."""
+Open WebUI-shaped session with tools, the platform's tools over MCP with the official client,
+and the agent job over a folder of tasks."""
 
 from __future__ import annotations
 
@@ -165,3 +165,66 @@ def test_mcp_never_gives_a_tenant_another_tenants_chunks(chat_served) -> None:
     seen, calls, refused = mcp_session(chat_served["base"], "key-globex", work)
     assert calls >= 50 and refused == 10
     assert seen and set(seen) <= globex, set(seen) - globex
+
+
+# --- jobs.agent: the agent over a dataset of tasks --------------------------------------------
+
+
+def test_agent_job_answers_every_task_and_a_rerun_skips_the_finished(
+    chat_served, ray_cluster, tmp_path
+) -> None:
+    """20 questions and one too long to ask, 1 task at a time: the job is killed after a few
+    results; the re-run runs only the others (the failed one again) and leaves the finished
+    results as they were."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.support.chat_app import FOLLOW_UPS
+
+    questions = [q for first, follow_up, _ in FOLLOW_UPS for q in (first, follow_up)]
+    tasks = tmp_path / "tasks.jsonl"
+    rows = [{"id": f"q{i:02d}", "task": q} for i, q in enumerate(questions)]
+    rows.append({"id": "too-long", "task": "Тесла " * 1000})
+    tasks.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    out = tmp_path / "out"
+    env = os.environ | {
+        "RAY_ADDRESS": ray_cluster["address"], "RUAI_AGENT_API_URL": f"{chat_served['base']}/v1",
+        "RUAI_AGENT_API_KEY": "key-acme", "RUAI_AGENT_MODEL": MODEL, "RUAI_COLLECTION": "chat_test",
+    }  # fmt: skip
+    command = [sys.executable, "-m", "jobs.agent", str(tasks), str(out), "--concurrency", "1"]
+    repo = Path(__file__).resolve().parents[2]
+    results = out / "results"
+
+    first = subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    while first.poll() is None and len(list(results.glob("*.json"))) < 3:
+        time.sleep(0.02)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    time.sleep(2)  # the killed driver's actor is gone with it
+    before = {p.name: p.read_bytes() for p in results.glob("*.json")}
+    assert 3 <= len(before) < len(rows), "the first run was not stopped halfway"
+
+    again = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True,
+                           timeout=600)  # fmt: skip
+    assert again.returncode == 1, again.stderr  # one task failed: reported, exit 1
+    summary = json.loads(again.stdout.strip().splitlines()[-1])
+    done_before = sum(json.loads(b)["status"] == "answered" for b in before.values())
+    assert summary["total"] == 21 and summary["skipped"] == done_before
+    assert summary["ran"] == 21 - done_before
+    assert [f["id"] for f in summary["failures"]] == ["too-long"]
+    assert "413" in summary["failures"][0]["error"]
+    after = {p.name: p.read_bytes() for p in results.glob("*.json")}
+    assert len(after) == 21
+    assert all(after[name] == body for name, body in before.items()
+               if json.loads(body)["status"] == "answered")  # fmt: skip
+    answered = [json.loads(b) for b in after.values() if json.loads(b)["status"] == "answered"]
+    assert len(answered) == 20
+    for result in answered:
+        assert result["answer"] and result["citations"] and result["steps"]
+        assert result["steps"][0]["prompt_tokens"] > 0
+        assert all(c["source"] in chat_served["sources"]["acme"] for c in result["citations"])
