@@ -35,14 +35,3 @@ def few_articles(sample_articles: Path, tmp_path: Path) -> Path:
     for path in sorted(sample_articles.glob("*.md"))[:3]:
         shutil.copy(path, out / path.name)
     return out
-
-
-@pytest.fixture(scope="session")
-def chat_served(ray_cluster, sample_articles: Path, postgres_dsn: str, tmp_path_factory):
-    """The chat application (tests/support/chat_app.py) on a real PostgreSQL conversation store,
-    shared by the chat API's and the agents' tests: {"base", "settings", "sources", ...}."""
-    from tests.support.chat_app import chat_app
-
-    tmp = tmp_path_factory.mktemp("chat-api")
-    with chat_app(sample_articles, tmp, {"conversations_dsn": postgres_dsn}) as served:
-        yield served

@@ -13,6 +13,16 @@ from tests.support.chat_app import MODEL
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(scope="module")
+def chat_served(ray_cluster, sample_articles, tmp_path_factory):
+    """The chat application (tests/support/chat_app.py: acme and globex, API keys, the query
+    log), its conversations in SQLite."""
+    from tests.support.chat_app import chat_app
+
+    with chat_app(sample_articles, tmp_path_factory.mktemp("agents")) as served:
+        yield served
+
 # what Open WebUI sends with native function calling: its tools on every chat
 WEATHER = {"type": "function", "function": {
     "name": "get_current_weather", "description": "Get the current weather in a given city",
@@ -126,6 +136,33 @@ def test_mcp_client_lists_and_calls_every_tool(chat_served) -> None:
     assert all(s["source"] in acme for s in answer["sources"])
     assert wrong.is_error and "query" in wrong.content[0].text
     assert missing.is_error and "nope" in missing.content[0].text
+
+
+def test_mcp_searches_are_in_the_query_log(chat_served) -> None:
+    """Who searched what through MCP, and which chunks came back, as for the API."""
+    import time
+    import uuid
+
+    import pyarrow.dataset as pads
+
+    from ruai.lifecycle.query_log import question_hash
+
+    query = f"Никола Тесла {uuid.uuid4().hex[:8]}"
+    found = result_of(mcp_session(chat_served["base"], "key-acme", lambda c: c.call_tool(
+        "search_documents", {"query": query, "top_k": 2})))  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        if chat_served["query_log"].is_dir():
+            table = pads.dataset(chat_served["query_log"], format="parquet", partitioning="hive",
+                                 exclude_invalid_files=True).to_table()  # fmt: skip
+            rows = [r for r in table.to_pylist() if r["question_sha256"] == question_hash(query)]
+            if rows:
+                break
+        assert time.monotonic() < deadline, "the MCP search was not logged within 60 s"
+        time.sleep(0.2)
+    (row,) = rows
+    assert (row["endpoint"], row["tenant"], row["question"]) == ("/mcp", "acme", query)
+    assert list(row["chunk_ids"]) == [hit["chunk_id"] for hit in found["hits"]]
 
 
 def test_mcp_without_a_key_is_401(chat_served) -> None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ruai.lifecycle.query_log import SCHEMA, question_hash
-from tests.support.chat_app import COLLECTION, FOLLOW_UPS, MODEL
+from tests.support.chat_app import COLLECTION, FOLLOW_UPS, MODEL, chat_app
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = Path(
@@ -25,8 +25,10 @@ ARTIFACTS = Path(
 
 
 @pytest.fixture(scope="module")
-def app(chat_served):
-    return chat_served
+def app(ray_cluster, sample_articles: Path, postgres_dsn: str, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("chat-api")
+    with chat_app(sample_articles, tmp, {"conversations_dsn": postgres_dsn}) as served:
+        yield served
 
 
 def call(app, method: str, path: str, key: str | None = "key-acme", **kwargs) -> httpx.Response:
