@@ -1,23 +1,35 @@
 """The platform's tools (ruai/agents/platform_tools.py) inside the serving application: search,
 a chunk in its document, the collections and a cited answer, always as one caller's tenant,
-through the ingress's own retrieval and generator (the MCP server's backend)."""
+through the ingress's own retrieval and generator (the MCP server's backend). A search and an
+answer are noted on the request for the query log, as the API's are: who asked (the tenant),
+what, in which collection, and which chunks came back."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+
 from ruai.agents.platform_tools import hit_fields
 from ruai.llm.passages import passages_from_hits
+from ruai.store.base import Hit
 from serve_apps import sse
 from serve_apps.chat_routes import document_context
 from serve_apps.generation import Generation
+from serve_apps.query_logging import note
 from serve_apps.upstream import within
 
 
 class IngressPlatform:
-    def __init__(self, ingress: Any, tenant: str) -> None:
+    def __init__(self, ingress: Any, tenant: str, request: Request | None = None) -> None:
         self.ingress = ingress
         self.tenant = tenant
+        self.request = request
+
+    def _note(self, question: str, collection: str, hits: list[Hit]) -> None:
+        if self.request is not None:
+            note(self.request, tenant=self.tenant, question=question, collection=collection,
+                 hits=hits)  # fmt: skip
 
     def _collection(self, name: str | None) -> str:
         router = self.ingress.router
@@ -26,6 +38,7 @@ class IngressPlatform:
     async def search(self, query: str, collection: str | None, top_k: int) -> dict[str, Any]:
         collection = self._collection(collection)
         hits = await self.ingress._search(collection, self.tenant, query, top_k)
+        self._note(query, collection, hits)
         return {"collection": collection, "hits": hit_fields(hits)}
 
     async def read(
@@ -42,6 +55,7 @@ class IngressPlatform:
         ingress = self.ingress
         collection = self._collection(collection)
         hits = await ingress._search(collection, self.tenant, question, ingress.settings.top_k)
+        self._note(question, collection, hits)
         out = Generation()
         deltas = ingress.generator.rag(question, passages_from_hits(hits), {}, out)
 

@@ -57,7 +57,8 @@ async def _list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
 
 async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
     tenant = ctx.request.state.mcp_tenant
-    tools = {tool.name: tool for tool in platform_tools(IngressPlatform(_ingress(), tenant))}
+    platform = IngressPlatform(_ingress(), tenant, ctx.request)
+    tools = {tool.name: tool for tool in platform_tools(platform)}
     tool = tools.get(params.name)
     if tool is None:
         return _error(f"no tool {params.name!r}; tools: {sorted(tools)}")
