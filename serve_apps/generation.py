@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,7 +55,7 @@ class Generator(Protocol):
         passages: list[Passage],
         sampling: dict[str, Any],
         out: Generation,
-        followup: list[Message] = (),
+        followup: Sequence[Message] = (),
     ) -> AsyncIterator[str]:
         """An answer from ``passages`` (deltas or frames); fills ``out`` as it streams.
         ``sampling``: sampling values and the client's tools (``ChatRequest.tool_options``);
@@ -102,7 +102,7 @@ class ExtractiveClient:
         passages: list[Passage],
         sampling: dict[str, Any],
         out: Generation,
-        followup: list[Message] = (),
+        followup: Sequence[Message] = (),
     ) -> AsyncIterator[str]:
         out.passages = passages
         out.prompt_tokens = count_words(question) + sum(count_words(p.text) for p in passages)
@@ -153,7 +153,7 @@ class VLLMClient:
         passages: list[Passage],
         sampling: dict[str, Any],
         out: Generation,
-        followup: list[Message] = (),
+        followup: Sequence[Message] = (),
     ) -> AsyncIterator[str]:
         sampling = with_sampling_defaults(self.settings, sampling)
         budget = self.settings.max_model_len - sampling["max_tokens"]
