@@ -58,8 +58,11 @@ class OpenAIChatModel:
         body: dict[str, Any] = {"model": self.model, "messages": messages, **self.sampling}
         if tools:
             body |= {"tools": tools, "tool_choice": tool_choice}
-        async with httpx.AsyncClient(timeout=self.timeout_s) as client:
-            response = await client.post(self.url, json=body, headers=self.headers)
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+                response = await client.post(self.url, json=body, headers=self.headers)
+        except httpx.HTTPError as exc:  # unreachable, timed out: the run fails, with the reason
+            raise ModelError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:
             raise ModelError(f"{self.url} answered {response.status_code}: "
                              f"{response.text[:500]}")  # fmt: skip

@@ -265,3 +265,66 @@ def test_agent_job_answers_every_task_and_a_rerun_skips_the_finished(
         assert result["answer"] and result["citations"] and result["steps"]
         assert result["steps"][0]["prompt_tokens"] > 0
         assert all(c["source"] in chat_served["sources"]["acme"] for c in result["citations"])
+
+
+# --- the agent's pieces over the HTTP API ------------------------------------------------------
+
+
+def test_platform_tools_over_http_run_as_the_keys_tenant(chat_served) -> None:
+    """What agent jobs call: every tool through the HTTP API with a key; another tenant's key
+    neither finds nor reads acme's chunks."""
+    import asyncio
+
+    from ruai.agents.http_platform import HttpPlatform, PlatformHttpError
+    from ruai.agents.platform_tools import platform_tools
+
+    def tools(key: str) -> dict:
+        platform = HttpPlatform(chat_served["base"], key, "chat_test")
+        return {tool.name: tool for tool in platform_tools(platform)}
+
+    acme, globex = tools("key-acme"), tools("key-globex")
+    question = {"query": "Когда умер Никола Тесла?", "top_k": 3}
+    found = asyncio.run(acme["search_documents"].call(question))
+    assert len(found["hits"]) == 3 and all(
+        h["source"] in chat_served["sources"]["acme"] for h in found["hits"])
+    hit = found["hits"][0]
+    read = asyncio.run(acme["read_document"].call({"source": hit["source"],
+                                                   "chunk_id": hit["chunk_id"]}))
+    assert [c["chunk_id"] for c in read["chunks"] if c["cited"]] == [hit["chunk_id"]]
+    assert len(read["chunks"]) <= 5
+    listed = asyncio.run(acme["list_collections"].call({}))
+    assert listed == {"collections": [{"name": "chat_test", "model": MODEL}]}
+    answer = asyncio.run(acme["ask"].call({"question": "Когда умер Никола Тесла?"}))
+    assert "1943" in answer["answer"] and answer["sources"]
+    other = asyncio.run(globex["search_documents"].call(question))
+    assert all(h["source"] in chat_served["sources"]["globex"] for h in other["hits"])
+    with pytest.raises(PlatformHttpError, match="404"):
+        asyncio.run(globex["read_document"].call({"source": hit["source"],
+                                                  "chunk_id": hit["chunk_id"]}))
+
+
+def test_agent_loop_ends_answered_at_its_time_budget_or_failed(chat_served) -> None:
+    """Against the extractive RAG model (it answers without calling tools): an answer with its
+    citations in one step; no time left: time_budget; a model that does not exist: failed."""
+    import asyncio
+
+    from ruai.agents.chat_model import OpenAIChatModel
+    from ruai.agents.http_platform import HttpPlatform
+    from ruai.agents.loop import Agent, Budget
+    from ruai.agents.platform_tools import platform_tools
+
+    tools = platform_tools(HttpPlatform(chat_served["base"], "key-acme", "chat_test"))
+
+    def run(model: str, seconds: float):
+        chat = OpenAIChatModel(f"{chat_served['base']}/v1", model, "key-acme")
+        agent = Agent(chat, tools, Budget(max_steps=3, max_seconds=seconds))
+        return asyncio.run(agent.run("Когда умер Никола Тесла?"))
+
+    answered = run(MODEL, 120)
+    assert answered.status == "answered" and "1943" in answered.answer
+    assert len(answered.steps) == 1 and answered.steps[0].prompt_tokens > 0
+    assert answered.citations and all(
+        c["source"] in chat_served["sources"]["acme"] for c in answered.citations)
+    assert run(MODEL, 1e-6).status == "time_budget"
+    failed = run("rag-nope", 120)
+    assert failed.status == "failed" and "404" in failed.error
