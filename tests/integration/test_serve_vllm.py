@@ -351,3 +351,26 @@ def test_the_agent_loop_runs_tools_and_stops_at_its_step_budget(served) -> None:
     prompts = [step.prompt_tokens for step in run.steps]
     assert prompts == sorted(prompts) and prompts[0] < prompts[-1]
     assert all(step.completion_tokens > 0 for step in run.steps)
+
+
+def test_shipped_configs_name_engine_arguments_and_tool_parsers_vllm_knows() -> None:
+    """The GPU profile's engine_kwargs (tool calling among them) as ray.serve.llm splits them:
+    each a vLLM frontend or engine argument, the tool parser one vLLM registers."""
+    import dataclasses
+
+    import yaml
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.entrypoints.launchers.cli_args import FrontendArgs
+    from vllm.tool_parsers import ToolParserManager
+
+    known = {f.name for cls in (FrontendArgs, AsyncEngineArgs) for f in dataclasses.fields(cls)}
+    configs = sorted((Path(__file__).parents[2] / "serve_apps" / "configs").glob("*.yaml"))
+    parsers = []
+    for path in configs:
+        for application in yaml.safe_load(path.read_text())["applications"]:
+            engine = (application.get("args") or {}).get("engine_kwargs") or {}
+            assert set(engine) <= known, (path.name, set(engine) - known)
+            if engine.get("enable_auto_tool_choice"):
+                parsers.append(engine["tool_call_parser"])
+    assert parsers == ["mistral"]
+    assert set(parsers) <= set(ToolParserManager.list_registered())
