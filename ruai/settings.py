@@ -235,6 +235,17 @@ class Settings(BaseSettings):
     answer_retention_days: int | None = Field(90, ge=1)
     conversation_retention_days: int | None = Field(None, ge=1)
 
+    # agents (ruai/agents, jobs.agent): the served API an agent job calls (its OpenAI base URL
+    # and key; the key's tenant is what the agent may read), the model (None: rag-<collection>),
+    # its budgets per task, and how many tasks run at once (at most what the model serves
+    # concurrently: the LLM deployment's max_ongoing_requests times its replicas)
+    agent_api_url: str = "http://127.0.0.1:8000/v1"
+    agent_api_key: str | None = None
+    agent_model: str | None = None
+    agent_max_steps: int = Field(6, ge=1)
+    agent_max_seconds: float = Field(300.0, gt=0)
+    agent_concurrency: int = Field(4, ge=1)
+
     # embedder fine-tuning (Ray Train) and sweeps (Ray Tune); jobs' options override these
     train_epochs: int = Field(3, ge=1)
     train_batch_size: int = Field(32, ge=2)

@@ -193,23 +193,30 @@ async def chunk_in_context(body: ContextBody, owner: AskedBy) -> dict[str, Any]:
     """The tenant's document that holds the cited chunk, as its chunks in order (the cited one
     flagged): the document id is derived from (source, tenant), so another tenant's document
     is never reachable."""
-    ingress = owner.ingress
-    collection = ingress.router.route(body.model).collection
+    collection = owner.ingress.router.route(body.model).collection
     if collection is None:
         raise not_found(f"model {body.model!r} answers without documents", "model_not_found")
+    return await document_context(owner.ingress, owner.tenant, collection, body.source,
+                                  body.chunk_id, body.query)  # fmt: skip
+
+
+async def document_context(
+    ingress: Any, tenant: str, collection: str, source: str, chunk_id: str, query: str
+) -> dict[str, Any]:
+    """The chunks of the tenant's document ``source`` in order, ``chunk_id`` flagged cited (a
+    404 when the tenant has no such chunk); also the MCP server's read_document."""
     call = ingress.retrieval.document(
-        collection, owner.tenant, doc_id_for(body.source, owner.tenant), body.query,
-        ingress.settings.context_max_chunks,
-    )  # fmt: skip
+        collection, tenant, doc_id_for(source, tenant), query, ingress.settings.context_max_chunks
+    )
     hits = await ingress.retrieved(call, collection)
-    if not any(hit.id == body.chunk_id for hit in hits):
+    if not any(hit.id == chunk_id for hit in hits):
         raise not_found("no such chunk in this tenant's documents", "chunk_not_found")
     return {
-        "source": body.source,
+        "source": source,
         "title": str(hits[0].payload.get("title") or ""),
         "chunks": [
             {"chunk_id": hit.id, "text": str(hit.payload.get("text", "")),
-             "cited": hit.id == body.chunk_id}
+             "cited": hit.id == chunk_id}
             for hit in hits
         ],
     }  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,11 +47,19 @@ class Generator(Protocol):
     # True: rag/chat yield OpenAI ``chat.completion.chunk`` SSE frames (``data: …\n\n``, the
     # usage frame included, no [DONE]) named ``out.model``; False: text deltas
     frames: bool
+    calls_tools: bool  # False: answers with text only (tool_choice "auto"/"none" only)
 
     def rag(
-        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
+        self,
+        question: str,
+        passages: list[Passage],
+        sampling: dict[str, Any],
+        out: Generation,
+        followup: Sequence[Message] = (),
     ) -> AsyncIterator[str]:
-        """An answer from ``passages`` (deltas or frames); fills ``out`` as it streams."""
+        """An answer from ``passages`` (deltas or frames); fills ``out`` as it streams.
+        ``sampling``: sampling values and the client's tools (``ChatRequest.tool_options``);
+        ``followup``: the tool calls and results after the question."""
 
     def chat(
         self, messages: list[Message], sampling: dict[str, Any], out: Generation
@@ -73,6 +81,7 @@ class ExtractiveClient:
     kind = "extractive"
     serves_llm = False
     frames = False
+    calls_tools = False
 
     def __init__(self, handle: DeploymentHandle | None, settings: Settings) -> None:
         self.handle = handle
@@ -88,7 +97,12 @@ class ExtractiveClient:
         return await self.handle.answer.remote(question, passages)
 
     async def rag(
-        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
+        self,
+        question: str,
+        passages: list[Passage],
+        sampling: dict[str, Any],
+        out: Generation,
+        followup: Sequence[Message] = (),
     ) -> AsyncIterator[str]:
         out.passages = passages
         out.prompt_tokens = count_words(question) + sum(count_words(p.text) for p in passages)
@@ -117,6 +131,7 @@ class VLLMClient:
     kind = "vllm"
     serves_llm = True
     frames = True
+    calls_tools = True
 
     def __init__(self, handle: DeploymentHandle, settings: Settings) -> None:
         self.handle = handle.options(stream=True)
@@ -133,7 +148,12 @@ class VLLMClient:
         return client
 
     async def rag(
-        self, question: str, passages: list[Passage], sampling: dict[str, Any], out: Generation
+        self,
+        question: str,
+        passages: list[Passage],
+        sampling: dict[str, Any],
+        out: Generation,
+        followup: Sequence[Message] = (),
     ) -> AsyncIterator[str]:
         sampling = with_sampling_defaults(self.settings, sampling)
         budget = self.settings.max_model_len - sampling["max_tokens"]
@@ -147,6 +167,7 @@ class VLLMClient:
             messages, out.passages = await asyncio.to_thread(
                 fit_rag_messages,
                 self.settings.llm_system_prompt, question, passages, self.template, budget,
+                followup, sampling.get("tools"),
             )  # fmt: skip
         except PromptTooLongError as exc:
             raise GenerationError(str(exc)) from exc

@@ -20,6 +20,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 from ruai.conversations.retrieval_query import retrieval_query
 from ruai.lifecycle.arms import Arm
@@ -42,6 +43,7 @@ from serve_apps.generation import (
     VLLMClient,
 )
 from serve_apps.limits import Limits
+from serve_apps.mcp_server import MCP_PATH, McpEndpoint
 from serve_apps.metrics import ServeMetrics, endpoint_label
 from serve_apps.query_logging import QueryLogging, note
 from serve_apps.request_body import read_body, replayed
@@ -57,6 +59,8 @@ T = TypeVar("T")
 # their scripts from a CDN, which an offline cluster cannot reach: off
 app = FastAPI(title="ruai RAG API", openapi_url=None, docs_url=None, redoc_url=None)
 app.include_router(chat_router)  # the chat UI at /, conversations, /v1/feedback
+# the platform's tools over MCP (streamable HTTP), as the caller's tenant
+app.router.routes.append(Route(MCP_PATH, McpEndpoint(), methods=["GET", "POST", "DELETE"]))
 UNADMITTED_PATHS = ("/healthz",)
 
 
@@ -291,7 +295,7 @@ class RagIngress:
     @app.post("/v1/chat/completions")
     async def chat(self, body: ChatRequest, request: Request):
         tenant = self.auth.tenant(request)
-        body.check_supported()
+        body.check_supported(self.generator.calls_tools)
         texts = body.texts()
         self.limits.check_messages(texts)
         self.limits.check_conversation(texts)
@@ -302,6 +306,7 @@ class RagIngress:
         note(request, tenant=tenant, question=body.question(), collection=route.collection,
              adapter=route.adapter, llm_model=self.query_log.llm_model)  # fmt: skip
         out = Generation()
+        options = body.sampling() | body.tool_options()  # a RAG model offers the tools too
         if route.collection is not None:
             question = body.question()
             if not question.strip():
@@ -313,9 +318,10 @@ class RagIngress:
             top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
             hits = await self._search(route.collection, tenant, query, top_k, arm=arm)
             note(request, hits=hits)
-            deltas = generator.rag(question, passages_from_hits(hits), body.sampling(), out)
+            deltas = generator.rag(question, passages_from_hits(hits), options, out,
+                                   body.after_question())  # fmt: skip
         else:
-            deltas = generator.chat(body.plain_messages(), body.sampling(), out)
+            deltas = generator.chat(body.llm_messages(), options, out)
         started = time.perf_counter()
         first = await self._first(deltas)
         first_at = time.perf_counter()
@@ -339,15 +345,16 @@ class RagIngress:
             return StreamingResponse(events, media_type="text/event-stream")
         with self._generation_errors():
             rest = [delta async for delta in deltas]
+        calls: list[dict[str, Any]] = []
         if generator.frames:
-            text, finish = sse.frames_answer([first, *rest])
+            text, finish, calls = sse.frames_answer([first, *rest])
         else:
             text, finish = first + "".join(rest), "stop"
         self._count_tokens(out)
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         sources = {"sources": [p.citation() for p in out.passages]}
         extra = sources | experiments.body_fields(request)
-        return shapes.chat_completion(cid, body.model, text, usage, extra, finish)
+        return shapes.chat_completion(cid, body.model, text, usage, extra, finish, calls)
 
     # --- generation helpers ---------------------------------------------------------------
 

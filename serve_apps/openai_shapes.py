@@ -23,7 +23,11 @@ def chat_completion(
     usage_: dict[str, int],
     extra: dict[str, Any],
     finish_reason: str = "stop",
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if tool_calls:  # OpenAI's shape: no content when the model only called tools
+        message = {"role": "assistant", "content": text or None, "tool_calls": tool_calls}
     return {
         "id": cid,
         "object": "chat.completion",
@@ -32,7 +36,7 @@ def chat_completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
+                "message": message,
                 "finish_reason": finish_reason,
             }
         ],

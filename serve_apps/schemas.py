@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from serve_apps.errors import invalid
 
@@ -18,12 +18,39 @@ class ContentPart(BaseModel):
     text: str | None = None
 
 
+class FunctionCall(BaseModel):
+    name: str
+    arguments: str  # JSON, as the model wrote it
+
+
+class ToolCall(BaseModel):
+    """A call an assistant message made, as the client sends the conversation back."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[ContentPart]
+    # null only for an assistant message (one that called tools)
+    content: str | list[ContentPart] | None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None  # a tool message: the call it answers
+
+    @model_validator(mode="after")
+    def _content_or_calls(self) -> ChatMessage:
+        if self.content is None and self.role != "assistant":
+            raise ValueError(f"a {self.role} message needs content")
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a tool message needs the tool_call_id it answers")
+        return self
 
     def text(self) -> str:
         """The content as text: text parts joined by newlines; any other part is a 400."""
+        if self.content is None:
+            return ""
         if isinstance(self.content, str):
             return self.content
         for part in self.content:
@@ -35,6 +62,41 @@ class ChatMessage(BaseModel):
                 )  # fmt: skip
         return "\n".join(part.text or "" for part in self.content)
 
+    def for_llm(self) -> dict[str, Any]:
+        """The message as an LLM's chat template reads it: text content, and the tool calls,
+        tool call id and name where the message has them."""
+        message: dict[str, Any] = {"role": self.role, "content": self.text()}
+        if self.tool_calls:
+            message["tool_calls"] = [call.model_dump() for call in self.tool_calls]
+            message["content"] = self.text() or None
+        for name in ("tool_call_id", "name"):
+            if getattr(self, name) is not None:
+                message[name] = getattr(self, name)
+        return message
+
+
+class FunctionSpec(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None  # a JSON schema
+    strict: bool | None = None
+
+
+class ToolSpec(BaseModel):
+    """A tool the client offers the model (OpenAI's ``tools`` entry)."""
+
+    type: Literal["function"] = "function"
+    function: FunctionSpec
+
+
+class NamedFunction(BaseModel):
+    name: str
+
+
+class NamedToolChoice(BaseModel):
+    type: Literal["function"] = "function"
+    function: NamedFunction
+
 
 class StreamOptions(BaseModel):
     include_usage: bool = False
@@ -45,7 +107,6 @@ class StreamOptions(BaseModel):
 _UNSUPPORTED = {
     "logprobs": "log probabilities are not returned",
     "top_logprobs": "log probabilities are not returned",
-    "tools": "tool calls are not supported",
     "functions": "function calls are not supported",
 }
 
@@ -71,15 +132,22 @@ class ChatRequest(BaseModel):
     min_tokens: int | None = Field(None, ge=0)
     ignore_eos: bool | None = None
     user: str | None = Field(None, max_length=256)  # the experiment key when no API key is sent
+    # tool calling (OpenAI's semantics): a model may always answer without calling a tool,
+    # unless tool_choice is "required" or names a function
+    tools: list[ToolSpec] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
     # RAG extras
     top_k: int | None = Field(None, ge=1)
 
-    def check_supported(self) -> None:
-        """A 400 for what cannot be answered as asked: n > 1, log probabilities, tools, a
+    def check_supported(self, calls_tools: bool = True) -> None:
+        """A 400 for what cannot be answered as asked: n > 1, log probabilities, a tool call
+        demanded of a model that cannot call tools (``calls_tools`` False) or of no tool, a
         response format other than text (a false, empty or null field is fine)."""
         if self.n > 1:
             raise invalid("n > 1 is not supported: send one request per answer", "n",
                           "unsupported_n")  # fmt: skip
+        self._check_tool_choice(calls_tools)
         extra = self.model_extra or {}
         for name, why in _UNSUPPORTED.items():
             if extra.get(name):
@@ -91,12 +159,51 @@ class ChatRequest(BaseModel):
                 "are text", "response_format", "unsupported_response_format",
             )  # fmt: skip
 
+    def _check_tool_choice(self, calls_tools: bool) -> None:
+        choice = self.tool_choice
+        if choice is None or choice in ("none", "auto"):
+            return  # answered as text when the model cannot (or chooses not to) call a tool
+        named = choice.function.name if isinstance(choice, NamedToolChoice) else None
+        if not calls_tools:
+            raise invalid(
+                f"model {self.model[:64]!r} cannot call tools (its generator answers with text "
+                f"only), so tool_choice {named or choice!r} cannot be met: send tool_choice "
+                "'auto' or 'none' (an ordinary answer), or use a model served with "
+                "generator=vllm", "tool_choice", "tool_calls_unsupported",
+            )  # fmt: skip
+        offered = [tool.function.name for tool in self.tools or []]
+        if not offered:
+            raise invalid("tool_choice demands a tool call but no tools are given",
+                          "tool_choice", "invalid_tool_choice")  # fmt: skip
+        if named is not None and named not in offered:
+            raise invalid(f"tool_choice names {named[:64]!r}, which is not among the tools "
+                          f"{offered}", "tool_choice", "invalid_tool_choice")  # fmt: skip
+
+    def tool_options(self) -> dict[str, Any]:
+        """The tools the client offers and its choice, as the LLM server takes them (nothing
+        when no tools are offered)."""
+        if not self.tools:
+            return {}
+        return self.model_dump(include={"tools", "tool_choice", "parallel_tool_calls"},
+                               exclude_none=True)  # fmt: skip
+
     def texts(self) -> list[str]:
         """Every message's content as text (a 400 for a part that is not text)."""
         return [m.text() for m in self.messages]
 
     def plain_messages(self) -> list[dict[str, str]]:
         return [{"role": m.role, "content": m.text()} for m in self.messages]
+
+    def llm_messages(self) -> list[dict[str, Any]]:
+        """The conversation for an LLM: tool calls and tool results included."""
+        return [m.for_llm() for m in self.messages]
+
+    def after_question(self) -> list[dict[str, Any]]:
+        """The messages after the last user message (the tool calls the model made for it and
+        their results), for an LLM."""
+        users = [i for i, m in enumerate(self.messages) if m.role == "user"]
+        start = users[-1] + 1 if users else len(self.messages)
+        return [m.for_llm() for m in self.messages[start:]]
 
     def question(self) -> str:
         users = [m.text() for m in self.messages if m.role == "user"]

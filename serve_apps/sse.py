@@ -28,16 +28,32 @@ def decoded(frame_: str) -> dict[str, Any]:
     return json.loads(frame_.strip().removeprefix("data: "))
 
 
-def frames_answer(frames: list[str]) -> tuple[str, str]:
-    """The answer a generator's frames hold (a non-streamed request), and the generator's
-    finish reason ("length" when max_tokens cut it)."""
+def frames_answer(frames: list[str]) -> tuple[str, str, list[dict[str, Any]]]:
+    """The answer a generator's frames hold (a non-streamed request), the generator's finish
+    reason ("length" when max_tokens cut it, "tool_calls") and the tool calls, reassembled from
+    their deltas as OpenAI's clients do (by index: id, name, arguments appended)."""
     parts, reason = [], "stop"
+    calls: dict[int, dict[str, Any]] = {}
     for f in frames:
         if NO_CHOICES not in f:
             for choice in decoded(f)["choices"]:
                 parts.append(choice["delta"].get("content") or "")
                 reason = choice.get("finish_reason") or reason
-    return "".join(parts), reason
+                for delta in choice["delta"].get("tool_calls") or []:
+                    add_tool_call_delta(calls, delta)
+    return "".join(parts), reason, [calls[i] for i in sorted(calls)]
+
+
+def add_tool_call_delta(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:
+    """One streamed tool-call delta added to the calls so far (keyed by the delta's index)."""
+    call = calls.setdefault(
+        delta.get("index", 0),
+        {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
+    )
+    call["id"] = delta.get("id") or call["id"]
+    function = delta.get("function") or {}
+    call["function"]["name"] += function.get("name") or ""
+    call["function"]["arguments"] += function.get("arguments") or ""
 
 
 async def relay(

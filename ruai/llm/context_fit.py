@@ -8,7 +8,8 @@ it is over."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ruai.llm.passages import Passage
@@ -33,13 +34,16 @@ class ChatTemplate:
 
         return cls(AutoTokenizer.from_pretrained(path, local_files_only=True))
 
-    def render(self, messages: list[Message]) -> str:
+    def render(self, messages: list[Message], tools: list[dict[str, Any]] | None = None) -> str:
         return self.tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True
+            messages, tools=tools, tokenize=False, add_generation_prompt=True
         )
 
-    def count_tokens(self, messages: list[Message]) -> int:
-        return len(self.tokenizer(self.render(messages), add_special_tokens=False)["input_ids"])
+    def count_tokens(
+        self, messages: list[Message], tools: list[dict[str, Any]] | None = None
+    ) -> int:
+        rendered = self.render(messages, tools)
+        return len(self.tokenizer(rendered, add_special_tokens=False)["input_ids"])
 
     def token_ends(self, texts: list[str]) -> list[list[int]]:
         """For each text, the character offset where each of its tokens ends (one batch)."""
@@ -62,9 +66,14 @@ def fit_rag_messages(
     passages: list[Passage],
     template: ChatTemplate,
     max_prompt_tokens: int,
+    followup: Sequence[Message] = (),
+    tools: list[dict[str, Any]] | None = None,
 ) -> tuple[list[Message], list[Passage]]:
-    """The messages that fit ``max_prompt_tokens`` and the passages they kept (best first)."""
-    used = template.count_tokens(rag_messages(system_prompt, question, []))
+    """The messages that fit ``max_prompt_tokens`` and the passages they kept (best first).
+    ``followup`` (the tool calls made for the question and their results) comes after the
+    question; ``tools``, the tools the model is offered, count as the template renders them."""
+    prompt = _Prompt(system_prompt, question, list(followup), tools, template)
+    used = prompt.tokens([])
     if used > max_prompt_tokens:
         raise PromptTooLongError(
             f"the question alone exceeds the {max_prompt_tokens}-token prompt budget"
@@ -83,7 +92,22 @@ def fit_rag_messages(
         if head is not None:
             kept.append(head)
         break
-    return _trimmed_to_fit(system_prompt, question, kept, template, max_prompt_tokens)
+    return _trimmed_to_fit(prompt, kept, max_prompt_tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prompt:
+    system_prompt: str
+    question: str
+    followup: list[Message]
+    tools: list[dict[str, Any]] | None
+    template: ChatTemplate
+
+    def messages(self, passages: list[Passage]) -> list[Message]:
+        return rag_messages(self.system_prompt, self.question, passages) + self.followup
+
+    def tokens(self, passages: list[Passage]) -> int:
+        return self.template.count_tokens(self.messages(passages), self.tools)
 
 
 def _head(passage: Passage, block: str, block_chars: int) -> Passage | None:
@@ -98,19 +122,14 @@ def _head(passage: Passage, block: str, block_chars: int) -> Passage | None:
 
 
 def _trimmed_to_fit(
-    system_prompt: str,
-    question: str,
-    kept: list[Passage],
-    template: ChatTemplate,
-    max_prompt_tokens: int,
+    prompt: _Prompt, kept: list[Passage], max_prompt_tokens: int
 ) -> tuple[list[Message], list[Passage]]:
     """The exact count of the final prompt; over the budget (tokens merged across a boundary),
     words come off the last passage until it fits."""
     while True:
-        messages = rag_messages(system_prompt, question, kept)
-        over = template.count_tokens(messages) - max_prompt_tokens
+        over = prompt.tokens(kept) - max_prompt_tokens
         if over <= 0 or not kept:
-            return messages, kept
+            return prompt.messages(kept), kept
         words = kept[-1].text.split()
         words = words[: max(0, len(words) - over)]
         kept = kept[:-1] + ([replace(kept[-1], text=" ".join(words))] if words else [])

@@ -3,9 +3,12 @@ answer from the context only and cite passages as [n]."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ruai.llm.passages import Passage
 
-Message = dict[str, str]
+# a chat message: role and content, and an assistant's tool_calls or a tool's tool_call_id
+Message = dict[str, Any]
 
 INSTRUCTION = (
     "Ответь на вопрос по-русски, опираясь только на контекст ниже. После каждого утверждения "

@@ -4,6 +4,7 @@ citations (sources), usage and that the prompt was trimmed to the model's contex
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -77,6 +78,12 @@ def served(
             "max_num_seqs": 4,
             "enforce_eager": True,
             "enable_log_requests": True,
+            # tool calling: vLLM wants a parser even for tool_choice "required"/named (held to
+            # the schema by structured outputs); "pythonic" needs no special tokens
+            "enable_auto_tool_choice": True,
+            "tool_call_parser": "pythonic",
+            # compact JSON: a random model allowed whitespace between fields writes it forever
+            "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True},
         },
         "llm_env_vars": {"VLLM_CPU_KVCACHE_SPACE": "1", **lora_bucket},
     }
@@ -220,3 +227,150 @@ def test_generator_down_is_503_and_recovers(served, client) -> None:
         model=MODEL, messages=[{"role": "user", "content": TESLA}], max_tokens=3
     )
     assert again.usage.completion_tokens <= 3
+
+
+# --- tool calling ---------------------------------------------------------------------------
+
+# bounded values only (an enum, a boolean): a random model held to the schema by structured
+# outputs finishes the arguments within max_tokens (a free string or number may run on)
+LOOKUP = {"type": "function", "function": {
+    "name": "lookup_article", "description": "Найти статью о предмете",
+    "parameters": {"type": "object", "properties": {
+        "topic": {"type": "string", "enum": ["tesla", "warsaw", "oxygen"]},
+        "exact": {"type": "boolean"}},
+        "required": ["topic", "exact"], "additionalProperties": False}}}  # fmt: skip
+NAMED_LOOKUP = {"type": "function", "function": {"name": "lookup_article"}}
+TOOL_TOKENS = 200
+
+
+def _call_arguments(message) -> list[dict]:
+    import jsonschema
+
+    assert message.tool_calls, message
+    found = []
+    for call in message.tool_calls:
+        assert call.function.name == "lookup_article" and call.id
+        arguments = json.loads(call.function.arguments)
+        jsonschema.validate(arguments, LOOKUP["function"]["parameters"])
+        found.append(arguments)
+    return found
+
+
+@pytest.mark.parametrize("choice", ["required", NAMED_LOOKUP])
+def test_a_demanded_tool_call_matches_the_schema_every_time(client, choice) -> None:
+    """vLLM's structured outputs hold the untrained model to the schema: 20/20 parse and
+    validate, for the plain model and for a RAG model (which adds its context and sources).
+    One call per answer (parallel_tool_calls false): an untrained model allowed parallel calls
+    writes an array of them until max_tokens cuts it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int):
+        model = MODEL if i % 2 else "tiny"
+        return client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": f"Найди статью про {TESLA} ({i})"}],
+            tools=[LOOKUP], tool_choice=choice, max_tokens=TOOL_TOKENS, parallel_tool_calls=False,
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(one, range(20)))
+    assert all(_call_arguments(r.choices[0].message) for r in responses)
+    rag = [r for i, r in enumerate(responses) if i % 2]
+    assert all(r.model_extra["sources"] for r in rag)
+
+
+def test_streamed_tool_call_deltas_reassemble_to_the_same_call(client) -> None:
+    def create(stream: bool):
+        return client.chat.completions.create(
+            model="tiny", messages=[{"role": "user", "content": TESLA}], tools=[LOOKUP],
+            tool_choice=NAMED_LOOKUP, max_tokens=TOOL_TOKENS, temperature=0, stream=stream,
+        )  # fmt: skip
+
+    whole = create(False).choices[0].message
+    calls: dict[int, dict] = {}
+    for chunk in create(True):
+        for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+            call["id"] = delta.id or call["id"]
+            call["name"] += (delta.function and delta.function.name) or ""
+            call["arguments"] += (delta.function and delta.function.arguments) or ""
+    assert len(calls) == 1 and calls[0]["id"]
+    assert calls[0]["name"] == whole.tool_calls[0].function.name
+    assert json.loads(calls[0]["arguments"]) == _call_arguments(whole)[0]
+
+
+def test_tool_results_go_back_into_the_conversation(client) -> None:
+    """An assistant's tool call and the tool's result are part of what the model reads next."""
+    first = client.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": TESLA}], tools=[LOOKUP],
+        tool_choice=NAMED_LOOKUP, max_tokens=TOOL_TOKENS,
+    ).choices[0].message  # fmt: skip
+    call = first.tool_calls[0]
+    conversation = [
+        {"role": "user", "content": TESLA},
+        {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+        {"role": "tool", "tool_call_id": call.id, "content": "Никола Тесла умер в 1943 году."},
+    ]  # fmt: skip
+    short = client.chat.completions.create(
+        model="tiny", messages=conversation[:1], tools=[LOOKUP], max_tokens=3, tool_choice="none"
+    )
+    answered = client.chat.completions.create(
+        model="tiny", messages=conversation, tools=[LOOKUP], max_tokens=3, tool_choice="none"
+    )
+    assert answered.usage.prompt_tokens > short.usage.prompt_tokens
+    rag = client.chat.completions.create(
+        model=MODEL, messages=conversation, tools=[LOOKUP], max_tokens=3, tool_choice="none"
+    )
+    assert rag.model_extra["sources"] and rag.usage.prompt_tokens <= MAX_MODEL_LEN - 3
+
+
+def test_the_agent_loop_runs_tools_and_stops_at_its_step_budget(served) -> None:
+    import asyncio
+
+    from ruai.agents.chat_model import OpenAIChatModel
+    from ruai.agents.loop import Agent, Budget
+    from ruai.agents.tools import Tool
+
+    ran: list[dict] = []
+
+    async def lookup_article(topic: str, exact: bool) -> dict:
+        ran.append({"topic": topic, "exact": exact})
+        return {"article": f"{topic}: Никола Тесла умер в 1943 году."}
+
+    spec = LOOKUP["function"]
+    tool = Tool(spec["name"], spec["description"], spec["parameters"], lookup_article)
+    model = OpenAIChatModel(f"{served['base']}/v1", "tiny", "key-acme",
+                            sampling={"max_tokens": TOOL_TOKENS,
+                                      "parallel_tool_calls": False})  # fmt: skip
+    agent = Agent(model, [tool], Budget(max_steps=3, max_seconds=300), tool_choice="required")
+    run = asyncio.run(agent.run(TESLA))
+    assert run.status == "step_budget" and len(run.steps) == 3, run
+    calls = [call for step in run.steps for call in step.calls]
+    assert len(calls) == len(ran) >= 3 and not any(call.error for call in calls)
+    assert all(call.result_chars > 0 and call.tool == "lookup_article" for call in calls)
+    # each step reads the earlier calls and results: the prompt grows
+    prompts = [step.prompt_tokens for step in run.steps]
+    assert prompts == sorted(prompts) and prompts[0] < prompts[-1]
+    assert all(step.completion_tokens > 0 for step in run.steps)
+
+
+def test_shipped_configs_name_engine_arguments_and_tool_parsers_vllm_knows() -> None:
+    """The GPU profile's engine_kwargs (tool calling among them) as ray.serve.llm splits them:
+    each a vLLM frontend or engine argument, the tool parser one vLLM registers."""
+    import dataclasses
+
+    import yaml
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.entrypoints.launchers.cli_args import FrontendArgs
+    from vllm.tool_parsers import ToolParserManager
+
+    known = {f.name for cls in (FrontendArgs, AsyncEngineArgs) for f in dataclasses.fields(cls)}
+    configs = sorted((Path(__file__).parents[2] / "serve_apps" / "configs").glob("*.yaml"))
+    parsers = []
+    for path in configs:
+        for application in yaml.safe_load(path.read_text())["applications"]:
+            engine = (application.get("args") or {}).get("engine_kwargs") or {}
+            assert set(engine) <= known, (path.name, set(engine) - known)
+            if engine.get("enable_auto_tool_choice"):
+                parsers.append(engine["tool_call_parser"])
+    assert parsers == ["mistral"]
+    assert set(parsers) <= set(ToolParserManager.list_registered())

@@ -104,3 +104,35 @@ def test_one_tokenization_pass_fits_what_recounting_fitted(
     question = data.questions[0].question
     _, kept = fit_rag_messages(SYSTEM, question, given, template, budget)
     assert kept == fit_by_recounting(SYSTEM, question, given, template, budget)
+
+
+TOOL = {"type": "function", "function": {"name": "search_documents", "description": "Поиск",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}}
+
+
+def chars(kept: list[Passage]) -> int:
+    return sum(len(p.text) for p in kept)
+
+
+def test_tool_calls_after_the_question_and_the_tools_fit_the_budget(template: ChatTemplate) -> None:
+    """The calls the model made for the question and their results follow the RAG prompt; they
+    and the tools' definitions (as the template renders them) take room from the context."""
+    import copy
+
+    from tests.support.tiny_llm import CHAT_TEMPLATE
+
+    _, kept_alone = fit_rag_messages(SYSTEM, QUESTION, passages(10), template, 400)
+    call = {"id": "c1", "type": "function",
+            "function": {"name": "search_documents", "arguments": '{"query": "Тесла"}'}}
+    followup = [{"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c1", "content": "результат " * 40}]
+    messages, kept = fit_rag_messages(SYSTEM, QUESTION, passages(10), template, 400, followup)
+    assert messages[-2:] == followup and template.count_tokens(messages) <= 400
+    assert chars(kept) < chars(kept_alone)
+    tokenizer = copy.deepcopy(template.tokenizer)
+    tokenizer.chat_template = "{% if tools %}{{ tools | tojson }}{% endif %}" + CHAT_TEMPLATE
+    with_tools = ChatTemplate(tokenizer)
+    messages, kept = fit_rag_messages(SYSTEM, QUESTION, passages(10), with_tools, 400, (), [TOOL])
+    assert with_tools.count_tokens(messages, [TOOL]) <= 400 < with_tools.count_tokens(
+        rag_messages(SYSTEM, QUESTION, kept_alone), [TOOL])
+    assert chars(kept) < chars(kept_alone)

@@ -69,7 +69,6 @@ def test_text_parts_are_joined_other_parts_refused() -> None:
     ({"n": 2}, "unsupported_n"),
     ({"logprobs": True}, "unsupported_logprobs"),
     ({"top_logprobs": 3}, "unsupported_top_logprobs"),
-    ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "unsupported_tools"),
     ({"functions": [{"name": "f"}]}, "unsupported_functions"),
     ({"response_format": {"type": "json_object"}}, "unsupported_response_format"),
     ({"logprobs": False, "top_logprobs": None, "tools": [], "tool_choice": "none",
@@ -81,6 +80,57 @@ def test_what_no_generator_returns_is_refused_not_dropped(extra: dict, code: str
         body.check_supported()  # what a client sends by default is answered
     else:
         assert status_of(body.check_supported) == (400, code)
+
+
+TOOL = {"type": "function", "function": {"name": "search_documents", "parameters": {
+    "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}
+NAMED = {"type": "function", "function": {"name": "search_documents"}}
+
+
+@pytest.mark.parametrize(("extra", "calls_tools", "code"), [
+    # a model may always answer without calling a tool: what Open WebUI sends by default
+    ({"tools": [TOOL]}, False, None),
+    ({"tools": [TOOL], "tool_choice": "auto"}, False, None),
+    ({"tools": [TOOL], "tool_choice": "none"}, False, None),
+    # a demanded call: only a model that can call tools, and only of a tool that is offered
+    ({"tools": [TOOL], "tool_choice": "required"}, False, "tool_calls_unsupported"),
+    ({"tools": [TOOL], "tool_choice": NAMED}, False, "tool_calls_unsupported"),
+    ({"tools": [TOOL], "tool_choice": "required"}, True, None),
+    ({"tools": [TOOL], "tool_choice": NAMED, "parallel_tool_calls": False}, True, None),
+    ({"tool_choice": "required"}, True, "invalid_tool_choice"),
+    ({"tools": [TOOL], "tool_choice": {"type": "function", "function": {"name": "rm"}}}, True,
+     "invalid_tool_choice"),
+])  # fmt: skip
+def test_tool_choice_follows_openai_semantics(extra: dict, calls_tools: bool, code) -> None:
+    body = ChatRequest(model="rag-docs", messages=[{"role": "user", "content": "Тесла?"}], **extra)
+    if code is None:
+        body.check_supported(calls_tools)
+    else:
+        assert status_of(lambda: body.check_supported(calls_tools)) == (400, code)
+
+
+def test_tool_calls_and_results_are_part_of_the_conversation() -> None:
+    call = {"id": "call-1", "type": "function",
+            "function": {"name": "search_documents", "arguments": '{"query": "Тесла"}'}}
+    messages = [
+        {"role": "user", "content": "Когда умер Тесла?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call-1", "content": "[1] Тесла умер в 1943 году."},
+    ]  # fmt: skip
+    body = ChatRequest(model="saiga", messages=messages, tools=[TOOL], tool_choice="auto")
+    body.check_supported(True)
+    assert body.question() == "Когда умер Тесла?"
+    assert body.after_question() == [
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "content": "[1] Тесла умер в 1943 году.", "tool_call_id": "call-1"},
+    ]
+    assert body.llm_messages()[0] == {"role": "user", "content": "Когда умер Тесла?"}
+    assert body.tool_options() == {"tools": [TOOL], "tool_choice": "auto"}
+    assert ChatRequest(model="saiga", messages=messages[:1]).tool_options() == {}
+    with pytest.raises(ValidationError, match="tool_call_id"):
+        ChatRequest(model="saiga", messages=[{"role": "tool", "content": "x"}])
+    with pytest.raises(ValidationError, match="needs content"):
+        ChatRequest(model="saiga", messages=[{"role": "user", "content": None}])
 
 
 def test_admission_runs_ongoing_queues_the_rest_and_refuses_beyond() -> None:

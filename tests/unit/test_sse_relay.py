@@ -84,8 +84,41 @@ def test_a_rag_stream_only_renames_the_model(include_usage: bool) -> None:
 def test_non_streamed_text_is_the_frames_content() -> None:
     out = Generation()
     passed = [item for item in UPSTREAM if _passed_on(item, out)]
-    assert sse.frames_answer(passed) == ('Тесла "model":"tiny" умер в 1943 [1].', "length")
-    assert sse.frames_answer(passed[:2]) == ('Тесла "model":"tiny"', "stop")
+    assert sse.frames_answer(passed) == ('Тесла "model":"tiny" умер в 1943 [1].', "length", [])
+    assert sse.frames_answer(passed[:2]) == ('Тесла "model":"tiny"', "stop", [])
+
+
+# a streamed tool call as vLLM writes it: the first delta names the call, the arguments follow
+# in pieces; a second call (parallel tool calls) has its own index
+CALLS = [
+    f'data: {HEAD},"choices":[{{"index":0,"delta":{{"role":"assistant","content":""}},'
+    '"logprobs":null,"finish_reason":null}]}\n\n',
+    f'data: {HEAD},"choices":[{{"index":0,"delta":{{"tool_calls":[{{"id":"chatcmpl-tool-1",'
+    '"type":"function","index":0,"function":{"name":"search_documents","arguments":""}}]},'
+    '"logprobs":null,"finish_reason":null}]}\n\n',
+    f'data: {HEAD},"choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,"function":'
+    '{"arguments":"{\\"query\\": \\"Тесла"}}]},"logprobs":null,"finish_reason":null}]}\n\n',
+    f'data: {HEAD},"choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,"function":'
+    '{"arguments":"\\"}"}}]},"logprobs":null,"finish_reason":null}]}\n\n',
+    f'data: {HEAD},"choices":[{{"index":0,"delta":{{"tool_calls":[{{"id":"chatcmpl-tool-2",'
+    '"type":"function","index":1,"function":{"name":"list_collections","arguments":"{}"}}]},'
+    '"logprobs":null,"finish_reason":"tool_calls"}]}\n\n',
+]
+
+
+def test_streamed_tool_call_deltas_reassemble_to_the_calls() -> None:
+    out = Generation()
+    passed = [item for item in CALLS if _passed_on(item, out)]
+    assert passed == CALLS  # every frame with a choice goes on undecoded
+    text, finish, calls = sse.frames_answer(passed)
+    assert (text, finish) == ("", "tool_calls")
+    assert calls == [
+        {"id": "chatcmpl-tool-1", "type": "function",
+         "function": {"name": "search_documents", "arguments": '{"query": "Тесла"}'}},
+        {"id": "chatcmpl-tool-2", "type": "function",
+         "function": {"name": "list_collections", "arguments": "{}"}},
+    ]  # fmt: skip
+    assert json.loads(calls[0]["function"]["arguments"]) == {"query": "Тесла"}
 
 
 def test_an_error_frame_raises_and_ends_the_stream_with_an_error_event() -> None:
