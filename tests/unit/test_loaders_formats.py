@@ -4,17 +4,21 @@ right parser for a file whose extension is wrong."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import docx
 import pytest
 
 from ruai.documents import Document
 from ruai.extraction import Extractor
-from ruai.loaders import LoaderError, detect_format, load_document
+from ruai.loaders import LimitExceededError, LoaderError, ParseLimits, detect_format, load_document
 from ruai.settings import Settings
 from ruai.text.chunking import TextSpan, count_words
 from tests.support import office_documents as od
 
 HEADER_LINE = " | ".join(od.TARIFF_HEADER)
+HOSTILE_LIMITS = ParseLimits(max_unzipped_bytes=1_000_000, max_markup_depth=64)
 ROW_LINES = {" | ".join(row) for row in od.TARIFFS}
 CONTACTS = [["Отдел", "Телефон"], ["Продажи", "8-800-100-20-30"], ["Поддержка", "8-800-100-20-31"]]
 SLIDES = [
@@ -198,3 +202,35 @@ def test_a_corrupt_legacy_word_file_is_reported_with_the_reason() -> None:
     assert detect_format("letter.doc", ole) == "doc"
     with pytest.raises(LoaderError, match="corrupt DOC"):
         load_document("letter.doc", ole)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "marker"),
+    [("bomb.xlsx", "xl/workbook.xml"), ("bomb.pptx", "ppt/presentation.xml")],
+)
+def test_spreadsheet_and_slide_packages_are_bounded_like_docx(name, marker) -> None:
+    bomb = _zip({marker: b"<a/>", "filler.xml": b"<a>" + b" " * 5_000_000 + b"</a>"})
+    with pytest.raises(LimitExceededError, match="max_unzipped_bytes=1000000"):
+        load_document(name, bomb, HOSTILE_LIMITS)
+    deep = _zip({marker: b"<a>" * 100 + b"</a>" * 100})
+    with pytest.raises(LimitExceededError, match="max_markup_depth=64"):
+        load_document(name, deep, HOSTILE_LIMITS)
+
+
+def test_deep_rtf_and_opendocument_are_refused_at_the_depth_limit() -> None:
+    with pytest.raises(LimitExceededError, match="RTF group depth: 201"):
+        load_document("deep.rtf", b"{\\rtf1" + b"{" * 200 + b"x" + b"}" * 201, HOSTILE_LIMITS)
+    with zipfile.ZipFile(io.BytesIO(od.odt("Заголовок", [], "Подпись", CONTACTS))) as archive:
+        content = archive.read("content.xml").decode()
+    nested = "<text:span>" * 100 + "глубоко" + "</text:span>" * 100
+    content = content.replace("<text:p>Подпись</text:p>", f"<text:p>{nested}</text:p>")
+    with pytest.raises(LimitExceededError, match="max_markup_depth=64"):
+        load_document("deep.odt", _zip({"content.xml": content.encode()}), HOSTILE_LIMITS)
