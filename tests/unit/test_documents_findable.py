@@ -9,14 +9,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from pipelines.ingest_stages import ChunkStage, EmbedStep, WriteStep
+from pipelines.ingest_stages import EmbedStep, WriteStep
 from ruai.llm.passages import passages_from_hits
 from ruai.retrieval import Searcher
 from ruai.settings import Settings
 from tests.support import office_documents as od
+from tests.support.chunk_stage import chunk_files
 from tests.support.scanned_pages import image_pdf, render_page
 
 TENANT = "default"
@@ -109,16 +109,7 @@ class _Ingest:
     def run(self, files: list[Path]) -> dict[str, dict]:
         states = self.write.store.doc_states(self.settings.collection, TENANT)
         known = {doc_id: (s.content_hash, s.marker) for doc_id, s in states.items()}
-        stage = ChunkStage(self.settings, TENANT, known)
-        batch = {
-            "uri": np.array([str(f) for f in files]),
-            "size": np.array([f.stat().st_size for f in files]),
-            "marker": np.array([""] * len(files)),
-        }
-        try:
-            table = stage(batch)
-        finally:
-            stage.processor.extract.close()
+        table = chunk_files(self.settings, TENANT, known, files)
         rows = self.write(self.embed(table)).to_pylist()
         return {Path(row["source"]).name: row for row in rows}
 
