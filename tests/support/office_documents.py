@@ -1,10 +1,12 @@
 """Documents of the formats an operator's departments keep, built by libraries (openpyxl,
 python-pptx, python-docx, the email package) or written out by hand where the format is plain
-XML or markup (ODT, ODS, RTF): the tests' corpus for loaders, tables, places and findability."""
+XML or markup (ODT, ODS, RTF) or no library writes it (Word 97 .doc): the tests' corpus for
+loaders, tables, places and findability."""
 
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from email.message import EmailMessage
 from xml.sax.saxutils import escape
@@ -171,3 +173,97 @@ def eml(subject: str, body: str, attachments: dict[str, bytes], charset: str = "
     for name, data in attachments.items():
         message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     return message.as_bytes()
+
+
+_SECTOR = 512
+_END_OF_CHAIN, _FREE, _FAT_SECTOR, _NO_STREAM = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+_MINI_CUTOFF = 4096
+
+
+def _compound_file(streams: dict[str, bytes]) -> bytes:
+    """An OLE2 compound file holding ``streams``, each padded past the mini-stream cut-off so
+    that every stream lives in regular 512-byte sectors (no mini FAT needed)."""
+    bodies = {name: data.ljust(_MINI_CUTOFF, b"\0") for name, data in streams.items()}
+    sectors, fat, starts = [], [], {}
+    for name, body in bodies.items():
+        padded = body.ljust(-(-len(body) // _SECTOR) * _SECTOR, b"\0")
+        count = len(padded) // _SECTOR
+        starts[name] = len(fat)
+        fat += [len(fat) + i + 1 for i in range(count - 1)] + [_END_OF_CHAIN]
+        sectors.append(padded)
+    directory_sector = len(fat)
+    fat.append(_END_OF_CHAIN)
+    per_sector = _SECTOR // 4
+    fat_sectors = -(-(len(fat) + 1) // per_sector)
+    first_fat = len(fat)
+    fat += [_FAT_SECTOR] * fat_sectors
+    fat += [_FREE] * (fat_sectors * per_sector - len(fat))
+
+    def entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
+        encoded = (name + "\0").encode("utf-16-le")
+        return (
+            encoded.ljust(64, b"\0")
+            + struct.pack("<HBB", len(encoded), kind, 1)
+            + struct.pack("<III", _NO_STREAM, right, child)
+            + bytes(36)
+            + struct.pack("<IQ", start, size)
+        )
+
+    names = list(bodies)
+    directory = entry("Root Entry", 5, 1, _NO_STREAM, _END_OF_CHAIN, 0)
+    for number, name in enumerate(names, 1):
+        right = number + 1 if number < len(names) else _NO_STREAM
+        directory += entry(name, 2, _NO_STREAM, right, starts[name], len(bodies[name]))
+    difat = [first_fat + i for i in range(fat_sectors)] + [_FREE] * (109 - fat_sectors)
+    header = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + bytes(16)
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+        + bytes(6)
+        + struct.pack(
+            "<9I",
+            0,
+            fat_sectors,
+            directory_sector,
+            0,
+            _MINI_CUTOFF,
+            _END_OF_CHAIN,
+            0,
+            _END_OF_CHAIN,
+            0,
+        )  # fmt: skip
+        + struct.pack("<109I", *difat)
+    )
+    return (
+        header
+        + b"".join(sectors)
+        + directory.ljust(_SECTOR, b"\0")
+        + struct.pack(f"<{len(fat)}I", *fat)
+    )
+
+
+def word97(paragraphs: list[str]) -> bytes:
+    """A Word 97-2003 .doc as [MS-DOC] lays it out: a FIB, the text as one UTF-16 piece of the
+    WordDocument stream, its piece table (Clx) in the 1Table stream."""
+    text = "".join(paragraph + "\r" for paragraph in paragraphs)
+    encoded = text.encode("utf-16-le")
+    text_at = 0x800
+    pieces = struct.pack("<II", 0, len(text)) + struct.pack("<HIH", 0, text_at, 0)
+    clx = b"\x02" + struct.pack("<I", len(pieces)) + pieces
+    flags = 0x1000 | 0x0200  # fExtChar, fWhichTblStm: 1Table
+    base = struct.pack(
+        "<7HI2B2H2I", 0xA5EC, 0x00C1, 0, 0x0419, 0, flags, 0x00BF, 0, 0, 0, 0, 0,
+        text_at, text_at + len(encoded),
+    )  # fmt: skip
+    longs = [0] * 22
+    longs[0], longs[3] = text_at + len(encoded), len(text)  # cbMac, ccpText
+    places = [0] * (93 * 2)
+    places[33 * 2 + 1] = len(clx)  # fcClx = 0, lcbClx in the table stream
+    fib = (
+        base
+        + struct.pack("<H", 14) + bytes(28)
+        + struct.pack("<H22I", 22, *longs)
+        + struct.pack(f"<H{93 * 2}I", 93, *places)
+        + struct.pack("<H", 0)
+    )  # fmt: skip
+    return _compound_file({"WordDocument": fib.ljust(text_at, b"\0") + encoded, "1Table": clx})

@@ -197,6 +197,13 @@ def test_content_picks_the_parser_whatever_the_extension(fmt, data) -> None:
     assert load_document(misnamed, content).meta["format"] == fmt
 
 
+def test_legacy_word_keeps_its_russian_paragraphs() -> None:
+    data = od.word97(["Договор поставки № 17.", "Поставщик обязуется передать товар в срок."])
+    assert detect_format("contract.bin", data) == "doc"
+    document = load_document("contract.doc", data)
+    assert document.text == "Договор поставки № 17.\n\nПоставщик обязуется передать товар в срок."
+
+
 def test_a_corrupt_legacy_word_file_is_reported_with_the_reason() -> None:
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)
     assert detect_format("letter.doc", ole) == "doc"
