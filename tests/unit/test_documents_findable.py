@@ -81,6 +81,8 @@ def _corpus(directory: Path, font: str) -> list[Path]:
             "Договор", ["Оператор предоставляет доступ к сети."], "Сроки", TERMS
         ),
         "contract.rtf": od.rtf(["Договор подряда на монтаж базовой станции в Тольятти."]),
+        "order.doc": od.word97(["Распоряжение о переносе серверной в здание на улице Гагарина."]),
+        "terms.ods": od.ods({"Сроки": TERMS}),
         "letter.eml": od.eml(
             "Схема сети", "Направляю схему резервирования.", {"прайс.ods": od.ods({"Цены": PRICES})}
         ),
@@ -168,6 +170,7 @@ def test_typed_pages_slides_and_sheets_are_found_first_with_their_place(ingested
         ("Схема резервирования сети", "letter.eml", None, None),
         ("Сколько стоит настройка роутера?", "letter.eml", "attachment", "прайс.ods"),
         ("монтаж базовой станции в Тольятти", "contract.rtf", None, None),
+        ("перенос серверной на улицу Гагарина", "order.doc", None, None),
     ]
     for query, file, kind, value in expected:
         top = _top(searcher, query)
