@@ -82,6 +82,9 @@ _OPENDOCUMENT_TYPES = {
     b"application/vnd.oasis.opendocument.text": "odt",
     b"application/vnd.oasis.opendocument.spreadsheet": "ods",
 }
+_OLE_STREAM = {
+    name: (name + "\0").encode("utf-16-le") for name in ("WordDocument", "Workbook", "Book")
+}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")
 _MAIL_HEADER = re.compile(
@@ -157,7 +160,7 @@ def sniff_format(data: bytes) -> str:
     if head.startswith(b"{\\rtf"):
         return "rtf"
     if head.startswith(_OLE_MAGIC):
-        return "xls" if b"W\x00o\x00r\x00k\x00b\x00o\x00o\x00k" in data[:65536] else "doc"
+        return _ole_format(data)
     if _HTML_START.match(head):
         return "html"
     if _MAIL_HEADER.match(head):
@@ -177,6 +180,16 @@ def parse_as(fmt: str, data: bytes, limits: ParseLimits) -> ParsedText:
     except Exception as exc:  # the edge: any library failure becomes a reason
         detail = str(exc) or type(exc).__name__
         raise LoaderError(f"corrupt {FORMAT_NAMES[fmt]}: {detail}") from exc
+
+
+def _ole_format(data: bytes) -> str:
+    """A Word file has a WordDocument stream, an Excel one a Workbook (or Excel 5's Book): the
+    names are in the compound file's directory, in UTF-16."""
+    if _OLE_STREAM["WordDocument"] in data:
+        return "doc"
+    if _OLE_STREAM["Workbook"] in data or _OLE_STREAM["Book"] in data:
+        return "xls"
+    return "doc"
 
 
 def _package_format(data: bytes) -> str | None:

@@ -267,3 +267,18 @@ def word97(paragraphs: list[str]) -> bytes:
         + struct.pack("<H", 0)
     )  # fmt: skip
     return _compound_file({"WordDocument": fib.ljust(text_at, b"\0") + encoded, "1Table": clx})
+
+
+def xls(sheets: dict[str, list[list[object]]]) -> bytes:
+    """An Excel 97-2003 workbook (xlwt)."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    for name, rows in sheets.items():
+        sheet = book.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

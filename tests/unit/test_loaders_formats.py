@@ -63,6 +63,15 @@ def test_xlsx_sheets_are_sections_whose_rows_keep_their_header() -> None:
     assert "Поддержка | 8-800-100-20-31" in contacts.text
 
 
+def test_legacy_xls_sheets_are_sections_too() -> None:
+    data = od.xls({"Тарифы": od.tariff_rows(), "Контакты": CONTACTS})
+    assert detect_format("tariffs.bin", data) == "xls"
+    chunks = _chunks(load_document("tariffs.xls", data))
+    tariffs = [chunk for chunk in chunks if chunk.place == ("sheet", "Тарифы")]
+    _assert_rows_under_heading(tariffs, f"Тарифы\n{HEADER_LINE}")
+    assert any("Продажи | 8-800-100-20-30" in c.text for c in chunks if c.place[1] == "Контакты")
+
+
 def test_a_sheets_title_row_joins_its_caption_and_numbers_read_as_written() -> None:
     rows = [["Тарифы на 2027 год", None], ["Тариф", "Цена"], ["Оптимум", 700.0], ["Старт", 350]]
     document = load_document("t.xlsx", od.xlsx({"Лист1": rows}))
