@@ -1,6 +1,7 @@
 """DOCX: body paragraphs and tables in document order (python-docx). A table is kept as rows
-under its caption (the paragraph just before it, or the last heading); explicit page breaks
-number the pages when the document has any."""
+under its caption (the paragraph just before it, or the last heading). Pages are numbered by the
+page starts Word recorded when it last laid the document out (w:lastRenderedPageBreak) when it
+has them, else by explicit page breaks; a document with neither has no pages."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from ruai.loaders.parsed import ParsedText, Section, Table
 
 CAPTION_MAX_CHARS = 200
 _PAGE_BREAK_BEFORE = qn("w:pageBreakBefore")
+_RENDERED_BREAK = qn("w:lastRenderedPageBreak")
+_TEXT, _BREAK, _TAB, _CARRIAGE_RETURN = qn("w:t"), qn("w:br"), qn("w:tab"), qn("w:cr")
 
 
 def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
@@ -24,9 +27,10 @@ def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
     document = docx.Document(io.BytesIO(data))
     pages: list[list[str | Table]] = [[]]
     caption = heading = ""
+    rendered = bool(document.element.body.findall(f".//{_RENDERED_BREAK}"))
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
-            pieces = _paragraph_pages(item)
+            pieces = _paragraph_pages(item, rendered)
             for i, piece in enumerate(pieces):
                 if i:
                     pages.append([])
@@ -46,18 +50,23 @@ def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
     return ParsedText(title=title, sections=sections)
 
 
-def _paragraph_pages(paragraph: Paragraph) -> list[str]:
-    """The paragraph's text, split where an explicit page break (a page-break run, or "page
-    break before") starts a new page: the first piece ends the current page."""
+def _paragraph_pages(paragraph: Paragraph, rendered: bool) -> list[str]:
+    """The paragraph's text, split where a page starts (``rendered``: where Word's last layout
+    started one; else at an explicit page break or "page break before"): the first piece ends
+    the current page."""
     pieces = [""]
     properties = paragraph._p.pPr
-    if properties is not None and properties.find(_PAGE_BREAK_BEFORE) is not None:
+    if not rendered and properties is not None and properties.find(_PAGE_BREAK_BEFORE) is not None:
         pieces.append("")
-    for child in paragraph._p.iter(qn("w:t"), qn("w:br"), qn("w:tab"), qn("w:cr")):
-        if child.tag == qn("w:t"):
+    for child in paragraph._p.iter(_TEXT, _BREAK, _TAB, _CARRIAGE_RETURN, _RENDERED_BREAK):
+        if child.tag == _TEXT:
             pieces[-1] += child.text or ""
-        elif child.tag == qn("w:br") and child.get(qn("w:type")) == "page":
-            pieces.append("")
+        elif child.tag == _RENDERED_BREAK:
+            if rendered:
+                pieces.append("")
+        elif child.tag == _BREAK and child.get(qn("w:type")) == "page":
+            if not rendered:
+                pieces.append("")
         else:
             pieces[-1] += " "
     if len(pieces) == 1:

@@ -163,6 +163,28 @@ def test_docx_tables_repeat_caption_and_header_and_page_breaks_number_pages(tmp_
     assert chunks[-1].place == ("page", 2)
 
 
+def test_docx_pages_follow_words_last_layout_when_it_recorded_one(tmp_path) -> None:
+    from docx.oxml import OxmlElement
+
+    document = docx.Document()
+    for text in ("Первая страница.", "Вторая страница.", "Третья страница."):
+        document.add_paragraph(text)
+    paragraphs = document.paragraphs
+    for paragraph in paragraphs[1:]:  # Word marks where each page began as it laid them out
+        run = OxmlElement("w:r")
+        run.append(OxmlElement("w:lastRenderedPageBreak"))
+        paragraph._p.insert(0, run)
+    paragraphs[0].runs[0].add_break(docx.enum.text.WD_BREAK.PAGE)  # counted once, not twice
+    path = tmp_path / "laid-out.docx"
+    document.save(str(path))
+    chunks = _chunks(load_document(str(path), path.read_bytes()))
+    assert [(c.text, c.place) for c in chunks] == [
+        ("Первая страница.", ("page", 1)),
+        ("Вторая страница.", ("page", 2)),
+        ("Третья страница.", ("page", 3)),
+    ]
+
+
 def test_html_tables_repeat_their_caption_heading_and_header() -> None:
     rows = "".join(f"<tr><td>{'</td><td>'.join(row)}</td></tr>" for row in od.TARIFFS)
     page = (
