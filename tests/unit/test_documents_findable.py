@@ -9,9 +9,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
+from pipelines.ingest import _count_outcomes
 from pipelines.ingest_stages import EmbedStep, WriteStep
+from pipelines.report import IngestReport
 from ruai.llm.passages import passages_from_hits
 from ruai.retrieval import Searcher
 from ruai.settings import Settings
@@ -146,7 +149,9 @@ def _top(searcher: Searcher, query: str) -> dict:
 def test_every_document_is_written_and_the_ocr_is_reported(ingested) -> None:
     _, _, rows, _ = ingested
     assert {name: row["outcome"] for name, row in rows.items()} == dict.fromkeys(rows, "ok")
-    assert {name: row["ocr_pages"] for name, row in rows.items() if row["ocr_pages"]} == {
+    report = IngestReport("docs", "corpus", TENANT)
+    _count_outcomes(report, pa.Table.from_pylist(list(rows.values())))
+    assert {Path(item["source"]).name: item["pages"] for item in report.documents_ocr} == {
         "scan.pdf": 2,
         "scan.png": 1,
     }
