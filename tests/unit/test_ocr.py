@@ -104,11 +104,15 @@ def _png_header_only(width: int, height: int) -> bytes:
     )
 
 
-def _tiny_tiff_pages(count: int) -> bytes:
+def _tiny_pages(count: int) -> list:
     from PIL import Image
 
+    return [Image.new("L", (32, 32), 255) for _ in range(count)]
+
+
+def _tiny_tiff_pages(count: int) -> bytes:
     buffer = io.BytesIO()
-    pages = [Image.new("L", (64, 64), 255) for _ in range(count)]
+    pages = _tiny_pages(count)
     pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
     return buffer.getvalue()
 
@@ -119,9 +123,12 @@ def test_an_image_bomb_and_a_long_scan_are_refused_before_any_ocr() -> None:
     assert "100000×100000" in str(bomb.value)
     with pytest.raises(LimitExceededError, match="ocr_max_pages=5"):
         load_document("long.tiff", _tiny_tiff_pages(6), LIMITS)
-    long_pdf = image_pdf([render_page(["Страница."], dpi=72) for _ in range(6)])
-    with pytest.raises(LimitExceededError, match="PDF pages to OCR: 6 .limit ocr_max_pages=5"):
-        load_document("long.pdf", long_pdf, LIMITS)
+    # the 2,000-page scan: its pages are counted (the text layers read) before any OCR
+    scan = _tiny_pages(2000)
+    pdf = io.BytesIO()
+    scan[0].save(pdf, format="PDF", save_all=True, append_images=scan[1:], resolution=72)
+    with pytest.raises(LimitExceededError, match="PDF pages to OCR: 2000 .limit ocr_max_pages=5"):
+        load_document("long.pdf", pdf.getvalue(), LIMITS)
 
 
 def test_a_corrupt_tiff_is_reported_as_such() -> None:
