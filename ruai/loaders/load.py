@@ -1,4 +1,5 @@
-"""bytes -> Document: pick the parser by extension (or by content), normalize, add metadata.
+"""bytes -> Document: pick the parser (by the content's signature, else the extension, else what
+the text looks like), assemble its sections into text and parts, normalize, add metadata.
 
 Every failure leaves as a :class:`LoaderError` with a specific reason; nothing a parsing library
 raises escapes un-wrapped, so one bad file never stops a batch.
