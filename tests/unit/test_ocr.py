@@ -86,6 +86,15 @@ def test_png_and_multi_page_tiff_scans_are_documents(tmp_path) -> None:
     assert _read_well(pages["page", 1], ORDER) and _read_well(pages["page", 2], CONTRACT)
 
 
+@pytest.mark.parametrize("turn", [90, 180])
+def test_a_page_scanned_sideways_or_upside_down_is_turned_back(turn) -> None:
+    page = render_page(ORDER, dpi=200).rotate(turn, expand=True)
+    png = io.BytesIO()
+    page.save(png, format="PNG", dpi=(200, 200))
+    _, pages = _page_texts("turned.png", png.getvalue())
+    assert _read_well(pages["page", 1], ORDER)
+
+
 def _png_header_only(width: int, height: int) -> bytes:
     """A valid PNG signature and header claiming ``width``×``height``, with one tiny data
     chunk: the shape of a decompression bomb, without the bomb."""
