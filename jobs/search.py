@@ -28,6 +28,7 @@ def main(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table"),
 ) -> None:
     from pipelines.cluster import open_searcher
+    from ruai.documents import PLACE_KINDS
     from ruai.store.base import CollectionNotFoundError, StoreError
 
     if mode not in ("hybrid", "dense", "sparse"):
@@ -47,6 +48,7 @@ def main(
         typer.echo(hint, err=True)
     rows = [
         {"source": h.payload.get("source"), "score": h.score, "text": h.payload.get("text")}
+        | {kind: h.payload[kind] for kind in PLACE_KINDS if kind in h.payload}
         for h in hits
     ]
     if as_json:
@@ -58,7 +60,9 @@ def main(
     table.add_column("source")
     table.add_column("text")
     for i, row in enumerate(rows, 1):
-        table.add_row(str(i), f"{row['score']:.4f}", str(row["source"]), row["text"][:300])
+        place = ", ".join(f"{kind} {row[kind]}" for kind in PLACE_KINDS if kind in row)
+        source = f"{row['source']} ({place})" if place else str(row["source"])
+        table.add_row(str(i), f"{row['score']:.4f}", source, row["text"][:300])
     Console().print(table)
 
 

@@ -96,6 +96,8 @@ def _count_outcomes(report: IngestReport, table: pa.Table) -> None:
             report.documents_ok += 1
             report.chunks += row["chunks"]
             report.points_written += row["chunks"]
+            if row.get("ocr_pages"):
+                report.documents_ocr.append({"source": row["source"], "pages": row["ocr_pages"]})
         elif row["outcome"] == "unchanged":
             report.documents_unchanged += 1
         elif row["outcome"] == "removed":

@@ -49,6 +49,7 @@ def _doc_row(processed: ProcessedDocument, tenant: str, marker: str, stored: boo
         "outcome": outcome,
         "reason": processed.reason,
         "stored_before": stored,
+        "ocr_pages": processed.document.meta.get("ocr_pages", 0) if processed.document else 0,
         "chunk_ids": [c.chunk_id for c in chunks],
         "texts": [c.text for c in chunks],
         "payloads": [encode_payload(chunk_payload(processed, c, tenant, marker)) for c in chunks],

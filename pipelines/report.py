@@ -27,6 +27,8 @@ class IngestReport:
     # stored before, now without text ("empty file", "no text extracted"): their points were
     # deleted, [{source, reason}]
     documents_removed: list[dict[str, str]] = field(default_factory=list)
+    # written with text read by OCR (scans, images): [{source, pages}]
+    documents_ocr: list[dict[str, object]] = field(default_factory=list)
     documents_pruned: int = 0
     # not listed, but under a directory the listing could not read (in files_skipped): kept
     documents_not_pruned: int = 0
@@ -60,8 +62,10 @@ class IngestReport:
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, value in self.to_dict().items():
-            if key not in (*LISTED, "collection", "tenant"):
+            if key not in (*LISTED, "documents_ocr", "collection", "tenant"):
                 table.add_row(key, str(value))
+        ocr_pages = sum(int(item["pages"]) for item in self.documents_ocr)
+        table.add_row("documents_ocr (pages)", f"{len(self.documents_ocr)} ({ocr_pages})")
         for key in LISTED:
             table.add_row(key, str(len(getattr(self, key))))
         failed = Table(title="skipped files, failed and removed documents")

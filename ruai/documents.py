@@ -7,6 +7,11 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# Where a part of a document is, as its citations name it: ("page", 12), ("slide", 3),
+# ("sheet", "Тарифы"), ("attachment", "акт.pdf"); None where the format has no such place.
+Place = tuple[str, int | str]
+PLACE_KINDS = ("page", "slide", "sheet", "attachment")
+
 # A fixed namespace so that ids are the same on every machine and every run.
 RUAI_NAMESPACE = uuid.UUID("6f1b7a52-3c1e-5d1a-9a55-2a3f0c7e4b10")
 
@@ -21,8 +26,33 @@ def chunk_id_for(doc_id: str, index: int) -> str:
     return str(uuid.uuid5(uuid.UUID(doc_id), str(index)))
 
 
+def place_fields(place: Place | None) -> dict[str, int | str]:
+    """A place as a payload and a citation carry it: {"page": 12}; {} without one."""
+    return {} if place is None else {place[0]: place[1]}
+
+
 def content_hash_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TableLayout:
+    """A table inside a document's text: the lines every chunk of it repeats (caption or
+    preceding heading, then the header row) and the span of each following row."""
+
+    heading: str
+    rows: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A span of a document's text that chunks never cross: a page's, slide's or sheet's text,
+    or one table (chunked by rows)."""
+
+    start: int
+    end: int
+    place: Place | None = None
+    table: TableLayout | None = None
 
 
 @dataclass(slots=True)
@@ -32,6 +62,8 @@ class Document:
     title: str = ""
     content_hash: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    # in text order, covering every paragraph; empty: the whole text is one part without a place
+    parts: list[Part] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -41,6 +73,7 @@ class Chunk:
     text: str
     char_start: int
     char_end: int
+    place: Place | None = None
     lemmas: list[str] = field(default_factory=list)
     entities: list[dict[str, str]] = field(default_factory=list)
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ruai.documents import Document
+from ruai.documents import Document, Part
 from ruai.encoders.model_info import TokenCounter, build_token_counter
 from ruai.loaders import ParseLimits, load_document
 from ruai.loaders.limits import check_limit
 from ruai.settings import Settings
-from ruai.text.chunking import TextSpan, chunk_text
+from ruai.text.chunking import TextSpan, chunk_table, chunk_text
 
 
 @dataclass(slots=True)
@@ -42,11 +42,28 @@ class Extractor:
         # hold is refused before the (superlinear on one endless sentence) chunking
         at_least = -(-self.count_tokens(document.text) // self.max_tokens)
         check_limit("max_chunks_per_doc", self.max_chunks, at_least, "chunks, at least")
-        spans = chunk_text(
-            document.text,
-            max_tokens=self.max_tokens,
-            count_tokens=self.count_tokens,
-            overlap_sentences=self.overlap,
-        )
+        spans = self.chunk(document)
         check_limit("max_chunks_per_doc", self.max_chunks, len(spans), "chunks")
         return Extraction(document, spans)
+
+    def chunk(self, document: Document) -> list[TextSpan]:
+        """Each part on its own (a page, a slide, a table by rows), so a chunk knows its place."""
+        parts = document.parts or [Part(0, len(document.text))]
+        return [span for part in parts for span in self._chunk_part(document.text, part)]
+
+    def _chunk_part(self, text: str, part: Part) -> list[TextSpan]:
+        if part.table is not None:
+            spans = chunk_table(
+                text, part.table.heading, part.table.rows, self.max_tokens, self.count_tokens
+            )
+        else:
+            spans = [
+                TextSpan(part.start + s.start, part.start + s.end, s.text)
+                for s in chunk_text(
+                    text[part.start : part.end],
+                    max_tokens=self.max_tokens,
+                    count_tokens=self.count_tokens,
+                    overlap_sentences=self.overlap,
+                )
+            ]
+        return [TextSpan(s.start, s.end, s.text, part.place) for s in spans]

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ruai.extraction import Extraction, Extractor
-from ruai.loaders import LimitExceededError, LoaderError
+from ruai.loaders import LimitExceededError, LoaderError, detect_format
 from ruai.pickle_frames import frame, read_frame
 from ruai.settings import Settings
 
+# the formats whose parsing may OCR pages (an e-mail through its attachments)
+OCR_FORMATS = ("pdf", "image", "eml")
 _START_TIMEOUT_S = 300.0  # imports and the tokenizer, on a loaded machine
 
 
@@ -42,7 +44,14 @@ class IsolatedExtractor:
         self.timeout_s = settings.parse_timeout_s
         self._child: subprocess.Popen | None = None
 
+    def timeout_for(self, source: str, data: bytes) -> float:
+        """``parse_timeout_s``, plus the OCR limits' worth for a format that may need OCR."""
+        if detect_format(source, data) in OCR_FORMATS:
+            return self.timeout_s + self.settings.ocr_max_pages * self.settings.ocr_page_timeout_s
+        return self.timeout_s
+
     def __call__(self, source: str, data: bytes) -> Extraction:
+        timeout_s = self.timeout_for(source, data)
         child = self._running_child()
         try:
             assert child.stdin is not None
@@ -50,12 +59,12 @@ class IsolatedExtractor:
             child.stdin.flush()
         except BrokenPipeError:
             raise self._crashed() from None
-        answer = read_frame(child.stdout.fileno(), time.monotonic() + self.timeout_s)
+        answer = read_frame(child.stdout.fileno(), time.monotonic() + timeout_s)
         if answer is None:
             if child.poll() is None:
                 self.close()
                 raise LimitExceededError(
-                    "parse_timeout_s", self.timeout_s, f"timeout after {self.timeout_s:g} s"
+                    "parse_timeout_s", self.timeout_s, f"timeout after {timeout_s:g} s"
                 )
             raise self._crashed()
         kind, value = answer

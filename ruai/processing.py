@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ruai.documents import Chunk, Document, content_hash_of, doc_id_for
+from ruai.documents import Chunk, Document, content_hash_of, doc_id_for, place_fields
 from ruai.encoders.base import SparseVector
 from ruai.encoders.factory import build_sparse_encoder
 from ruai.extraction import Extraction
@@ -94,6 +94,7 @@ class DocumentProcessor:
                 text=span.text,
                 char_start=span.start,
                 char_end=span.end,
+                place=span.place,
                 lemmas=self.lemmatizer.lemmas(span.text),
             )
             for i, span in enumerate(spans)
@@ -133,4 +134,5 @@ def chunk_payload(
         "format": document.meta.get("format", ""),
         "language": document.meta.get("language", ""),
         "source_marker": source_marker,
+        **place_fields(chunk.place),  # type: ignore[typeddict-item]
     }

@@ -96,6 +96,17 @@ class Settings(BaseSettings):
     max_markup_depth: int = Field(256, ge=8)
     max_pdf_pages: int = Field(2_000, ge=1)
     max_chunks_per_doc: int = Field(5_000, ge=1)
+    # OCR (tesseract, CPU) of scanned PDF pages and image files, inside the same child: pages
+    # rendered at ocr_dpi, at most ocr_max_pages pages a document, each within
+    # ocr_page_timeout_s; a document that may need OCR (PDF, image, e-mail) gets
+    # parse_timeout_s + ocr_max_pages * ocr_page_timeout_s. An image page (or a PDF page as
+    # rendered) is at most max_image_pixels: a bigger PDF page renders at a lower resolution,
+    # a bigger image is refused
+    ocr_max_pages: int = Field(50, ge=1)
+    ocr_page_timeout_s: float = Field(30.0, gt=0)
+    ocr_dpi: int = Field(300, ge=72, le=600)
+    ocr_languages: str = "rus+eng"  # tesseract's language names, joined by "+"
+    max_image_pixels: int = Field(50_000_000, ge=1)
     extract_entities: bool = True
 
     # encoders

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite runs for real: PostgreSQL 15 (registry and conversation
-# stores), Chromium + ChromeDriver (browser tests), Prometheus + promtool (metrics and alert rules).
+# stores), Chromium + ChromeDriver (browser tests), Prometheus + promtool (metrics and alert rules),
+# tesseract with its Russian and English data (OCR of scans), catdoc (legacy .doc), DejaVu fonts
+# (the tests render Russian pages to images).
 # Installs only what is missing; needs root (or passwordless sudo) and apt-get.
 set -euo pipefail
 declare -A probe=(
@@ -8,10 +10,15 @@ declare -A probe=(
   [chromium]=/usr/bin/chromium
   [chromium-driver]=/usr/bin/chromedriver
   [prometheus]=/usr/bin/promtool
+  [tesseract-ocr]=/usr/bin/tesseract
+  [tesseract-ocr-rus]=/usr/share/tesseract-ocr/5/tessdata/rus.traineddata
+  [tesseract-ocr-eng]=/usr/share/tesseract-ocr/5/tessdata/eng.traineddata
+  [catdoc]=/usr/bin/catdoc
+  [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf
 )
 missing=()
 for package in "${!probe[@]}"; do
-  [ -x "${probe[$package]}" ] || missing+=("$package")
+  [ -e "${probe[$package]}" ] || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""

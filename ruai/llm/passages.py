@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ruai.documents import PLACE_KINDS
 from ruai.store.base import Hit
 
 SNIPPET_CHARS = 240
@@ -20,11 +21,15 @@ class Passage:
     title: str = ""
     # natasha entities of the chunk ({"type", "text", "normal"}), as ingestion stored them
     entities: list[dict[str, str]] = field(default_factory=list)
+    # where in the source the chunk lies, as stored: {"page": 12}, {"slide": 3},
+    # {"sheet": "Тарифы"}, {"attachment": "акт.pdf"}; {} where the format has no such place
+    place: dict[str, int | str] = field(default_factory=dict)
 
     def citation(self) -> dict[str, Any]:
-        """The structured source an API response lists for marker ``[n]``."""
+        """The structured source an API response lists for marker ``[n]``, with its place."""
         fields = asdict(self)
         del fields["entities"]
+        fields |= fields.pop("place")
         fields["snippet"] = fields.pop("text")[:SNIPPET_CHARS]
         return fields
 
@@ -39,6 +44,7 @@ def passages_from_hits(hits: list[Hit]) -> list[Passage]:
             score=hit.score,
             title=str(hit.payload.get("title") or ""),
             entities=list(hit.payload.get("entities") or []),
+            place={kind: hit.payload[kind] for kind in PLACE_KINDS if kind in hit.payload},
         )
         for i, hit in enumerate(hits, 1)
     ]

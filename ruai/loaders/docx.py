@@ -1,69 +1,86 @@
-"""DOCX: body paragraphs and table rows in document order (python-docx)."""
+"""DOCX: body paragraphs and tables in document order (python-docx). A table is kept as rows
+under its caption (the paragraph just before it, or the last heading). Pages are numbered by the
+page starts Word recorded when it last laid the document out (w:lastRenderedPageBreak) when it
+has them, else by explicit page breaks; a document with neither has no pages."""
 
 from __future__ import annotations
 
 import io
-import zipfile
 
 import docx
-from docx.table import Table
+from docx.oxml.ns import qn
+from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
-from lxml import etree
 
-from ruai.loaders.errors import LoaderError
-from ruai.loaders.limits import UNLIMITED, ParseLimits, check_limit
-from ruai.loaders.parsed import ParsedText
+from ruai.loaders.limits import UNLIMITED, ParseLimits
+from ruai.loaders.package import check_package
+from ruai.loaders.parsed import ParsedText, Section, Table
 
-_BODY = "word/document.xml"
+CAPTION_MAX_CHARS = 200
+_PAGE_BREAK_BEFORE = qn("w:pageBreakBefore")
+_RENDERED_BREAK = qn("w:lastRenderedPageBreak")
+_TEXT, _BREAK, _TAB, _CARRIAGE_RETURN = qn("w:t"), qn("w:br"), qn("w:tab"), qn("w:cr")
 
 
 def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
-    _check_package(data, limits)
+    check_package(data, limits, "DOCX", "word/document.xml")
     document = docx.Document(io.BytesIO(data))
-    blocks: list[str] = []
+    pages: list[list[str | Table]] = [[]]
+    caption = heading = ""
+    rendered = bool(document.element.body.findall(f".//{_RENDERED_BREAK}"))
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
-            blocks.append(item.text)
-        elif isinstance(item, Table):
-            blocks.extend(_table_rows(item))
-    title = document.core_properties.title or ""
-    return ParsedText("\n\n".join(blocks), title.strip())
+            pieces = _paragraph_pages(item, rendered)
+            for i, piece in enumerate(pieces):
+                if i:
+                    pages.append([])
+                pages[-1].append(piece)
+            text = pieces[-1].strip()
+            if text:
+                caption = text if len(text) <= CAPTION_MAX_CHARS else ""
+                if _is_heading(item):
+                    heading = text
+        elif isinstance(item, DocxTable):
+            pages[-1].append(Table(_table_rows(item), context=caption or heading))
+            caption = ""
+    title = (document.core_properties.title or "").strip()
+    if len(pages) == 1:
+        return ParsedText(title=title, sections=[Section(pages[0])])
+    sections = [Section(blocks, ("page", n)) for n, blocks in enumerate(pages, 1)]
+    return ParsedText(title=title, sections=sections)
 
 
-def _check_package(data: bytes, limits: ParseLimits) -> None:
-    """A ZIP with a body, within the limits, checked before python-docx unpacks every part into
-    memory. The sizes in the ZIP directory are binding: Python's zipfile stops reading a member
-    at its declared size (and fails its CRC), so a lying header cannot unpack more."""
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise LoaderError("corrupt DOCX: not a ZIP archive")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = archive.infolist()
-        check_limit("max_zip_members", limits.max_zip_members, len(members), "ZIP members")
-        unzipped = sum(member.file_size for member in members)
-        check_limit("max_unzipped_bytes", limits.max_unzipped_bytes, unzipped, "unzipped bytes")
-        if _BODY not in archive.namelist():
-            raise LoaderError(f"corrupt DOCX: the archive has no {_BODY}")
-        if limits.max_markup_depth is not None:
-            with archive.open(_BODY) as body:
-                _check_depth(body, limits.max_markup_depth)
-
-
-def _check_depth(body, limit: int) -> None:
-    """Stream the body's XML, stopping as soon as it nests deeper than ``limit``."""
-    depth = 0
-    for event, element in etree.iterparse(
-        body, events=("start", "end"), huge_tree=True, resolve_entities=False, no_network=True
-    ):
-        if event == "start":
-            depth += 1
-            check_limit("max_markup_depth", limit, depth, "XML nesting depth")
+def _paragraph_pages(paragraph: Paragraph, rendered: bool) -> list[str]:
+    """The paragraph's text, split where a page starts (``rendered``: where Word's last layout
+    started one; else at an explicit page break or "page break before"): the first piece ends
+    the current page."""
+    pieces = [""]
+    properties = paragraph._p.pPr
+    if not rendered and properties is not None and properties.find(_PAGE_BREAK_BEFORE) is not None:
+        pieces.append("")
+    for child in paragraph._p.iter(_TEXT, _BREAK, _TAB, _CARRIAGE_RETURN, _RENDERED_BREAK):
+        if child.tag == _TEXT:
+            pieces[-1] += child.text or ""
+        elif child.tag == _RENDERED_BREAK:
+            if rendered:
+                pieces.append("")
+        elif child.tag == _BREAK and child.get(qn("w:type")) == "page":
+            if not rendered:
+                pieces.append("")
         else:
-            depth -= 1
-            element.clear()
+            pieces[-1] += " "
+    if len(pieces) == 1:
+        return [paragraph.text]
+    return pieces
 
 
-def _table_rows(table: Table) -> list[str]:
-    """One line per row, cells separated by " | "; a merged cell is counted once."""
+def _is_heading(paragraph: Paragraph) -> bool:
+    style = paragraph.style.name.lower() if paragraph.style is not None else ""
+    return style.startswith(("heading", "title", "заголовок", "caption"))
+
+
+def _table_rows(table: DocxTable) -> list[list[str]]:
+    """Cell texts per row; a merged cell is counted once."""
     rows = []
     for row in table.rows:
         cells = []
@@ -72,5 +89,5 @@ def _table_rows(table: Table) -> list[str]:
             if id(cell._tc) not in seen:
                 seen.add(id(cell._tc))
                 cells.append(cell.text.strip())
-        rows.append(" | ".join(text for text in cells if text))
+        rows.append(cells)
     return rows

@@ -1,5 +1,6 @@
 """HTML: visible text with its paragraph structure; scripts, styles, navigation and footers
-dropped. Decoded with the declared charset when there is one."""
+dropped; each (outermost) table kept as rows under its caption or the heading before it.
+Decoded with the declared charset when there is one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 from ruai.loaders.limits import UNLIMITED, ParseLimits, check_limit
-from ruai.loaders.parsed import ParsedText
+from ruai.loaders.parsed import ParsedText, Section, Table
 from ruai.text.decoding import decode_bytes
 
 _DECLARED_CHARSET = re.compile(
@@ -27,6 +28,9 @@ _BLOCKS = (
 )  # fmt: skip
 _PREFORMATTED = ("pre", "textarea")
 _WHITESPACE = re.compile(r"\s+")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# where a table stood in the page's text: a private-use character around its number
+_TABLE_MARK = re.compile("\ue000(\\d+)\ue000")
 
 
 def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
@@ -38,6 +42,7 @@ def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
     for element in soup.find_all(_DROPPED):
         element.decompose()
     _collapse_source_whitespace(soup)
+    tables = _take_tables(soup)
     for element in soup.find_all(_BLOCKS):
         element.insert_before("\n\n")
         element.insert_after("\n\n")
@@ -45,7 +50,38 @@ def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
         element.insert_after("\n")
     for element in soup.find_all(_CELLS):
         element.insert_after(" ")
-    return ParsedText(soup.get_text(), title, encoding)
+    text = soup.get_text()
+    if not tables:
+        return ParsedText(text, title, encoding)
+    pieces = _TABLE_MARK.split(text)
+    blocks: list[str | Table] = [
+        tables[int(piece)] if i % 2 else piece for i, piece in enumerate(pieces)
+    ]
+    return ParsedText(title=title, encoding=encoding, sections=[Section(blocks)])
+
+
+def _take_tables(soup: BeautifulSoup) -> list[Table]:
+    """The outermost tables as :class:`Table`, each replaced in the tree by its mark."""
+    tables = []
+    for element in soup.find_all("table"):
+        if element.find_parent("table") is not None:
+            continue
+        caption = element.find("caption")
+        heading = element.find_previous(_HEADINGS)
+        rows = [
+            [cell.get_text(" ", strip=True) for cell in row.find_all(_CELLS, recursive=False)]
+            for row in element.find_all("tr")
+            if row.find_parent("table") is element
+        ]
+        tables.append(
+            Table(
+                rows,
+                caption=caption.get_text(" ", strip=True) if caption is not None else "",
+                context=heading.get_text(" ", strip=True) if heading is not None else "",
+            )
+        )
+        element.replace_with(f"\n\n\ue000{len(tables) - 1}\ue000\n\n")
+    return tables
 
 
 def _decode(data: bytes) -> tuple[str, str]:

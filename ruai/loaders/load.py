@@ -1,4 +1,5 @@
-"""bytes -> Document: pick the parser by extension (or by content), normalize, add metadata.
+"""bytes -> Document: pick the parser (by the content's signature, else the extension, else what
+the text looks like), assemble its sections into text and parts, normalize, add metadata.
 
 Every failure leaves as a :class:`LoaderError` with a specific reason; nothing a parsing library
 raises escapes un-wrapped, so one bad file never stops a batch.
@@ -12,10 +13,25 @@ import zipfile
 from collections.abc import Callable
 
 from ruai.documents import Document, content_hash_of
-from ruai.loaders import docx, html, markdown, pdf, txt
+from ruai.loaders import (
+    doc,
+    docx,
+    eml,
+    html,
+    image,
+    markdown,
+    opendocument,
+    pdf,
+    pptx,
+    rtf,
+    txt,
+    xls,
+    xlsx,
+)
 from ruai.loaders.errors import LoaderError, NoTextError
 from ruai.loaders.limits import UNLIMITED, ParseLimits
 from ruai.loaders.parsed import ParsedText
+from ruai.loaders.sections import assemble
 from ruai.text.decoding import DecodeError
 from ruai.text.language import language_of
 from ruai.text.normalize import normalize_text
@@ -26,16 +42,60 @@ PARSERS: dict[str, Callable[[bytes, ParseLimits], ParsedText]] = {
     "html": html.parse,
     "pdf": pdf.parse,
     "docx": docx.parse,
+    "xlsx": xlsx.parse,
+    "xls": xls.parse,
+    "pptx": pptx.parse,
+    "odt": opendocument.parse,
+    "ods": opendocument.parse,
+    "rtf": rtf.parse,
+    "doc": doc.parse,
+    "eml": eml.parse,
+    "image": image.parse,
 }
-FORMAT_NAMES = {"txt": "text", "markdown": "Markdown", "html": "HTML", "pdf": "PDF", "docx": "DOCX"}
+FORMAT_NAMES = {
+    "txt": "text", "markdown": "Markdown", "html": "HTML", "pdf": "PDF", "docx": "DOCX",
+    "xlsx": "XLSX", "xls": "XLS", "pptx": "PPTX", "odt": "ODT", "ods": "ODS", "rtf": "RTF",
+    "doc": "DOC", "eml": "e-mail", "image": "image",
+}  # fmt: skip
 EXTENSIONS = {
     ".txt": "txt", ".text": "txt",
     ".md": "markdown", ".markdown": "markdown",
     ".html": "html", ".htm": "html",
     ".pdf": "pdf",
     ".docx": "docx",
+    ".xlsx": "xlsx", ".xlsm": "xlsx",
+    ".xls": "xls",
+    ".pptx": "pptx",
+    ".odt": "odt", ".ods": "ods",
+    ".rtf": "rtf",
+    ".doc": "doc",
+    ".eml": "eml",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image", ".tiff": "image",
+    ".bmp": "image", ".gif": "image", ".webp": "image",
 }  # fmt: skip
+# the parts of an Office Open XML or OpenDocument package that name its format
+_PACKAGE_MARKERS = (
+    ("word/document.xml", "docx"),
+    ("xl/workbook.xml", "xlsx"),
+    ("ppt/presentation.xml", "pptx"),
+)
+_OPENDOCUMENT_TYPES = {
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+}
+_OLE_STREAM = {
+    name: (name + "\0").encode("utf-16-le") for name in ("WordDocument", "Workbook", "Book")
+}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")
+_MAIL_HEADER = re.compile(
+    rb"\A(?:(?:Return-Path|Received|From|To|Subject|Date|Message-ID|MIME-Version|Delivered-To)"
+    rb":[^\n]*\r?\n(?:[ \t][^\n]*\r?\n)*){2,}",
+    re.IGNORECASE,
+)
 TITLE_MAX_CHARS = 120
+# what sniffing says of content without a binary signature: an extension may know better
+_TEXT_FORMATS = ("txt", "html", "eml")
 _HTML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
 
 
@@ -47,13 +107,18 @@ def load_document(source: str, data: bytes, limits: ParseLimits = UNLIMITED) -> 
     if not data:
         raise NoTextError("empty file")
     fmt = detect_format(source, data)
-    parsed = _parse(fmt, data, limits)
-    text = normalize_text(parsed.text)
+    parsed = parse_as(fmt, data, limits)
+    if parsed.sections:
+        text, parts = assemble(parsed.sections)
+    else:
+        text, parts = normalize_text(parsed.text), []
     if not text:
-        raise NoTextError("no text extracted")
+        raise NoTextError(f"no text extracted{_ocr_note(parsed)}")
     meta: dict[str, object] = {"format": fmt}
     if parsed.encoding is not None:
         meta["encoding"] = parsed.encoding
+    if parsed.ocr_pages:
+        meta["ocr_pages"] = parsed.ocr_pages
     meta |= {"language": language_of(text), "chars": len(text)}
     return Document(
         source=source,
@@ -61,25 +126,52 @@ def load_document(source: str, data: bytes, limits: ParseLimits = UNLIMITED) -> 
         title=_title(parsed.title, text, source),
         content_hash=content_hash_of(data),
         meta=meta,
+        parts=parts,
     )
 
 
+def _ocr_note(parsed: ParsedText) -> str:
+    return f" ({parsed.ocr_pages} pages OCR'd)" if parsed.ocr_pages else ""
+
+
 def detect_format(source: str, data: bytes) -> str:
-    """The format named by the extension; without a known one, what the content looks like."""
+    """What the content is when its signature says so unambiguously (a PDF, an Office or
+    OpenDocument package, an image, RTF, an OLE file), whatever the extension; else the format
+    the extension names; without a known one, what the text looks like."""
+    sniffed = sniff_format(data)
+    if sniffed not in _TEXT_FORMATS:
+        return sniffed
     name = _file_name(source).lower()
     for extension, fmt in EXTENSIONS.items():
         if name.endswith(extension):
             return fmt
-    if b"%PDF-" in data[:1024]:
+    return sniffed
+
+
+def sniff_format(data: bytes) -> str:
+    """The format the content shows (magic numbers, a package's parts, mail headers); "txt"
+    when nothing else matches."""
+    head = data[:1024]
+    if b"%PDF-" in head:
         return "pdf"
-    if _is_docx_package(data):
-        return "docx"
-    if _HTML_START.match(data[:1024]):
+    if head.startswith(b"PK\x03\x04"):
+        return _package_format(data) or "txt"
+    if head.startswith(_IMAGE_MAGIC) or head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if head.startswith(_OLE_MAGIC):
+        return _ole_format(data)
+    if _HTML_START.match(head):
         return "html"
+    if _MAIL_HEADER.match(head):
+        return "eml"
     return "txt"
 
 
-def _parse(fmt: str, data: bytes, limits: ParseLimits) -> ParsedText:
+def parse_as(fmt: str, data: bytes, limits: ParseLimits) -> ParsedText:
+    """One format's parser, its failures as :class:`LoaderError` (an e-mail parses its
+    attachments with this)."""
     try:
         return PARSERS[fmt](data, limits)
     except (LoaderError, MemoryError):  # a memory cap is a limit, not a corrupt file
@@ -91,14 +183,28 @@ def _parse(fmt: str, data: bytes, limits: ParseLimits) -> ParsedText:
         raise LoaderError(f"corrupt {FORMAT_NAMES[fmt]}: {detail}") from exc
 
 
-def _is_docx_package(data: bytes) -> bool:
-    if not data.startswith(b"PK\x03\x04"):
-        return False
+def _ole_format(data: bytes) -> str:
+    """A Word file has a WordDocument stream, an Excel one a Workbook (or Excel 5's Book): the
+    names are in the compound file's directory, in UTF-16."""
+    if _OLE_STREAM["WordDocument"] in data:
+        return "doc"
+    if _OLE_STREAM["Workbook"] in data or _OLE_STREAM["Book"] in data:
+        return "xls"
+    return "doc"
+
+
+def _package_format(data: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return "word/document.xml" in archive.namelist()
-    except zipfile.BadZipFile:
-        return False
+            names = set(archive.namelist())
+            for marker, fmt in _PACKAGE_MARKERS:
+                if marker in names:
+                    return fmt
+            if "mimetype" in names:
+                return _OPENDOCUMENT_TYPES.get(archive.read("mimetype").strip())
+    except (zipfile.BadZipFile, OSError, RuntimeError):
+        return None
+    return None
 
 
 def _title(declared: str, text: str, source: str) -> str:

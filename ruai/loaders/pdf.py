@@ -1,5 +1,6 @@
-"""PDF: the text layer of each page (pypdf); a wider vertical gap between lines than usual on
-the page marks a paragraph break."""
+"""PDF: each page a section. Its text layer (pypdf) when that is real text; when the page has
+none (a scan) or only garbage (fonts without a character map), the page rendered (pypdfium2) and
+read by OCR. A wider vertical gap between lines than usual on the page marks a paragraph break."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from pypdf.errors import DependencyError, PdfReadError
 
 from ruai.loaders.errors import LoaderError
 from ruai.loaders.limits import UNLIMITED, ParseLimits, check_limit
-from ruai.loaders.parsed import ParsedText
+from ruai.loaders.ocr import ocr_page
+from ruai.loaders.parsed import ParsedText, Section
+from ruai.loaders.text_layer import needs_ocr
 
 _PARAGRAPH_GAP = 1.3  # times the page's usual line gap
+_POINTS_PER_INCH = 72
 
 
 def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
@@ -22,9 +26,48 @@ def parse(data: bytes, limits: ParseLimits = UNLIMITED) -> ParsedText:
     if reader.is_encrypted:
         _decrypt_without_password(reader)
     check_limit("max_pdf_pages", limits.max_pdf_pages, len(reader.pages), "PDF pages")
-    pages = [_page_text(page) for page in reader.pages]
+    texts = [_page_text(page) for page in reader.pages]
+    scanned = [
+        number
+        for number, (page, text) in enumerate(zip(reader.pages, texts, strict=True))
+        if needs_ocr(text, _has_images(page))
+    ]
+    check_limit("ocr_max_pages", limits.ocr_max_pages, len(scanned), "PDF pages to OCR")
+    if scanned:
+        for number, text in _ocr_pages(data, scanned, limits):
+            texts[number] = text
     title = (reader.metadata.title or "") if reader.metadata else ""
-    return ParsedText("\n\n".join(pages), str(title).strip())
+    sections = [Section([text], ("page", n)) for n, text in enumerate(texts, 1)]
+    return ParsedText(title=str(title).strip(), sections=sections, ocr_pages=len(scanned))
+
+
+def _has_images(page: PageObject) -> bool:
+    resources = page.get("/Resources")
+    if resources is None:
+        return False
+    objects = resources.get_object().get("/XObject")
+    return bool(objects) and len(objects.get_object()) > 0
+
+
+def _ocr_pages(data: bytes, numbers: list[int], limits: ParseLimits):
+    """(page index, OCR text) of the pages ``numbers``, rendered at ``ocr_dpi`` (lower where
+    the page is so large that it would pass ``max_image_pixels``)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        for number in numbers:
+            page = document[number]
+            width, height = page.get_size()
+            scale = limits.ocr_dpi / _POINTS_PER_INCH
+            if limits.max_image_pixels is not None:
+                fitting = (limits.max_image_pixels / max(width * height, 1.0)) ** 0.5
+                scale = min(scale, fitting)
+            image = page.render(scale=scale, grayscale=True).to_pil()
+            page.close()
+            yield number, ocr_page(image, number + 1, limits, scale * _POINTS_PER_INCH)
+    finally:
+        document.close()
 
 
 def _decrypt_without_password(reader: PdfReader) -> None:

@@ -5,7 +5,7 @@ Ray)."""
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +37,13 @@ class ChunkPayload(TypedDict):
     # the object store's change marker of the source ("size:mtime"; "" for local files): a
     # re-run skips the object at listing time when it is unchanged (DocState.marker)
     source_marker: str
+    # where the chunk lies (ruai.documents.Place), in the formats that have one: a PDF's or a
+    # scan's page (1-based), a DOCX page after explicit page breaks, a slide, a sheet, or the
+    # e-mail attachment it comes from
+    page: NotRequired[int]
+    slide: NotRequired[int]
+    sheet: NotRequired[str]
+    attachment: NotRequired[str]
 
 
 # the columns a chunk row must carry to become a point; ``dense`` is a fixed-size list column
@@ -87,6 +94,7 @@ DOC_ROW_SCHEMA = pa.schema(
         ("outcome", pa.string()),
         ("reason", pa.string()),
         ("stored_before", pa.bool_()),
+        ("ocr_pages", pa.int32()),  # pages of the document read by OCR
         ("chunk_ids", pa.list_(pa.string())),
         ("texts", pa.list_(pa.string())),
         ("payloads", pa.list_(pa.string())),
@@ -95,7 +103,7 @@ DOC_ROW_SCHEMA = pa.schema(
     ]
 )
 # what the final stage hands back to the driver: the outcome columns and the points written
-OUTCOME_COLUMNS = ("source", "doc_id", "content_hash", "outcome", "reason")
+OUTCOME_COLUMNS = ("source", "doc_id", "content_hash", "outcome", "reason", "ocr_pages")
 
 
 def with_dense(table: pa.Table, dense: np.ndarray) -> pa.Table:

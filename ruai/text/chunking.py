@@ -26,6 +26,8 @@ class TextSpan:
     start: int
     end: int
     text: str
+    # the page, slide or sheet it lies on (ruai.documents.Place)
+    place: tuple[str, int | str] | None = None
 
 
 def count_words(text: str) -> int:
@@ -49,6 +51,54 @@ def chunk_text(
         pieces = [piece for start, end in sentences for piece in packer.fitting(start, end)]
         chunks.extend(packer.pack(pieces, overlap_sentences))
     return [TextSpan(start, end, text[start:end]) for start, end, _ in chunks]
+
+
+def chunk_table(
+    text: str,
+    heading: str,
+    rows: tuple[tuple[int, int], ...],
+    max_tokens: int,
+    count_tokens: TokenCounter = count_words,
+) -> list[TextSpan]:
+    """A table's rows (spans of ``text``) packed into chunks that each start with ``heading``
+    (caption and header row): a chunk never ends inside a row. A row that does not fit with
+    the heading on its own is split like text, each piece still under the heading (or without
+    it, when the heading alone takes half the limit)."""
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+    head = heading + "\n" if heading else ""
+    room = max_tokens - count_tokens(head) if head else max_tokens
+    if room < max_tokens // 2:
+        head, room = "", max_tokens
+    sizes = [count_tokens(text[start:end]) for start, end in rows]
+    newline = count_tokens("\n")
+    chunks: list[TextSpan] = []
+    first = 0
+    while first < len(rows):
+        start, end = rows[first]
+        if sizes[first] > room:
+            for piece in chunk_text(text[start:end], room, count_tokens, overlap_sentences=0):
+                chunks.append(TextSpan(start + piece.start, start + piece.end, head + piece.text))
+            first += 1
+            continue
+        last, estimate = first, sizes[first]
+        while last + 1 < len(rows) and estimate + newline + sizes[last + 1] <= room:
+            last += 1
+            estimate += newline + sizes[last]
+        # counters need not be additive: the real count decides, one row always fits
+        while (
+            last > first and count_tokens(head + _rows_text(text, rows, first, last)) > max_tokens
+        ):
+            last -= 1
+        chunks.append(
+            TextSpan(rows[first][0], rows[last][1], head + _rows_text(text, rows, first, last))
+        )
+        first = last + 1
+    return chunks
+
+
+def _rows_text(text: str, rows: tuple[tuple[int, int], ...], first: int, last: int) -> str:
+    return "\n".join(text[start:end] for start, end in rows[first : last + 1])
 
 
 # (start, end, tokens): a run of text that fits the limit on its own

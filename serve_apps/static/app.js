@@ -219,11 +219,22 @@ function renderAnswer(li, text, meta, question) {
   if (meta.response_id) li.append(feedbackForm(meta.response_id));
 }
 
+// where in the file the cited chunk lies: «стр. 12», «слайд 3», «лист "Тарифы"», «вложение …»
+function placeLabel(source) {
+  const parts = [];
+  if (source.attachment != null) parts.push(`вложение «${source.attachment}»`);
+  if (source.page != null) parts.push(`стр. ${source.page}`);
+  if (source.slide != null) parts.push(`слайд ${source.slide}`);
+  if (source.sheet != null) parts.push(`лист "${source.sheet}"`);
+  return parts.join(", ");
+}
+
 function sourceCard(li, source, model, question) {
   const name = (source.source || "").split("/").pop();
+  const where = [name, placeLabel(source), `релевантность ${Number(source.score).toFixed(3)}`];
   return el("li", { class: "card", id: `src-${li.dataset.uid}-${source.n}`, tabindex: "-1" },
     el("h3", { text: `[${source.n}] ${source.title || name}` }),
-    el("p", { class: "source", text: `${name} · релевантность ${Number(source.score).toFixed(3)}` }),
+    el("p", { class: "source", text: where.filter(Boolean).join(" · ") }),
     el("p", { class: "snippet", text: source.snippet || source.text || "" }),
     el("button", { type: "button", text: "Открыть в документе",
                    onclick: () => openContext(source, model, question).catch(handle) }));
@@ -234,7 +245,7 @@ async function openContext(source, model, question) {
     model: model || $("model").value, source: source.source, chunk_id: source.chunk_id,
     query: question || source.title || source.snippet || "документ" }) });
   $("context-title").textContent = doc.title || source.title || "Документ";
-  $("context-source").textContent = doc.source;
+  $("context-source").textContent = [doc.source, placeLabel(source)].filter(Boolean).join(" · ");
   const body = $("context-body");
   body.replaceChildren();
   let cited = null;

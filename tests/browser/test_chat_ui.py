@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.support.chat_app import HOSTILE_QUESTION, MODEL, chat_app
+from tests.support.chat_app import HOSTILE_QUESTION, MODEL, TARIFF_QUESTION, chat_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 WAIT_S = 120
@@ -158,6 +158,14 @@ def test_document_with_script_is_shown_as_text(app, browser, screenshot) -> None
     )
     assert inert == [True, "ruai — вопросы к документам", 0]
     browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+
+
+def test_a_sheet_cited_names_its_sheet_on_the_card(app, browser, screenshot) -> None:
+    signed_in(browser, app["base"])
+    answer = ask(browser, TARIFF_QUESTION)
+    places = [f for f in card_files(answer) if "tarify.xlsx" in f]
+    assert places and 'лист "Тарифы"' in places[0], card_files(answer)
+    screenshot("08-sheet-cited")
 
 
 def test_narrow_screen_stacks_the_layout(app, browser, screenshot) -> None:

@@ -1,8 +1,8 @@
 """The chat UI's API on a real Serve app, with its conversations on a real PostgreSQL server:
 conversations per tenant and key, feedback only on one's own answers, a cited chunk in its
-document, follow-up questions retrieving from the article the conversation is about, and the
-query log (Parquet rows read back with Ray Data; a dead log directory costs rows, counted in
-Prometheus, never a request)."""
+document, sources that name a spreadsheet's sheet, follow-up questions retrieving from the
+article the conversation is about, and the query log (Parquet rows read back with Ray Data; a
+dead log directory costs rows, counted in Prometheus, never a request)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ import httpx
 import pytest
 
 from ruai.lifecycle.query_log import SCHEMA, question_hash
-from tests.support.chat_app import COLLECTION, FOLLOW_UPS, MODEL, chat_app
+from tests.support.chat_app import (
+    COLLECTION,
+    FOLLOW_UPS,
+    MODEL,
+    TARIFF_QUESTION,
+    TARIFFS_NAME,
+    chat_app,
+)
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = Path(
@@ -110,6 +117,15 @@ def test_cited_chunk_opens_in_its_document(app) -> None:
     assert cited[0]["text"].startswith(source["snippet"][:100])
     # another tenant cannot read acme's document, even knowing its source and chunk id
     assert call(app, "POST", "/v1/context", "key-globex", json=body).status_code == 404
+
+
+def test_sources_and_hits_name_the_sheet_they_come_from(app) -> None:
+    (source, *_) = ask(app, [("user", TARIFF_QUESTION)])["sources"]
+    assert (Path(source["source"]).name, source["sheet"]) == (TARIFFS_NAME, "Тарифы")
+    found = call(app, "POST", "/v1/search", json={"query": TARIFF_QUESTION, "top_k": 1})
+    (hit,) = found.json()["data"]
+    assert (hit["chunk_id"], hit["sheet"]) == (source["chunk_id"], "Тарифы")
+    assert "Оптимум | 700 | 300 Мбит/с | 120 каналов" in hit["text"].split("\n")
 
 
 def article_of(source: str) -> str:

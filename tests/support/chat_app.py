@@ -1,6 +1,6 @@
 """The RAG application with the chat UI for integration and browser tests: two tenants' corpora
-(plus a document full of HTML and <script> for acme), API keys, and the written follow-up
-cases whose retrieval docs/chat.md reports."""
+(plus a document full of HTML and <script> and a tariff spreadsheet for acme), API keys, and the
+written follow-up cases whose retrieval docs/chat.md reports."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from ruai.settings import Settings
 from tests.conftest import free_port
+from tests.support.office_documents import tariff_rows, xlsx
 from tests.support.serve_app import ingest_tenants, running_app
 
 COLLECTION = "chat_test"
@@ -34,6 +35,8 @@ FOLLOW_UPS = [
 ACME_ARTICLES = sorted({article for _, _, article in FOLLOW_UPS})
 GLOBEX_ARTICLES = ["03-normans", "23-newcastle-upon-tyne"]
 
+TARIFFS_NAME = "tarify.xlsx"  # its chunks cite their sheet: «лист "Тарифы"»
+TARIFF_QUESTION = "Сколько стоит тариф Оптимум?"
 HOSTILE_NAME = "pravila-bezopasnosti.txt"
 HOSTILE_QUESTION = "Где висит огнетушитель в цехе?"
 HOSTILE_TEXT = (
@@ -60,7 +63,8 @@ def chat_app(
         settings, sample_articles, docs, {"acme": ACME_ARTICLES, "globex": GLOBEX_ARTICLES}
     )
     (docs / "acme" / HOSTILE_NAME).write_text(HOSTILE_TEXT, encoding="utf-8")
-    assert run_ingest(settings, str(docs / "acme"), tenant="acme").documents_ok == 1
+    (docs / "acme" / TARIFFS_NAME).write_bytes(xlsx({"Тарифы": tariff_rows()}))
+    assert run_ingest(settings, str(docs / "acme"), tenant="acme").documents_ok == 2
     args = {
         "settings": {
             "qdrant_path": str(settings.qdrant_path),

@@ -99,7 +99,8 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     with open(folder / "huge-file.txt", "wb") as f:
         f.truncate(40 * 1024 * 1024)  # sparse: over max_file_bytes without touching the disk
     (folder / "random.txt").write_bytes(os.urandom(8192))
-    (folder / "image.pdf").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(4096))  # not a PDF
+    # a PNG signature is read as an image whatever the extension: this one is junk after it
+    (folder / "image.pdf").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(4096))
     (folder / "text.docx").write_bytes(RUSSIAN.encode())  # not a ZIP
     return {
         "bomb.docx": "max_unzipped_bytes",
@@ -108,6 +109,6 @@ def write_bad_files(folder: Path) -> dict[str, str]:
         "huge-line.txt": "max_chunks_per_doc",
         "huge-file.txt": "max_file_bytes",
         "random.txt": "binary",
-        "image.pdf": "PDF",
+        "image.pdf": "corrupt image",
         "text.docx": "DOCX",
     }

@@ -176,3 +176,22 @@ def test_impossible_limits_raise():
 def test_count_words():
     assert count_words("  один два\nтри\t") == 3
     assert count_words("") == 0
+
+
+def test_table_rows_are_packed_whole_under_their_heading() -> None:
+    from ruai.text.chunking import chunk_table
+
+    heading = "Тарифы\nТариф | Цена"
+    rows_text = "\n\n".join(f"Тариф{i} | {i}00" for i in range(10))
+    text = f"{heading}\n\n{rows_text}"
+    starts = [text.index(f"Тариф{i} |") for i in range(10)]
+    rows = tuple((start, start + len(f"Тариф{i} | {i}00")) for i, start in enumerate(starts))
+    chunks = chunk_table(text, heading, rows, max_tokens=12)
+    assert [c.text.split("\n")[2:] for c in chunks] == [
+        [f"Тариф{i} | {i}00" for i in range(first, min(first + 2, 10))] for first in range(0, 10, 2)
+    ]
+    assert all(c.text.startswith(heading + "\n") for c in chunks)
+    assert (chunks[0].start, chunks[-1].end) == (rows[0][0], rows[-1][1])
+    # a heading that takes half the limit or more is left out rather than crowd out the rows
+    bare = chunk_table(text, heading, rows, max_tokens=6)
+    assert all(not c.text.startswith("Тарифы") for c in bare)

@@ -13,13 +13,14 @@ import pytest
 import ray
 
 from pipelines.ingest import run_ingest
-from pipelines.ingest_stages import ChunkStage, WriteStep
+from pipelines.ingest_stages import WriteStep
 from ruai.documents import chunk_id_for, doc_id_for
 from ruai.encoders.base import SparseVector
 from ruai.settings import Settings
 from ruai.store import PointRecord, SearchRequest
 from ruai.store.edge import EdgeStore
 from ruai.store.rows import chunk_rows, points_from_table, with_dense
+from tests.support.chunk_stage import chunk_files
 from tests.unit.test_store_contract import BACKENDS, CHUNKS_PER_DOC, CORPUS, _open
 from tests.unit.test_store_contract import DIM as CONTRACT_DIM
 
@@ -96,16 +97,7 @@ class _Job:
         return {doc_id: (s.content_hash, s.marker) for doc_id, s in states.items()}
 
     def chunk(self, *files: Path) -> pa.Table:
-        stage = ChunkStage(self.settings, TENANT, self.known())
-        batch = {
-            "uri": np.array([str(f) for f in files]),
-            "size": np.array([f.stat().st_size for f in files]),
-            "marker": np.array([""] * len(files)),
-        }
-        try:
-            table = stage(batch)
-        finally:
-            stage.processor.extract.close()
+        table = chunk_files(self.settings, TENANT, self.known(), list(files))
         chunks = sum(len(texts) for texts in table.column("texts").to_pylist())
         return with_dense(table, np.ones((chunks, DIM), dtype=np.float32))
 
