@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite runs for real: PostgreSQL 15 (registry and conversation
-# stores), Chromium + ChromeDriver (browser tests), Prometheus + promtool (metrics and alert rules).
+# stores), Chromium + ChromeDriver (browser tests), Prometheus + promtool (metrics and alert rules),
+# Node.js + npm (the OpenID provider of the identity tests, scripts/oidc-provider.sh).
 # Installs only what is missing; needs root (or passwordless sudo) and apt-get.
 set -euo pipefail
 declare -A probe=(
@@ -8,6 +9,8 @@ declare -A probe=(
   [chromium]=/usr/bin/chromium
   [chromium-driver]=/usr/bin/chromedriver
   [prometheus]=/usr/bin/promtool
+  [nodejs]=/usr/bin/node
+  [npm]=/usr/bin/npm
 )
 missing=()
 for package in "${!probe[@]}"; do

@@ -32,13 +32,15 @@ class SigningKey:
         return cls(kid or uuid.uuid4().hex[:8], alg, private)
 
     def public_jwk(self) -> dict:
-        algorithm = ECAlgorithm if self.alg.startswith("ES") else RSAAlgorithm
-        jwk = algorithm.to_jwk(self.private.public_key(), as_dict=True)
-        return {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
+        return self._jwk(self.private.public_key())
 
     def private_jwk(self) -> dict:
+        return self._jwk(self.private)
+
+    def _jwk(self, key: Any) -> dict:
         algorithm = ECAlgorithm if self.alg.startswith("ES") else RSAAlgorithm
-        jwk = algorithm.to_jwk(self.private, as_dict=True)
+        jwk = algorithm.to_jwk(key, as_dict=True)
+        jwk.pop("key_ops", None)  # "use" says it; oidc-provider finds no signing key with both
         return {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
 
 
