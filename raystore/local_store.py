@@ -42,6 +42,9 @@ class LocalStore:
     def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
         self._store.delete_docs(collection, versions)
 
+    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
+        self._store.set_access(collection, access)
+
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         return self._store.doc_states(collection, tenant)
 

@@ -77,6 +77,9 @@ class OwnedStore:
     def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
         _get(self._owner.delete_docs.remote(collection, dict(versions)))
 
+    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
+        _get(self._owner.set_access.remote(collection, dict(access)))
+
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         return _get(self._owner.doc_states.remote(collection, tenant))
 
