@@ -32,6 +32,13 @@ def normalize_access(groups: Iterable[str] = (), roles: Iterable[str] = ()) -> l
     return sorted(labels)
 
 
+def split_names(flag: str | None) -> tuple[list[str], list[str]]:
+    """``G1,G2,role:R`` (a CLI flag) as (groups, roles)."""
+    names = [name.strip() for name in (flag or "").split(",") if name.strip()]
+    roles = [name.removeprefix(ROLE_PREFIX) for name in names if name.startswith(ROLE_PREFIX)]
+    return [name for name in names if not name.startswith(ROLE_PREFIX)], roles
+
+
 def principal_labels(groups: Iterable[str], roles: Iterable[str]) -> frozenset[str]:
     labels = set()
     for group in groups:

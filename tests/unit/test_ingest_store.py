@@ -91,9 +91,9 @@ class _Job:
         self.store = self.write.store
         self.store.ensure_collection("docs", DIM)
 
-    def known(self) -> dict[str, tuple[str, str]]:
+    def known(self) -> dict[str, tuple[str, str, tuple[str, ...] | None]]:
         states = self.store.doc_states("docs", TENANT)
-        return {doc_id: (s.content_hash, s.marker) for doc_id, s in states.items()}
+        return {doc_id: (s.content_hash, s.marker, s.access) for doc_id, s in states.items()}
 
     def chunk(self, *files: Path) -> pa.Table:
         stage = ChunkStage(self.settings, TENANT, self.known())
@@ -101,6 +101,7 @@ class _Job:
             "uri": np.array([str(f) for f in files]),
             "size": np.array([f.stat().st_size for f in files]),
             "marker": np.array([""] * len(files)),
+            "access": np.array(["[]"] * len(files)),
         }
         try:
             table = stage(batch)
