@@ -26,7 +26,9 @@ from ruai.conversations import (
 )
 from ruai.conversations.database import DatabaseUnavailableError
 from ruai.documents import doc_id_for
+from ruai.identity import AuthKind, Principal
 from ruai.settings import Settings
+from serve_apps.auth import bearer
 from serve_apps.chat_schemas import ContextBody, FeedbackBody, NewConversation, NewMessage, Rename
 from serve_apps.errors import not_found, unavailable
 
@@ -74,16 +76,27 @@ async def _call(function: Callable[..., T], *args: Any) -> T:
         raise unavailable("the conversation store", exc) from exc
 
 
+def owner_id(principal: Principal, key: str | None) -> str:
+    """Whose conversations: a signed-in subject's own ("sub:<subject>"); an API key's (a hash of
+    the key, as conversations were always kept: never the key itself); "local" without one."""
+    if principal.auth is AuthKind.TOKEN:
+        return f"sub:{principal.subject}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32] if key else "local"
+
+
 class Owner:
-    """Who is asking: the tenant (the ingress's own auth) and an id of the API key (a hash:
-    the key itself is never stored)."""
+    """Who is asking: the Principal (the ingress's own auth), its tenant, and whose
+    conversations it holds (``owner_id``)."""
 
     def __init__(self, request: Request) -> None:
+        self.request = request
         self.ingress = _ingress()
-        self.tenant: str = self.ingress.auth.tenant(request)
-        header = request.headers.get("authorization", "")
-        key = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        self.key_id = hashlib.sha256(key.encode()).hexdigest()[:32] if key else "local"
+
+    async def authenticate(self) -> Owner:
+        self.principal: Principal = await self.ingress.auth.principal(self.request)
+        self.tenant: str = self.principal.tenant
+        self.key_id = owner_id(self.principal, bearer(self.request))
+        return self
 
     async def store(self) -> ConversationStore:
         return await conversation_store(self.ingress.settings)
@@ -93,7 +106,11 @@ class Owner:
         return await _call(getattr(store, method), self.tenant, self.key_id, *args)
 
 
-AskedBy = Annotated[Owner, Depends()]
+async def _owner(request: Request) -> Owner:
+    return await Owner(request).authenticate()
+
+
+AskedBy = Annotated[Owner, Depends(_owner)]
 
 
 # --- the interface ------------------------------------------------------------------------
@@ -177,11 +194,11 @@ async def chunk_in_context(body: ContextBody, owner: AskedBy) -> dict[str, Any]:
         raise not_found(f"model {body.model!r} answers without documents", "model_not_found")
     call = ingress.retrieval.document(
         collection, owner.tenant, doc_id_for(body.source, owner.tenant), body.query,
-        ingress.settings.context_max_chunks,
+        ingress.settings.context_max_chunks, owner.principal.access_labels,
     )  # fmt: skip
     hits = await ingress.retrieved(call, collection)
     if not any(hit.id == body.chunk_id for hit in hits):
-        raise not_found("no such chunk in this tenant's documents", "chunk_not_found")
+        raise not_found("no such chunk in the documents you may read", "chunk_not_found")
     return {
         "source": body.source,
         "title": str(hits[0].payload.get("title") or ""),

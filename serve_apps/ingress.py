@@ -22,6 +22,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 
 from ruai.conversations.retrieval_query import retrieval_query
+from ruai.identity import Principal
 from ruai.lifecycle.arms import Arm
 from ruai.llm.passages import passages_from_hits
 from ruai.settings import Settings
@@ -166,7 +167,7 @@ class RagIngress:
     async def _search(
         self,
         collection: str,
-        tenant: str,
+        principal: Principal,
         query: str,
         top_k: int,
         mode: str = "hybrid",
@@ -176,7 +177,8 @@ class RagIngress:
         top_k = self.limits.clamp_top_k(top_k)
         started = time.perf_counter()
         dense_weight = arm.dense_weight if arm else None
-        call = self.retrieval.search(collection, tenant, query, top_k, mode, dense_weight)
+        call = self.retrieval.search(collection, principal.tenant, query, top_k, mode,
+                                     dense_weight, principal.access_labels)  # fmt: skip
         hits = await self.retrieved(call, collection, arm)
         self.metrics.retrieval_latency.observe((time.perf_counter() - started) * 1000)
         return hits
@@ -226,7 +228,7 @@ class RagIngress:
 
     @app.get("/v1/models")
     async def models(self, request: Request) -> dict[str, Any]:
-        self.auth.tenant(request)
+        await self.auth.principal(request)
         kind = self.generator.kind
         cards = [
             shapes.model_card(model, "ruai", collection=collection, generator=kind)
@@ -238,13 +240,14 @@ class RagIngress:
 
     @app.post("/v1/search")
     async def search(self, body: SearchBody, request: Request) -> dict[str, Any]:
-        tenant = self.auth.tenant(request)
+        principal = await self.auth.principal(request)
         collection = self.router.collection(body.collection or self.router.collections[0])
         arm = self.arms.assign(request, f"{RAG_PREFIX}{collection}")
         collection = experiments.collection(collection, arm)
         top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
-        note(request, tenant=tenant, question=body.query, collection=collection)
-        hits = await self._search(collection, tenant, body.query, top_k, body.mode, arm)
+        note(request, tenant=principal.tenant, principal=principal, question=body.query,
+             collection=collection)  # fmt: skip
+        hits = await self._search(collection, principal, body.query, top_k, body.mode, arm)
         note(request, hits=hits)
         data = [p.citation() | {"text": p.text} for p in passages_from_hits(hits)]
         return {"object": "list", "collection": collection, "data": data,
@@ -252,7 +255,7 @@ class RagIngress:
 
     @app.post("/v1/embeddings")
     async def embeddings(self, body: EmbeddingsBody, request: Request) -> dict[str, Any]:
-        self.auth.tenant(request)
+        await self.auth.principal(request)
         texts = body.texts()
         self.limits.check_embedding_inputs(texts)
         vectors, tokens = await self.retrieved(self.retrieval.embed(texts))
@@ -261,15 +264,16 @@ class RagIngress:
 
     @app.post("/v1/chat/completions")
     async def chat(self, body: ChatRequest, request: Request):
-        tenant = self.auth.tenant(request)
+        principal = await self.auth.principal(request)
         body.check_supported()
         texts = body.texts()
         self.limits.check_messages(texts)
         arm = self.arms.assign(request, body.model, body.user)
         route = experiments.routed(self.router.route(body.model), arm)
         generator = self.generator.with_adapter(route.adapter) if route.adapter else self.generator
-        note(request, tenant=tenant, question=body.question(), collection=route.collection,
-             adapter=route.adapter, llm_model=self.query_log.llm_model)  # fmt: skip
+        note(request, tenant=principal.tenant, principal=principal, question=body.question(),
+             collection=route.collection, adapter=route.adapter,
+             llm_model=self.query_log.llm_model)  # fmt: skip
         out = Generation()
         if route.collection is not None:
             question = body.question()
@@ -280,7 +284,7 @@ class RagIngress:
                                     self.settings.followup_turns,
                                     self.settings.max_question_chars)  # fmt: skip
             top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
-            hits = await self._search(route.collection, tenant, query, top_k, arm=arm)
+            hits = await self._search(route.collection, principal, query, top_k, arm=arm)
             note(request, hits=hits)
             deltas = generator.rag(question, passages_from_hits(hits), body.sampling(), out)
         else:

@@ -26,13 +26,21 @@ class HandleSearch:
         top_k: int,
         mode: str = "hybrid",
         dense_weight: float | None = None,
+        access: frozenset[str] | None = None,
     ) -> list[Hit]:
-        return await self.handle.search.remote(collection, tenant, query, top_k, mode, dense_weight)
+        return await self.handle.search.remote(collection, tenant, query, top_k, mode,
+                                               dense_weight, access)  # fmt: skip
 
     async def document(
-        self, collection: str, tenant: str, doc_id: str, query: str, limit: int
+        self,
+        collection: str,
+        tenant: str,
+        doc_id: str,
+        query: str,
+        limit: int,
+        access: frozenset[str] | None = None,
     ) -> list[Hit]:
-        return await self.handle.document.remote(collection, tenant, doc_id, query, limit)
+        return await self.handle.document.remote(collection, tenant, doc_id, query, limit, access)
 
     async def check(self, collection: str) -> bool:
         return await self.handle.check.remote(collection)
