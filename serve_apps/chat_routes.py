@@ -31,6 +31,7 @@ from ruai.settings import Settings
 from serve_apps.auth import bearer
 from serve_apps.chat_schemas import ContextBody, FeedbackBody, NewConversation, NewMessage, Rename
 from serve_apps.errors import not_found, unavailable
+from serve_apps.query_logging import note
 
 logger = logging.getLogger("ray.serve")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -197,6 +198,8 @@ async def chunk_in_context(body: ContextBody, owner: AskedBy) -> dict[str, Any]:
         ingress.settings.context_max_chunks, owner.principal.access_labels,
     )  # fmt: skip
     hits = await ingress.retrieved(call, collection)
+    note(owner.request, tenant=owner.tenant, principal=owner.principal, question=body.query,
+         collection=collection, hits=hits)  # fmt: skip
     if not any(hit.id == body.chunk_id for hit in hits):
         raise not_found("no such chunk in the documents you may read", "chunk_not_found")
     return {

@@ -303,7 +303,8 @@ class RagIngress:
         self.query_log.answered(request, cid)  # queued: feedback's record, the log's response id
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            done = {"on_done": lambda: self._count_tokens(out), "on_error": self._stream_error,
+            done = {"on_done": lambda: self._answered(request, out),
+                    "on_error": self._stream_error,
                     "final": experiments.body_fields(request)}  # fmt: skip
             events = (
                 sse.relay(body.model, first, deltas, out, include_usage, **done)
@@ -317,7 +318,7 @@ class RagIngress:
             text, finish = sse.frames_answer([first, *rest])
         else:
             text, finish = first + "".join(rest), "stop"
-        self._count_tokens(out)
+        self._answered(request, out)
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         sources = {"sources": [p.citation() for p in out.passages]}
         extra = sources | experiments.body_fields(request)
@@ -351,6 +352,11 @@ class RagIngress:
     def _stream_error(self, exc: BaseException) -> str:
         self.metrics.errors.inc(tags={"endpoint": "/v1/chat/completions", "kind": "stream"})
         return str(cause(exc))
+
+    def _answered(self, request: Request, out: Generation) -> None:
+        """An answer's end: its tokens counted, the sources it showed noted for the audit."""
+        self._count_tokens(out)
+        note(request, cited=out.passages)
 
     def _count_tokens(self, out: Generation) -> None:
         self.metrics.observe_tokens(self.generator.kind, out.prompt_tokens, out.completion_tokens)

@@ -34,8 +34,19 @@ SCHEMA = pa.schema(
         # later go last and nullable: older Parquet files read them as null, and a PostgreSQL
         # table created before gets them added (query_log_writers)
         pa.field("ttft_ms", pa.float32()),
+        # the audit trail (jobs.audit): who asked (the Principal's subject and groups, and how it
+        # authenticated: "token", "api_key" with the key's id, a hash, or "local"), which
+        # documents were retrieved and which the answer showed as its sources
+        pa.field("subject", pa.string()),
+        pa.field("groups", pa.list_(pa.string())),
+        pa.field("auth", pa.string()),
+        pa.field("key_id", pa.string()),
+        pa.field("sources", pa.list_(pa.string())),
+        pa.field("cited", pa.list_(pa.string())),
     ]
 )
+# the list columns: tuples in a QueryRecord, lists in Arrow and PostgreSQL arrays
+LIST_COLUMNS = ("chunk_ids", "scores", "groups", "sources", "cited")
 
 
 def question_hash(question: str) -> str:
@@ -63,6 +74,12 @@ class QueryRecord:
     scores: tuple[float, ...] = field(default_factory=tuple)
     response_id: str | None = None
     ttft_ms: float | None = None
+    subject: str | None = None
+    groups: tuple[str, ...] = field(default_factory=tuple)
+    auth: str | None = None
+    key_id: str | None = None
+    sources: tuple[str, ...] = field(default_factory=tuple)
+    cited: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def of(cls, question: str, *, keep_text: bool = True, **fields: object) -> QueryRecord:
@@ -80,6 +97,6 @@ def records_to_table(records: list[QueryRecord]) -> pa.Table:
     # sink's thread beside the serving event loop
     columns = {name: [getattr(r, name) for r in records] for name in SCHEMA.names if name != "ts"}
     columns["ts"] = [r.ts_ms for r in records]
-    for name in ("chunk_ids", "scores"):
+    for name in LIST_COLUMNS:
         columns[name] = [list(v) for v in columns[name]]
     return pa.table({name: columns[name] for name in SCHEMA.names}, schema=SCHEMA)

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ruai.lifecycle.query_log import SCHEMA, QueryRecord, records_to_table
+from ruai.lifecycle.query_log import LIST_COLUMNS, SCHEMA, QueryRecord, records_to_table
 
 TABLE = "query_log"
 _PG_TYPES = {
@@ -32,6 +32,9 @@ _PG_TYPES = {
     "latency_ms": "REAL NOT NULL",
     "status": "SMALLINT NOT NULL",
     "ttft_ms": "REAL",
+    "groups": "TEXT[]",
+    "sources": "TEXT[]",
+    "cited": "TEXT[]",
 }
 
 
@@ -125,10 +128,8 @@ class PostgresWriter:
 
 
 def _pg_row(record: QueryRecord) -> tuple:
-    values = {
-        name: getattr(record, name) for name in SCHEMA.names if name not in ("ts", "chunk_ids")
-    }
+    values = {name: getattr(record, name) for name in SCHEMA.names if name != "ts"}
     values["ts"] = datetime.fromtimestamp(record.ts_ms / 1000, UTC)
-    values["chunk_ids"] = list(record.chunk_ids)
-    values["scores"] = list(record.scores)
+    for name in LIST_COLUMNS:
+        values[name] = list(values[name])
     return tuple(values[name] for name in SCHEMA.names)
