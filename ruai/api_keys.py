@@ -99,10 +99,10 @@ class ApiKeys:
         keys = {key: grant_from(value, "RUAI_API_KEYS") for key, value in settings.api_keys.items()}
         if settings.api_keys_file:
             keys |= read_keys_file(settings.api_keys_file)
-        if settings.require_api_keys and not keys:
+        if settings.require_api_keys and not keys and not settings.oidc_issuer:
             raise ApiKeysError(
-                f"profile {settings.profile!r} requires API keys: set RUAI_API_KEYS "
-                "(JSON {key: tenant}) or RUAI_API_KEYS_FILE"
+                f"profile {settings.profile!r} requires credentials: set RUAI_API_KEYS "
+                "(JSON {key: tenant}) or RUAI_API_KEYS_FILE, or RUAI_OIDC_ISSUER for tokens"
             )
         return cls(keys)
 

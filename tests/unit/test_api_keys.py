@@ -66,6 +66,8 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_required_keys_refuse_an_empty_configuration() -> None:
-    with pytest.raises(ApiKeysError, match="requires API keys"):
+    with pytest.raises(ApiKeysError, match="RUAI_OIDC_ISSUER"):
         ApiKeys.from_settings(Settings(require_api_keys=True))
+    tokens_only = Settings(require_api_keys=True, oidc_issuer="https://kc/realms/r")
+    assert not ApiKeys.from_settings(tokens_only).enabled
     assert not ApiKeys.from_settings(Settings()).enabled
