@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     oidc_jwks_refresh_s: float = Field(300.0, gt=0)
     oidc_jwks_min_refresh_s: float = Field(10.0, ge=0)
     oidc_http_timeout_s: float = Field(5.0, gt=0)
+    # verified tokens remembered (by the whole token) until they expire: a client's repeated
+    # token skips the signature check; 0 checks every request's signature
+    oidc_token_cache_size: int = Field(10_000, ge=0)
     # claims -> Principal, Keycloak's shapes by default: the tenant is oidc_tenant_claim, else
     # the <t> of group paths under oidc_tenant_group_prefix ("/tenants/<t>/..."), else `tenant`;
     # roles are read at each dotted path, "{client}" standing for oidc_client_id (default: the

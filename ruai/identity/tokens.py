@@ -1,7 +1,15 @@
 """OIDC access-token verification: the signature with the issuer's cached key, then ``exp``,
-``nbf``, ``iss`` and ``aud`` with a small clock skew, then the claims as a Principal."""
+``nbf``, ``iss`` and ``aud`` with a small clock skew, then the claims as a Principal.
+
+A client sends the same token with every request until it expires: a verified token's Principal
+is remembered (up to ``cache_size`` tokens, keyed by the whole token, signature included) and
+served again while its ``exp``/``nbf`` still hold and its signing key is still the issuer's."""
 
 from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
 
 import jwt
 
@@ -32,6 +40,7 @@ class TokenVerifier:
         algorithms: tuple[str, ...] = ("RS256", "ES256"),
         leeway_s: float = 30.0,
         keys: JwksCache | None = None,
+        cache_size: int = 10_000,
     ) -> None:
         unsupported = set(algorithms) - SUPPORTED_ALGORITHMS
         if unsupported:
@@ -45,6 +54,10 @@ class TokenVerifier:
         self.algorithms = tuple(algorithms)
         self.leeway_s = leeway_s
         self.keys = keys or JwksCache(issuer)
+        self.cache_size = cache_size
+        # token -> (Principal, kid, nbf, exp) of tokens verified already
+        self._verified: OrderedDict[str, tuple[Principal, str, float, float]] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier | None:
@@ -69,6 +82,7 @@ class TokenVerifier:
             algorithms=tuple(settings.oidc_algorithms),
             leeway_s=settings.oidc_leeway_s,
             keys=keys,
+            cache_size=settings.oidc_token_cache_size,
         )
 
     def _header(self, token: str) -> tuple[str, str]:
@@ -84,8 +98,10 @@ class TokenVerifier:
         return alg, kid
 
     def knows_key(self, token: str) -> bool:
-        """Whether ``verify`` can run without a network call (the token's key is cached, or the
-        token is refused before any key is needed)."""
+        """Whether ``principal`` can run without a network call (the token's key is cached, or
+        the token is refused before any key is needed)."""
+        if token in self._verified:
+            return True
         try:
             _, kid = self._header(token)
         except AuthenticationError:
@@ -115,4 +131,30 @@ class TokenVerifier:
             raise AuthenticationError(f"token refused: {exc}") from exc
 
     def principal(self, token: str) -> Principal:
-        return self.mapping.principal(self.claims(token))
+        remembered = self._remembered(token)
+        if remembered is not None:
+            return remembered
+        claims = self.claims(token)
+        principal = self.mapping.principal(claims)
+        if self.cache_size:
+            kid = jwt.get_unverified_header(token)["kid"]
+            entry = (principal, kid, float(claims.get("nbf", 0)), float(claims["exp"]))
+            with self._verified_lock:
+                self._verified[token] = entry
+                while len(self._verified) > self.cache_size:
+                    self._verified.popitem(last=False)
+        return principal
+
+    def _remembered(self, token: str) -> Principal | None:
+        entry = self._verified.get(token)
+        if entry is None:
+            return None
+        principal, kid, nbf, exp = entry
+        now = time.time()
+        if self.keys.key(kid) is None or now > exp + self.leeway_s:
+            with self._verified_lock:
+                self._verified.pop(token, None)
+            return None  # verified again: refused with the reason
+        if now < nbf - self.leeway_s:
+            return None
+        return principal

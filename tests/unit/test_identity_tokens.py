@@ -217,3 +217,27 @@ def test_claims_mapping_tenants() -> None:
     )
     with pytest.raises(AuthenticationError, match="'sub'"):
         mapping.principal({"groups": []})
+
+
+def test_a_verified_token_is_remembered_while_it_holds(issuer: JwksIssuer) -> None:
+    keys = JwksCache(issuer.url, min_refresh_s=0)
+    keys.refresh()
+    verifier = TokenVerifier(issuer.url, "ruai", ClaimsMapping(), keys=keys, leeway_s=0)
+    token = issuer.token(exp=int(time.time()) + 2, groups=["/hr"])
+    first = verifier.principal(token)
+    assert verifier.principal(token) is first  # served from the cache
+    time.sleep(max(0.0, jwt.decode(token, options={"verify_signature": False})["exp"] + 0.2
+                   - time.time()))  # fmt: skip
+    with pytest.raises(AuthenticationError, match="(?i)expired"):  # checked again, refused
+        verifier.principal(token)
+    # a remembered token whose key the provider stopped publishing is refused after the refresh
+    other = issuer.token(groups=["/hr"])
+    verifier.principal(other)
+    issuer.keys = [SigningKey.generate("RS256")]
+    keys.refresh()
+    with pytest.raises(AuthenticationError, match="not one of"):
+        verifier.principal(other)
+    uncached = TokenVerifier(issuer.url, "ruai", ClaimsMapping(), keys=keys, cache_size=0)
+    fresh = issuer.token()
+    assert uncached.principal(fresh) == uncached.principal(fresh)
+    assert not uncached._verified
