@@ -54,6 +54,11 @@ class LocalStore:
     def count(self, collection: str, tenant: str | None = None) -> int:
         return self._store.count(collection, tenant)
 
+    def readable_docs(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        return self._store.readable_docs(collection, tenant, doc_ids, access)
+
     def optimize(self, collection: str) -> None:
         self._store.optimize(collection)
 

@@ -89,6 +89,11 @@ class OwnedStore:
     def count(self, collection: str, tenant: str | None = None) -> int:
         return _get(self._owner.count.remote(collection, tenant))
 
+    def readable_docs(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        return _get(self._owner.readable_docs.remote(collection, tenant, doc_ids, access))
+
     def optimize(self, collection: str) -> None:
         _get(self._owner.optimize.remote(collection))
 
@@ -163,6 +168,11 @@ class OwnedStore:
 
     async def count_async(self, collection: str, tenant: str | None = None) -> int:
         return await _await(self._owner.count.remote(collection, tenant))
+
+    async def readable_docs_async(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        return await _await(self._owner.readable_docs.remote(collection, tenant, doc_ids, access))
 
     async def collection_exists_async(self, collection: str) -> bool:
         return await _await(self._owner.collection_exists.remote(collection))

@@ -30,13 +30,15 @@ from ruai.identity import AuthKind, Principal
 from ruai.settings import Settings
 from serve_apps.auth import bearer
 from serve_apps.chat_schemas import ContextBody, FeedbackBody, NewConversation, NewMessage, Rename
-from serve_apps.errors import not_found, unavailable
+from serve_apps.errors import ApiError, not_found, unavailable
 from serve_apps.query_logging import note
 
 logger = logging.getLogger("ray.serve")
 STATIC = Path(__file__).resolve().parent / "static"
 # the UI's files: a fixed list, so that no path from a request ever reaches the file system
 UI_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+# what a saved answer shows once a document it quotes is no longer readable by the caller
+WITHHELD = "Ответ скрыт: он цитирует документ, который вам больше недоступен."
 T = TypeVar("T")
 
 router = APIRouter()
@@ -146,8 +148,48 @@ async def create_conversation(body: NewConversation, owner: AskedBy) -> dict[str
 @router.get("/v1/conversations/{conversation_id}")
 async def get_conversation(conversation_id: str, owner: AskedBy) -> dict[str, Any]:
     conversation = await owner.call("get", conversation_id)
-    messages = await owner.call("messages", conversation_id)
-    return conversation.to_dict() | {"messages": [m.to_dict() for m in messages]}
+    messages = [m.to_dict() for m in await owner.call("messages", conversation_id)]
+    await _withhold_unreadable(owner, messages)
+    return conversation.to_dict() | {"messages": messages}
+
+
+def _doc_id(source: dict[str, Any], tenant: str) -> str:
+    return doc_id_for(str(source.get("source", "")), tenant)
+
+
+async def _withhold_unreadable(owner: Owner, messages: list[dict[str, Any]]) -> None:
+    """A saved answer citing a document the caller may no longer read (its access changed, or
+    it is gone) keeps neither its text nor that source's snippet: both quote the document."""
+    ingress = owner.ingress
+    wanted: dict[str, set[str]] = {}  # collection -> doc ids the answers cite
+    cited: list[tuple[dict[str, Any], str, list[dict[str, Any]]]] = []
+    for message in messages:
+        sources = [s for s in message["meta"].get("sources") or [] if isinstance(s, dict)]
+        if message["role"] != "assistant" or not sources:
+            continue
+        try:
+            collection = ingress.router.route(str(message["meta"].get("model", ""))).collection
+        except ApiError:
+            collection = None
+        collection = collection or ingress.router.collections[0]
+        wanted.setdefault(collection, set()).update(_doc_id(s, owner.tenant) for s in sources)
+        cited.append((message, collection, sources))
+    readable: dict[str, set[str]] = {}
+    for collection, doc_ids in wanted.items():
+        call = ingress.retrieval.readable(collection, owner.tenant, sorted(doc_ids),
+                                          owner.principal.access_labels)  # fmt: skip
+        readable[collection] = set(await ingress.retrieved(call, collection))
+    for message, collection, sources in cited:
+        visible = readable[collection]
+        hidden = [s for s in sources if _doc_id(s, owner.tenant) not in visible]
+        if not hidden:
+            continue
+        message["content"] = WITHHELD
+        message["meta"]["sources"] = [
+            {"n": s.get("n"), "source": s.get("source"), "withheld": True} if s in hidden else s
+            for s in sources
+        ]
+        message["meta"]["withheld"] = [s.get("source") for s in hidden]
 
 
 @router.patch("/v1/conversations/{conversation_id}")

@@ -114,6 +114,13 @@ class SearchService:
         hits = await self._connected().search_async(version.name, request)
         return sorted(hits, key=lambda hit: int(hit.payload.get("chunk_index", 0)))
 
+    async def readable(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        """Those of ``doc_ids`` the caller may still read (a saved answer's sources)."""
+        version = await self._version(collection)
+        return await self._connected().readable_docs_async(version.name, tenant, doc_ids, access)
+
     async def check(self, collection: str) -> bool:
         """True when the store serves the collection, False when it answers that it is absent;
         raises when the store is down (a count opens the shard, unlike an existence check)."""

@@ -42,6 +42,11 @@ class HandleSearch:
     ) -> list[Hit]:
         return await self.handle.document.remote(collection, tenant, doc_id, query, limit, access)
 
+    async def readable(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        return await self.handle.readable.remote(collection, tenant, doc_ids, access)
+
     async def check(self, collection: str) -> bool:
         return await self.handle.check.remote(collection)
 
@@ -52,7 +57,7 @@ class HandleSearch:
         return await self.handle.dense_model.remote()
 
 
-# both answer the same awaited calls: search, document, check, embed, dense_model
+# both answer the same awaited calls: search, document, readable, check, embed, dense_model
 SearchClient = SearchService | HandleSearch
 
 

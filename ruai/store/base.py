@@ -143,6 +143,12 @@ class VectorStore(Protocol):
 
     def count(self, collection: str, tenant: str | None = None) -> int: ...
 
+    def readable_docs(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        """Those of ``doc_ids`` that hold points ``access`` may read in the tenant (the search
+        filter: a saved answer's sources checked again when it is shown)."""
+
     def optimize(self, collection: str) -> None:
         """Make the collection fast to query after a bulk write; call it when an ingest ends.
         Edge merges segments and builds its indexes (blocking); a no-op where the engine

@@ -235,6 +235,18 @@ class QdrantClientStore(VersionedCollections):
         with self._calls("count points in", collection):
             return self._client.count(collection, count_filter=_filter(tenant), exact=True).count
 
+    def readable_docs(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        with self._calls("count points in", collection):
+            return [
+                doc_id
+                for doc_id in dict.fromkeys(doc_ids)
+                if self._client.count(
+                    collection, count_filter=_filter(tenant, [doc_id], access), exact=True
+                ).count
+            ]
+
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         tally = DocStateTally()
         offset = None

@@ -228,6 +228,19 @@ class EdgeStore(VersionedCollections):
         with _engine_errors(f"count points in {collection!r}"):
             return shard.count(qe.CountRequest(exact=True, filter=_filter(tenant)))
 
+    def readable_docs(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        shard = self._shard(collection)
+        with _engine_errors(f"count points in {collection!r}"):
+            return [
+                doc_id
+                for doc_id in dict.fromkeys(doc_ids)
+                if shard.count(
+                    qe.CountRequest(exact=True, filter=_filter(tenant, [doc_id], access))
+                )
+            ]
+
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         shard = self._shard(collection)
         tally = DocStateTally()

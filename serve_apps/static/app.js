@@ -221,6 +221,11 @@ function renderAnswer(li, text, meta, question) {
 
 function sourceCard(li, source, model, question) {
   const name = (source.source || "").split("/").pop();
+  if (source.withheld) {  // a document this user may no longer read: no text, no link
+    return el("li", { class: "card", id: `src-${li.dataset.uid}-${source.n}`, tabindex: "-1" },
+      el("h3", { text: `[${source.n}] ${name}` }),
+      el("p", { class: "snippet", text: "Документ вам больше недоступен." }));
+  }
   return el("li", { class: "card", id: `src-${li.dataset.uid}-${source.n}`, tabindex: "-1" },
     el("h3", { text: `[${source.n}] ${source.title || name}` }),
     el("p", { class: "source", text: `${name} · релевантность ${Number(source.score).toFixed(3)}` }),

@@ -215,6 +215,26 @@ def test_conversations_belong_to_the_signed_in_subject(served) -> None:
     assert created["id"] in {c["id"] for c in again.json()["data"]}  # a new token, same subject
 
 
+def test_a_saved_answer_hides_what_its_reader_may_not_read(served) -> None:
+    alice = served["provider"].token("alice")
+    found = post(served, "/v1/search", {"query": EU_LAW, "top_k": 50}, alice).json()["data"]
+    legal = next(h for h in found if h["source"] == served["legal"])
+    public = next(h for h in found if h["source"] != served["legal"])
+    meta = {"model": MODEL, "sources": [legal | {"n": 1}, public | {"n": 2}]}
+    for reader, hidden in ((alice, False), ("key-acme", True)):  # key-acme: not in /legal
+        conversation = post(served, "/v1/conversations", {"title": "ЕС"}, reader).json()
+        path = f"/v1/conversations/{conversation['id']}"
+        post(served, f"{path}/messages", {"role": "assistant", "content": legal["text"],
+                                          "meta": meta}, reader)  # fmt: skip
+        response = httpx.get(f"{served['base']}{path}",
+                             headers={"Authorization": f"Bearer {reader}"}, timeout=30)  # fmt: skip
+        (message,) = response.json()["messages"]
+        sources = message["meta"]["sources"]
+        assert (legal["text"] in message["content"]) is not hidden
+        assert ("snippet" in sources[0]) is not hidden and "snippet" in sources[1]
+        assert message["meta"].get("withheld", []) == ([served["legal"]] if hidden else [])
+
+
 def test_bad_tokens_are_401_with_a_challenge(served) -> None:
     token = served["provider"].token("alice")
     header, payload, signature = token.split(".")

@@ -125,6 +125,7 @@ def test_no_chunk_leaks_on_edge(tmp_path: Path, searcher: Searcher, corpus) -> N
         store.ensure_collection("c", searcher.dense.dim)
         store.upsert("c", points)
         assert probe(store, searcher, corpus, ("hybrid", "dense", "sparse"), 12) >= 200
+        readable_docs_obey_the_filter(store, points)
         # members do read their documents: u-legal finds its own legal paragraph
         question, payload = next(
             (q, p) for q, p in questions if p["access"] == ["/legal"] and p["tenant"] == "acme"
@@ -138,6 +139,17 @@ def test_no_chunk_leaks_on_edge(tmp_path: Path, searcher: Searcher, corpus) -> N
         assert payload["doc_id"] in {h.payload["doc_id"] for h in store.search("c", request)}
 
 
+def readable_docs_obey_the_filter(store, points) -> None:
+    doc_ids = [p.payload["doc_id"] for p in points] + ["no-such-doc"]
+    for user in USERS:
+        expected = [p.payload["doc_id"] for p in points if not forbidden(user, p.payload)]
+        found = store.readable_docs("c", user.tenant, doc_ids, user.access_labels)
+        assert found == expected, user.subject
+    assert store.readable_docs("c", "acme", doc_ids, None) == [
+        p.payload["doc_id"] for p in points if p.payload["tenant"] == "acme"
+    ]
+
+
 def test_no_chunk_leaks_on_qdrant_client(searcher: Searcher, corpus) -> None:
     points, _ = corpus
     store = QdrantClientStore(location=":memory:")
@@ -145,6 +157,7 @@ def test_no_chunk_leaks_on_qdrant_client(searcher: Searcher, corpus) -> None:
         store.ensure_collection("c", searcher.dense.dim)
         store.upsert("c", points)
         assert probe(store, searcher, corpus, ("hybrid",), 4) >= 28
+        readable_docs_obey_the_filter(store, points)
     finally:
         store.close()
 
