@@ -158,6 +158,12 @@ class Settings(BaseSettings):
     oidc_groups_claim: str = "groups"
     oidc_roles_claims: list[str] = ["realm_access.roles", "resource_access.{client}.roles"]
     oidc_client_id: str | None = None
+    # the chat page's sign-in: the provider's public client (authorization code + PKCE; tokens
+    # kept in the page's memory only); unset: no sign-in button. ui_api_key_form: whether the
+    # page also offers the API-key form (for local use)
+    oidc_ui_client_id: str | None = None
+    oidc_ui_scope: str = "openid profile"
+    ui_api_key_form: bool = True
     generator: Literal["extractive", "vllm"] = "extractive"
     llm_model: str | None = None
     llm_served_name: str = "saiga"

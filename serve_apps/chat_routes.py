@@ -124,6 +124,18 @@ async def index() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
 
+@router.get("/ui/config.json", include_in_schema=False)
+async def ui_config() -> dict[str, Any]:
+    """How the page signs people in: the provider and public client (PKCE), and whether the
+    API-key form is offered."""
+    settings: Settings = _ingress().settings
+    oidc = None
+    if settings.oidc_issuer and settings.oidc_ui_client_id:
+        oidc = {"issuer": settings.oidc_issuer, "client_id": settings.oidc_ui_client_id,
+                "scope": settings.oidc_ui_scope}  # fmt: skip
+    return {"oidc": oidc, "api_key_form": settings.ui_api_key_form or oidc is None}
+
+
 @router.get("/ui/{name}", include_in_schema=False)
 async def ui_file(name: str) -> FileResponse:
     if name not in UI_FILES:

@@ -1,7 +1,8 @@
 """The real OpenID provider of the identity tests: panva's oidc-provider (npm, installed by
 scripts/oidc-provider.sh) on localhost, with signing keys the test makes, issuing JWT access
 tokens with Keycloak-shaped claims (groups as full paths, realm_access.roles) through the client
-credentials grant: each client stands for a user."""
+credentials grant: each client stands for a user. With ``browser_client`` (a public client and
+its redirect URI) it also signs ``accounts`` in on its own login page (any password)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,16 @@ class OidcProvider:
     """``start()`` / ``stop()`` the node process; ``restart(keys)`` serves a new key set on the
     same issuer URL (a key rotation); ``token(user)`` asks the token endpoint."""
 
-    def __init__(self, port: int, users: list[User], ttl_s: int = 300) -> None:
+    def __init__(
+        self,
+        port: int,
+        users: list[User],
+        ttl_s: int = 300,
+        browser_client: tuple[str, str] | None = None,
+        accounts: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.browser_client = browser_client
+        self.accounts = accounts or {}
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.users = {u.client_id: u for u in users}
@@ -73,7 +83,17 @@ class OidcProvider:
                         }
                         for u in self.users.values()
                     ],
+                    "accounts": self.accounts,
                 }
+                | (
+                    {
+                        "ui": dict(
+                            zip(("client_id", "redirect_uri"), self.browser_client, strict=True)
+                        )
+                    }
+                    if self.browser_client
+                    else {}
+                )
             )
         )
         self._process = subprocess.Popen(
