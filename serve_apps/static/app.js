@@ -6,6 +6,7 @@ const KEY = "ruai.apiKey";
 // between the redirect to the provider and the way back: the PKCE verifier, the state and the
 // open conversation (never a token: tokens live in this page's memory only)
 const SSO = "ruai.signin";
+const OPEN = "ruai.openConversation";  // the conversation to reopen after signing in again
 const $ = (id) => document.getElementById(id);
 const state = { key: null, conversation: null, history: [], busy: false,
                 oidc: null, idToken: null };
@@ -117,7 +118,7 @@ async function startProviderSignIn() {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
   const nonce = base64url(crypto.getRandomValues(new Uint8Array(16)));
   sessionStorage.setItem(SSO, JSON.stringify({ verifier, state: nonce,
-                                               conversation: state.conversation?.id || null }));
+    conversation: state.conversation?.id || sessionStorage.getItem(OPEN) }));
   const url = new URL(provider.authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: "code", client_id: state.oidc.client_id, scope: state.oidc.scope,
@@ -155,6 +156,7 @@ async function signOutEverywhere() {
   url.search = new URLSearchParams({ id_token_hint: state.idToken, client_id: state.oidc.client_id,
                                      post_logout_redirect_uri: `${location.origin}/` }).toString();
   signOut();
+  sessionStorage.removeItem(OPEN);  // signed out on purpose: the next user starts afresh
   location.assign(url.toString());
 }
 
@@ -186,6 +188,7 @@ async function loadConversations() {
 
 function newConversation() {
   state.conversation = null; state.history = [];
+  sessionStorage.removeItem(OPEN);
   $("messages").replaceChildren();
   $("conversation-title").textContent = "Новый разговор";
   setStatus("");
@@ -196,6 +199,7 @@ function newConversation() {
 async function openConversation(id) {
   const conversation = await api(`/v1/conversations/${encodeURIComponent(id)}`);
   state.conversation = conversation;
+  sessionStorage.setItem(OPEN, conversation.id);
   state.history = [];
   $("messages").replaceChildren();
   $("conversation-title").textContent = conversation.title;
@@ -363,6 +367,7 @@ async function ask(question) {
     if (!state.conversation) {
       state.conversation = await api("/v1/conversations", { method: "POST",
         body: JSON.stringify({ title: question.slice(0, 80), model }) });
+      sessionStorage.setItem(OPEN, state.conversation.id);
       $("conversation-title").textContent = state.conversation.title;
     }
     addUserMessage(question);

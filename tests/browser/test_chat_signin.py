@@ -85,8 +85,10 @@ def test_sign_in_ask_reload_sign_out_and_another_group(app, browser, screenshot)
 
     browser.refresh()  # the tokens lived in the page: sign in again, the provider remembers alice
     provider_sign_in(browser, None)
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#conversations li"))
     assert "alice" in css(browser, "#user").text
+    # the open conversation is open again
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".message.assistant .card"))
+    assert css(browser, "#conversation-title").text == EU_LAW
 
     css(browser, "#signout").click()  # ends the provider's session too: it asks to confirm
     wait(browser, lambda d: "/session/end" in d.current_url
