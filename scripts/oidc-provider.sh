@@ -9,4 +9,4 @@ if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -
 fi
 command -v npm >/dev/null || { echo "error: npm is missing (scripts/system-packages.sh installs it)" >&2; exit 1; }
 echo ">> installing the test OpenID provider (npm ci in tests/support/oidc)"
-npm ci --no-audit --no-fund --loglevel=error
+npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
