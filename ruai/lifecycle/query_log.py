@@ -43,8 +43,14 @@ SCHEMA = pa.schema(
         pa.field("key_id", pa.string()),
         pa.field("sources", pa.list_(pa.string())),
         pa.field("cited", pa.list_(pa.string())),
+        # the writer's hash chain over the audit fields (ruai/lifecycle/audit_chain.py)
+        pa.field("chain", pa.string()),
+        pa.field("seq", pa.int64()),
+        pa.field("prev_sha256", pa.string()),
+        pa.field("sha256", pa.string()),
     ]
 )
+CHAIN_COLUMNS = ("chain", "seq", "prev_sha256", "sha256")
 # the list columns: tuples in a QueryRecord, lists in Arrow and PostgreSQL arrays
 LIST_COLUMNS = ("chunk_ids", "scores", "groups", "sources", "cited")
 
@@ -92,11 +98,19 @@ class QueryRecord:
         )
 
 
-def records_to_table(records: list[QueryRecord]) -> pa.Table:
+def records_to_table(records: list[QueryRecord], links: list | None = None) -> pa.Table:
+    """The rows of ``records``; ``links`` (ruai.lifecycle.audit_chain.Link, one per record)
+    fill the chain columns, null without."""
     # getattr, not dataclasses.asdict: asdict deep-copies every field, and this runs on the
     # sink's thread beside the serving event loop
-    columns = {name: [getattr(r, name) for r in records] for name in SCHEMA.names if name != "ts"}
+    columns = {
+        name: [getattr(r, name) for r in records]
+        for name in SCHEMA.names
+        if name != "ts" and name not in CHAIN_COLUMNS
+    }
     columns["ts"] = [r.ts_ms for r in records]
+    for name in CHAIN_COLUMNS:
+        columns[name] = [getattr(link, name) for link in links] if links else [None] * len(records)
     for name in LIST_COLUMNS:
         columns[name] = [list(v) for v in columns[name]]
     return pa.table({name: columns[name] for name in SCHEMA.names}, schema=SCHEMA)

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from ruai.identity import AuthKind, Principal
 from ruai.lifecycle.audit import what_user_saw, who_saw
+from ruai.lifecycle.audit_chain import verify
 from ruai.lifecycle.query_log import SCHEMA, QueryRecord, records_to_table
 from ruai.lifecycle.query_log_window import read_query_log
 from ruai.lifecycle.query_log_writers import ParquetWriter, partition_dir
@@ -86,3 +87,29 @@ def test_who_saw_a_document_and_what_a_user_saw(tmp_path: Path) -> None:
     assert result.returncode == 0 and "key-0123" in result.stdout and "alice" in result.stdout
     result = audit("--since", "7d")
     assert result.returncode == 2 and "exactly one of" in result.stderr
+    result = audit("--verify")
+    assert result.returncode == 0 and "3 records, 0 problems" in result.stderr  # the last 7 days
+
+
+def test_the_hash_chain_shows_edited_and_deleted_records(tmp_path: Path) -> None:
+    alice = Principal("alice", "acme", groups=("/legal",))
+    writer = ParquetWriter(tmp_path, "r1")
+    for i in range(4):  # one file per batch
+        writer([_record(alice, f"вопрос {i}", [MENU], ago_s=100 - i)])
+    files = sorted(tmp_path.rglob("*.parquet"))
+    assert len(files) == 4 and verify(read_query_log(tmp_path)) == []
+    # an edit: the second record now names another document
+    table = pq.read_table(files[1], schema=SCHEMA)
+    sources = pa.array([[CONTRACT]], type=SCHEMA.field("sources").type)
+    pq.write_table(table.set_column(SCHEMA.get_field_index("sources"), "sources", sources),
+                   files[1])  # fmt: skip
+    # a deletion: the third record is gone
+    files[2].unlink()
+    problems = verify(read_query_log(tmp_path))
+    assert len(problems) == 2
+    assert "row 1" in problems[0] and "edited" in problems[0]
+    assert "row 3" in problems[1] and "1 row(s) before it deleted" in problems[1]
+    # retention deleting a chain's oldest rows is no tampering
+    files[0].unlink()
+    files[1].unlink()
+    assert verify(read_query_log(tmp_path)) == []
