@@ -1,6 +1,7 @@
 """Ingest Russian documents into Qdrant with Ray Data.
 
-python -m jobs.ingest SOURCE [--collection NAME] [--tenant T] [--prune] [--report FILE.json]
+python -m jobs.ingest SOURCE [--collection NAME] [--tenant T] [--access GROUP,…] [--prune]
+                           [--report FILE.json]
 ray job submit --working-dir . -- python -m jobs.ingest /abs/path/to/docs …
 """
 
@@ -25,16 +26,27 @@ def main(
     collection: str = typer.Option(None, help="Qdrant collection (default: RUAI_COLLECTION)"),
     tenant: str = typer.Option(None, help="Tenant the documents belong to (default: RUAI_TENANT)"),
     prune: bool = typer.Option(False, help="Delete documents whose files are gone from SOURCE"),
+    access: str = typer.Option(
+        None,
+        help="Who may read the documents: GROUP[,GROUP…] (a full path /legal or a name; "
+        "role:NAME for a role). .ruai-access.yaml files in SOURCE's tree override it for their "
+        "folders; neither: the whole tenant",
+    ),
     report: Path = typer.Option(None, help="Write the report as JSON to this file"),
 ) -> None:
     from pipelines.cluster import init_ray
     from pipelines.ingest import run_ingest
     from pipelines.sources import SourceNotFoundError, check_source
     from raystore import embedded, release_store
+    from ruai.identity.policy import AccessPolicyError, parse_access_flag
     from ruai.store.base import StoreError
     from ruai.store.factory import open_store
 
     settings = get_settings()
+    try:
+        labels = parse_access_flag(access)
+    except ValueError as exc:
+        fail(f"--access {access!r}: {exc}")
     try:
         check_source(source)  # the job lists SOURCE once, in run_ingest
     except SourceNotFoundError as exc:
@@ -49,9 +61,13 @@ def main(
 
     started_here = init_ray()
     try:
-        result = run_ingest(settings, source, collection=collection, tenant=tenant, prune=prune)
+        result = run_ingest(
+            settings, source, collection=collection, tenant=tenant, prune=prune, access=labels
+        )
     except StoreError as exc:
         fail(f"store error: {exc}")
+    except AccessPolicyError as exc:
+        fail(f"access policy: {exc}")
     finally:
         if started_here:
             release_store(settings)

@@ -1,6 +1,9 @@
 """Hybrid search from the command line.
 
-python -m jobs.search "QUERY" [--collection NAME] [--top-k K] [--mode hybrid|dense|sparse] [--json]
+python -m jobs.search "QUERY" [--collection NAME] [--top-k K] [--mode hybrid|dense|sparse]
+                             [--groups G1,G2 | --public] [--json]
+
+Without --groups or --public it searches as the operator: every document of the tenant.
 """
 
 from __future__ import annotations
@@ -25,10 +28,20 @@ def main(
     tenant: str = typer.Option(None, help="Tenant to search (default: RUAI_TENANT)"),
     top_k: int = typer.Option(None, "--top-k", help="How many chunks (default: RUAI_TOP_K)"),
     mode: str = typer.Option("hybrid", help="hybrid, dense or sparse"),
+    groups: str = typer.Option(
+        None,
+        help="Search as a member of these groups: G1,G2 (full paths /legal or names; role:NAME "
+        "for a role); only documents they may read are found",
+    ),
+    public: bool = typer.Option(
+        False, "--public", help="Search as a member of no group: only documents of the whole tenant"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table"),
 ) -> None:
     from pipelines.cluster import open_searcher
     from ruai.documents import PLACE_KINDS
+    from ruai.identity import AccessScope
+    from ruai.identity.access import split_names
     from ruai.store.base import CollectionNotFoundError, StoreError
 
     if mode not in ("hybrid", "dense", "sparse"):
@@ -36,9 +49,17 @@ def main(
     settings = get_settings()
     collection = collection or settings.collection
     tenant = tenant or settings.tenant
+    access = None  # the operator's: no access filter
+    if groups or public:
+        try:
+            access = AccessScope.of(*split_names(groups)).labels
+        except ValueError as exc:
+            fail(f"--groups {groups!r}: {exc}")
     try:
         searcher = open_searcher(settings)
-        hits = searcher.search(query, collection=collection, tenant=tenant, top_k=top_k, mode=mode)
+        hits = searcher.search(
+            query, collection=collection, tenant=tenant, top_k=top_k, mode=mode, access=access
+        )
         hint = None if hits else _why_empty(searcher.store, collection, tenant)
     except CollectionNotFoundError as exc:
         fail(str(exc), ExitCode.NO_COLLECTION)
@@ -47,7 +68,12 @@ def main(
     if hint:
         typer.echo(hint, err=True)
     rows = [
-        {"source": h.payload.get("source"), "score": h.score, "text": h.payload.get("text")}
+        {
+            "source": h.payload.get("source"),
+            "score": h.score,
+            "access": h.payload.get("access") or [],
+            "text": h.payload.get("text"),
+        }
         | {kind: h.payload[kind] for kind in PLACE_KINDS if kind in h.payload}
         for h in hits
     ]

@@ -12,6 +12,7 @@ deletes replaced versions, a batch at a time; the driver only counts outcomes.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from ray.data import ActorPoolStrategy
 from pipelines.collection_model import check_builder, configured_builder, record_builder
 from pipelines.ingest_stages import ChunkEmbedWriteStage, ChunkStage, EmbedWriteStage
 from pipelines.report import IngestReport
-from pipelines.sources import SourceFile, is_under, list_source_files
+from pipelines.sources import SourceFile, access_policies, is_under, list_source_files
 from raystore import store_for, with_absolute_paths
 from ruai.documents import doc_id_for
 from ruai.settings import Settings
@@ -50,15 +51,26 @@ def build_dataset(
     tenant: str,
     collection: str,
     known: ray.ObjectRef | None = None,
+    access: dict[str, list[str]] | None = None,
 ) -> ray.data.Dataset:
     """The job's dataset of outcomes: one row per file (``OUTCOME_COLUMNS`` plus ``chunks``);
     its final stage has written the chunks. ``known``: what the store holds of each document
-    (doc_id → (content hash, source marker)) in the object store; the chunking actors skip a
-    file whose bytes still have that hash, after reading it once."""
+    (doc_id → (content hash, source marker, access)) in the object store; the chunking actors
+    skip a file whose bytes still have that hash, after reading it once, or only rewrite its
+    access. ``access``: uri → who may read it (default: the whole tenant)."""
     files_per_batch = files_per_block(len(files), settings)
     blocks = max(1, math.ceil(len(files) / files_per_batch))
+    access = access or {}
     ds = ray.data.from_items(
-        [{"uri": f.uri, "size": f.size, "marker": f.marker} for f in files],
+        [
+            {
+                "uri": f.uri,
+                "size": f.size,
+                "marker": f.marker,
+                "access": json.dumps(access.get(f.uri, [])),
+            }
+            for f in files
+        ],
         override_num_blocks=blocks,
     )
     # Ray Data's actor pools restart a dead actor and retry its batch (max_restarts and
@@ -100,6 +112,8 @@ def _count_outcomes(report: IngestReport, table: pa.Table) -> None:
                 report.documents_ocr.append({"source": row["source"], "pages": row["ocr_pages"]})
         elif row["outcome"] == "unchanged":
             report.documents_unchanged += 1
+        elif row["outcome"] == "access":
+            report.documents_access_updated += 1
         elif row["outcome"] == "removed":
             report.documents_removed.append({"source": row["source"], "reason": row["reason"]})
         else:
@@ -113,15 +127,20 @@ def run_ingest(
     collection: str | None = None,
     tenant: str | None = None,
     prune: bool = False,
+    access: list[str] | None = None,
     on_progress: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
-    """Ingest SOURCE into the collection; Ray must be initialised (``ray.init``) by the caller."""
+    """Ingest SOURCE into the collection; Ray must be initialised (``ray.init``) by the caller.
+    Who may read each document: the nearest ``.ruai-access.yaml`` above it in SOURCE's tree,
+    else ``access`` (labels, ``ruai.identity.policy.parse_access_flag``), else the tenant."""
     started = time.perf_counter()
     settings = with_absolute_paths(settings)
     collection = collection or settings.collection
     tenant = tenant or settings.tenant
     listing = list_source_files(source)
     root, files = listing.root, listing.files
+    policies = access_policies(listing, access)
+    access_of = {f.uri: policies.access_for(f.path) for f in files}
     report = IngestReport(
         collection=collection,
         source=root,
@@ -139,12 +158,26 @@ def run_ingest(
     # (a document with several versions in the store has no marker and no hash: it is re-read)
     to_read = [f for f in files if not _unchanged_by_marker(f, states, tenant)]
     report.documents_unchanged = report.files_unchanged_listed = len(files) - len(to_read)
+    # of those, the ones whose readers changed: their payload is rewritten, nothing is read
+    reading = {f.uri for f in to_read}
+    relabel = {
+        doc_id: access_of[f.uri]
+        for f in files
+        if f.uri not in reading
+        and states[doc_id := doc_id_for(f.uri, tenant)].access != tuple(access_of[f.uri])
+    }
+    if relabel:
+        store.set_access(collection, relabel)
+        report.documents_unchanged -= len(relabel)
+        report.files_unchanged_listed -= len(relabel)
+        report.documents_access_updated += len(relabel)
+    report.access_policies = len(policies.policy_files)
 
     if to_read:
         # each file is read once, by the actor that parses it; that actor's final step writes
         # its chunks: the driver reads no file and holds no vector, it counts outcomes
-        known = {doc_id: (s.content_hash, s.marker) for doc_id, s in states.items()}
-        dataset = build_dataset(settings, to_read, tenant, collection, ray.put(known))
+        known = {doc_id: (s.content_hash, s.marker, s.access) for doc_id, s in states.items()}
+        dataset = build_dataset(settings, to_read, tenant, collection, ray.put(known), access_of)
         for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
             _count_outcomes(report, table)
             if on_progress:

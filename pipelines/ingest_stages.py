@@ -8,6 +8,7 @@ the driver only the outcomes.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 
@@ -31,12 +32,15 @@ from ruai.store.rows import (
     with_dense,
 )
 
-# doc_id → (stored content hash, stored source marker), or its ObjectRef (one copy in the object
-# store for all actors). A doc_id present here has a version in the store that a new one replaces.
-KnownDocs = dict[str, tuple[str, str]] | ray.ObjectRef | None
+# doc_id → (stored content hash, stored source marker, stored access labels), or its ObjectRef
+# (one copy in the object store for all actors). A doc_id present here has a version in the
+# store that a new one replaces.
+KnownDocs = dict[str, tuple[str, str, tuple[str, ...] | None]] | ray.ObjectRef | None
 
 
-def _doc_row(processed: ProcessedDocument, tenant: str, marker: str, stored: bool) -> dict:
+def _doc_row(
+    processed: ProcessedDocument, tenant: str, marker: str, stored: bool, access: list[str]
+) -> dict:
     chunks = processed.chunks
     outcome = processed.status
     if outcome == "empty":
@@ -52,9 +56,12 @@ def _doc_row(processed: ProcessedDocument, tenant: str, marker: str, stored: boo
         "ocr_pages": processed.document.meta.get("ocr_pages", 0) if processed.document else 0,
         "chunk_ids": [c.chunk_id for c in chunks],
         "texts": [c.text for c in chunks],
-        "payloads": [encode_payload(chunk_payload(processed, c, tenant, marker)) for c in chunks],
+        "payloads": [
+            encode_payload(chunk_payload(processed, c, tenant, marker, access)) for c in chunks
+        ],
         "sparse_indices": [s.indices for s in processed.sparse],
         "sparse_values": [s.values for s in processed.sparse],
+        "access": access,
     }
 
 
@@ -79,7 +86,7 @@ class ChunkStage:
             reason = f"internal error: {type(exc).__name__}: {exc}"
         return ProcessedDocument(uri, doc_id_for(uri, self.tenant), "failed", reason=reason)
 
-    def _prepare(self, uri: str, size: int, marker: str) -> ProcessedDocument:
+    def _prepare(self, uri: str, size: int, marker: str, access: list[str]) -> ProcessedDocument:
         too_large = self.processor.too_large(uri, size)
         if too_large:
             return too_large
@@ -87,9 +94,11 @@ class ChunkStage:
         doc_id = doc_id_for(uri, self.tenant)
         digest = content_hash_of(data)
         # same bytes and same marker: nothing to write (a new marker alone is written, so that
-        # the next run skips the object at listing time)
-        if self.known.get(doc_id) == (digest, marker):
-            return ProcessedDocument(uri, doc_id, "unchanged", digest)
+        # the next run skips the object at listing time), or only the access payload
+        stored = self.known.get(doc_id)
+        if stored is not None and stored[:2] == (digest, marker):
+            same_access = stored[2] == tuple(access)
+            return ProcessedDocument(uri, doc_id, "unchanged" if same_access else "access", digest)
         return self.processor.prepare(uri, data)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
@@ -98,12 +107,15 @@ class ChunkStage:
                 batch["uri"].tolist(),
                 batch["size"].tolist(),
                 batch["marker"].tolist(),
+                [json.loads(access) for access in batch["access"].tolist()],
                 strict=True,
             )
         )
         documents = [
-            self._isolated(uri, lambda uri=uri, size=size, m=marker: self._prepare(uri, size, m))
-            for uri, size, marker in files
+            self._isolated(
+                uri, lambda uri=uri, size=size, m=marker, a=access: self._prepare(uri, size, m, a)
+            )
+            for uri, size, marker, access in files
         ]
         try:
             self.processor.add_entities(documents)
@@ -113,8 +125,8 @@ class ChunkStage:
                 for doc in documents
             ]
         rows = [
-            _doc_row(doc, self.tenant, marker, doc.doc_id in self.known)
-            for doc, (_, _, marker) in zip(documents, files, strict=True)
+            _doc_row(doc, self.tenant, marker, doc.doc_id in self.known, access)
+            for doc, (_, _, marker, access) in zip(documents, files, strict=True)
         ]
         return pa.Table.from_pylist(rows, schema=DOC_ROW_SCHEMA)
 
@@ -158,7 +170,8 @@ def embed_chunks(dataset: ray.data.Dataset, settings: Settings) -> ray.data.Data
 
 class WriteStep:
     """Writes a batch's chunks and deletes the old versions of its changed documents, and every
-    point of its ``removed`` ones (one request each per batch), then reduces the batch to its
+    point of its ``removed`` ones (one request each per batch), rewrites the access payload of
+    its ``access`` ones, then reduces the batch to its
     outcomes (plus how many ``chunks`` each document wrote). Writes repeat harmlessly when Ray
     retries a batch: ids are stable."""
 
@@ -186,6 +199,18 @@ class WriteStep:
             )
             | dict.fromkeys(removed.column("doc_id").to_pylist()),
         )
+        relabelled = table.filter(pc.equal(outcome, "access"))
+        if relabelled.num_rows:
+            self.store.set_access(
+                self.collection,
+                dict(
+                    zip(
+                        relabelled.column("doc_id").to_pylist(),
+                        relabelled.column("access").to_pylist(),
+                        strict=True,
+                    )
+                ),
+            )
         lengths = pc.list_value_length(table.column("chunk_ids")).fill_null(0)
         if written != chunks.num_rows:
             raise RuntimeError(f"the store wrote {written} of {chunks.num_rows} points")

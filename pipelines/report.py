@@ -23,6 +23,11 @@ class IngestReport:
     documents_unchanged: int = 0
     # of those, the objects skipped at listing time by their change marker (never read)
     files_unchanged_listed: int = 0
+    # same content, new readers (a policy file or --access changed): payload rewritten in place,
+    # nothing parsed or embedded
+    documents_access_updated: int = 0
+    # .ruai-access.yaml files that decided some document's access
+    access_policies: int = 0
     documents_failed: list[dict[str, str]] = field(default_factory=list)
     # stored before, now without text ("empty file", "no text extracted"): their points were
     # deleted, [{source, reason}]

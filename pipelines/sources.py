@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import errno
 import os
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.fs as pafs
+
+from ruai.identity.policy import PolicyTree
 
 
 class SourceNotFoundError(FileNotFoundError):
@@ -191,6 +194,22 @@ def read_source_file(uri: str) -> bytes:
     fs, path, _ = resolve_filesystem(uri)
     with fs.open_input_stream(path) as stream:
         return stream.read()
+
+
+def access_policies(listing: SourceListing, base: list[str] | None = None) -> PolicyTree:
+    """The access policy files (``.ruai-access.yaml``) of SOURCE's tree, read as needed from
+    its filesystem; ``base`` applies where no policy file does."""
+    fs, root, _ = resolve_filesystem(listing.root)
+    if fs.get_file_info(root).type == pafs.FileType.File:
+        root = posixpath.dirname(root)
+
+    def read(path: str) -> str | None:
+        if fs.get_file_info(path).type != pafs.FileType.File:
+            return None
+        with fs.open_input_stream(path) as stream:
+            return stream.read().decode("utf-8")
+
+    return PolicyTree(root, read, base)
 
 
 def is_under(uri: str, root_uri: str) -> bool:

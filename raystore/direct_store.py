@@ -17,6 +17,11 @@ class DirectStore(LocalStore):
     async def count_async(self, collection: str, tenant: str | None = None) -> int:
         return await asyncio.to_thread(self.count, collection, tenant)
 
+    async def readable_docs_async(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        return await asyncio.to_thread(self.readable_docs, collection, tenant, doc_ids, access)
+
     async def collection_exists_async(self, collection: str) -> bool:
         return await asyncio.to_thread(self.collection_exists, collection)
 

@@ -57,6 +57,9 @@ class OwnedStore:
     def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
         _get(self._owner.delete_docs.remote(collection, dict(versions)))  # a Mapping may not pickle
 
+    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
+        _get(self._owner.set_access.remote(collection, dict(access)))  # as delete_docs
+
     def close(self) -> None:
         """The owner keeps the store open for other users; `raystore.release_store` closes it."""
 
@@ -97,6 +100,11 @@ class OwnedStore:
 
     async def count_async(self, collection: str, tenant: str | None = None) -> int:
         return await _await(self._owner.count.remote(collection, tenant))
+
+    async def readable_docs_async(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        return await _await(self._owner.readable_docs.remote(collection, tenant, doc_ids, access))
 
     async def collection_exists_async(self, collection: str) -> bool:
         return await _await(self._owner.collection_exists.remote(collection))

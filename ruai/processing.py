@@ -23,7 +23,8 @@ from ruai.text.lemmas import Lemmatizer
 
 # "empty": the file holds no text (empty, or nothing extracted); unlike "failed", a stored
 # version of it is out of date
-Status = Literal["ok", "unchanged", "empty", "failed"]
+# "access": same bytes, only who may read it changed (a payload-only update)
+Status = Literal["ok", "unchanged", "access", "empty", "failed"]
 MIB = 2**20
 
 
@@ -114,7 +115,11 @@ class DocumentProcessor:
 
 
 def chunk_payload(
-    processed: ProcessedDocument, chunk: Chunk, tenant: str, source_marker: str = ""
+    processed: ProcessedDocument,
+    chunk: Chunk,
+    tenant: str,
+    source_marker: str = "",
+    access: list[str] | None = None,
 ) -> ChunkPayload:
     """The Qdrant payload of one chunk (DESIGN.md's schema)."""
     document = processed.document
@@ -135,4 +140,5 @@ def chunk_payload(
         "language": document.meta.get("language", ""),
         "source_marker": source_marker,
         **place_fields(chunk.place),  # type: ignore[typeddict-item]
+        "access": list(access or []),
     }

@@ -65,9 +65,15 @@ class QueryVectors:
 
 
 def search_request(
-    vectors: QueryVectors, mode: Mode, tenant: str, top_k: int, fusion: FusionConfig
+    vectors: QueryVectors,
+    mode: Mode,
+    tenant: str,
+    top_k: int,
+    fusion: FusionConfig,
+    access: frozenset[str] | None = None,
 ) -> SearchRequest:
-    """The store request of one encoded query: the mode keeps the vectors it searches with."""
+    """The store request of one encoded query: the mode keeps the vectors it searches with;
+    ``access``: the caller's labels (``Principal.access_labels``), None for an operator."""
     if mode not in MODES:
         raise ValueError(f"search mode must be one of {MODES}, not {mode!r}")
     if not tenant:
@@ -80,6 +86,7 @@ def search_request(
         tenant=tenant,
         limit=top_k,
         fusion=fusion,
+        access=access,
     )
 
 
@@ -171,13 +178,18 @@ class Searcher:
         tenants: list[str],
         top_ks: list[int],
         dense: DenseEncoder | None = None,
+        accesses: list[frozenset[str] | None] | None = None,
     ) -> list[SearchRequest]:
-        """The store requests of a batch of queries, each with its own mode, tenant and top-k."""
+        """The store requests of a batch of queries, each with its own mode, tenant, top-k and
+        access labels (default: none, an operator's)."""
         vectors = self.encode(queries, set(modes), dense)
         fusion = self.fusion_for(dense or self.dense)
+        accesses = accesses or [None] * len(queries)
         return [
-            search_request(v, mode, tenant, top_k, fusion)
-            for v, mode, tenant, top_k in zip(vectors, modes, tenants, top_ks, strict=True)
+            search_request(v, mode, tenant, top_k, fusion, access)
+            for v, mode, tenant, top_k, access in zip(
+                vectors, modes, tenants, top_ks, accesses, strict=True
+            )
         ]
 
     def requests_on_versions(
@@ -187,10 +199,12 @@ class Searcher:
         tenants: list[str],
         top_ks: list[int],
         versions: list[CollectionVersion],
+        accesses: list[frozenset[str] | None] | None = None,
     ) -> list[SearchRequest]:
         """``requests`` for queries bound for collection versions of possibly different dense
         models: one encoder batch per model, the requests in the order of the queries."""
         encoders = [self.dense_for(version) for version in versions]
+        accesses = accesses or [None] * len(queries)
         out: list[SearchRequest | None] = [None] * len(queries)
         for encoder in {id(e): e for e in encoders}.values():
             picked = [i for i, e in enumerate(encoders) if e is encoder]
@@ -200,6 +214,7 @@ class Searcher:
                 [tenants[i] for i in picked],
                 [top_ks[i] for i in picked],
                 encoder,
+                [accesses[i] for i in picked],
             )
             for i, request in zip(picked, batch, strict=True):
                 out[i] = request
@@ -213,6 +228,7 @@ class Searcher:
         tenant: str | None = None,
         top_k: int | None = None,
         mode: Mode = "hybrid",
+        access: frozenset[str] | None = None,
     ) -> list[Hit]:
         if self.store is None:
             raise ValueError("this Searcher was built without a store to search")
@@ -223,5 +239,6 @@ class Searcher:
             [tenant or self.settings.tenant],
             [top_k or self.settings.top_k],
             self.dense_for(version),
+            [access],
         )
         return self.store.search(version.name, request)

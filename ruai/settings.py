@@ -148,14 +148,47 @@ class Settings(BaseSettings):
     prefetch_limit: int = Field(50, ge=1)
     top_k: int = Field(5, ge=1)
 
-    # serving (serve_apps): API keys map to tenants; "extractive" needs no LLM, "vllm" serves
-    # llm_model through ray.serve.llm
-    api_keys: dict[str, str] = Field(default_factory=dict)
+    # serving (serve_apps): API keys map to tenants (or to {tenant, groups, roles, name}, see
+    # ruai/api_keys.py); "extractive" needs no LLM, "vllm" serves llm_model through ray.serve.llm
+    api_keys: dict[str, str | dict[str, Any]] = Field(default_factory=dict)
     api_keys_file: Path | None = None
     require_api_keys: bool = False
-    # the tenants whose callers may choose an A/B arm with the X-Ruai-Arm header (tests, an
-    # operator's probe); anyone else sending it is a 403. Empty: nobody
+    # the tenants and roles (of a token or an API key) whose callers may choose an A/B arm with
+    # the X-Ruai-Arm header (tests, an operator's probe); anyone else sending it is a 403.
+    # Empty: nobody
     arm_header_callers: list[str] = Field(default_factory=list)
+    # OIDC access tokens (ruai/identity, docs/security.md): accepted when oidc_issuer is set (the
+    # URL whose /.well-known/openid-configuration names the JWKS) and must carry oidc_audience.
+    # Asymmetric algorithms only; exp/nbf/iat checked with oidc_leeway_s of clock skew. The keys
+    # are fetched at start-up and every oidc_jwks_refresh_s in the background; a token with an
+    # unknown key id fetches them once more, at most every oidc_jwks_min_refresh_s
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_algorithms: list[str] = ["RS256", "ES256"]
+    oidc_leeway_s: float = Field(30.0, ge=0)
+    oidc_jwks_refresh_s: float = Field(300.0, gt=0)
+    oidc_jwks_min_refresh_s: float = Field(10.0, ge=0)
+    oidc_http_timeout_s: float = Field(5.0, gt=0)
+    # verified tokens remembered (by the whole token) until they expire: a client's repeated
+    # token skips the signature check; 0 checks every request's signature
+    oidc_token_cache_size: int = Field(10_000, ge=0)
+    # claims -> Principal, Keycloak's shapes by default: the tenant is oidc_tenant_claim, else
+    # the <t> of group paths under oidc_tenant_group_prefix ("/tenants/<t>/..."), else `tenant`;
+    # roles are read at each dotted path, "{client}" standing for oidc_client_id (default: the
+    # audience)
+    oidc_subject_claim: str = "sub"
+    oidc_name_claims: list[str] = ["preferred_username", "name"]
+    oidc_tenant_claim: str | None = "tenant"
+    oidc_tenant_group_prefix: str | None = "/tenants/"
+    oidc_groups_claim: str = "groups"
+    oidc_roles_claims: list[str] = ["realm_access.roles", "resource_access.{client}.roles"]
+    oidc_client_id: str | None = None
+    # the chat page's sign-in: the provider's public client (authorization code + PKCE; tokens
+    # kept in the page's memory only); unset: no sign-in button. ui_api_key_form: whether the
+    # page also offers the API-key form (for local use)
+    oidc_ui_client_id: str | None = None
+    oidc_ui_scope: str = "openid profile"
+    ui_api_key_form: bool = True
     generator: Literal["extractive", "vllm"] = "extractive"
     llm_model: str | None = None
     llm_served_name: str = "saiga"

@@ -3,6 +3,7 @@
 # stores), Chromium + ChromeDriver (browser tests), Prometheus + promtool (metrics and alert rules),
 # tesseract with its Russian and English data (OCR of scans), catdoc (legacy .doc), DejaVu fonts
 # (the tests render Russian pages to images).
+# Node.js + npm (the OpenID provider of the identity tests, scripts/oidc-provider.sh).
 # Installs only what is missing; needs root (or passwordless sudo) and apt-get.
 set -euo pipefail
 declare -A probe=(
@@ -15,6 +16,8 @@ declare -A probe=(
   [tesseract-ocr-eng]=/usr/share/tesseract-ocr/5/tessdata/eng.traineddata
   [catdoc]=/usr/bin/catdoc
   [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf
+  [nodejs]=/usr/bin/node
+  [npm]=/usr/bin/npm
 )
 missing=()
 for package in "${!probe[@]}"; do

@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 bash scripts/system-packages.sh || exit 1
+bash scripts/oidc-provider.sh || exit 1
 export RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
 # the slowest tests at the end of the log: where the suite's time goes
 .venv/bin/python -m pytest tests --durations=30 "$@"

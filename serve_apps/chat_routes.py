@@ -27,15 +27,20 @@ from ruai.conversations import (
 )
 from ruai.conversations.database import DatabaseUnavailableError
 from ruai.documents import doc_id_for
+from ruai.identity import AuthKind, Principal
 from ruai.settings import Settings
+from serve_apps.auth import bearer
 from serve_apps.chat_schemas import ContextBody, FeedbackBody, NewConversation, NewMessage, Rename
-from serve_apps.errors import not_found, unavailable
+from serve_apps.errors import ApiError, not_found, unavailable
+from serve_apps.query_logging import note
 from serve_apps.upstream import UpstreamTimeoutError, within
 
 logger = logging.getLogger("ray.serve")
 STATIC = Path(__file__).resolve().parent / "static"
 # the UI's files: a fixed list, so that no path from a request ever reaches the file system
 UI_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+# what a saved answer shows once a document it quotes is no longer readable by the caller
+WITHHELD = "Ответ скрыт: он цитирует документ, который вам больше недоступен."
 T = TypeVar("T")
 
 router = APIRouter()
@@ -94,16 +99,27 @@ async def _call(function: Callable[..., T], *args: Any) -> T:
         raise unavailable("the conversation store", exc) from exc
 
 
+def owner_id(principal: Principal, key: str | None) -> str:
+    """Whose conversations: a signed-in subject's own ("sub:<subject>"); an API key's (a hash of
+    the key, as conversations were always kept: never the key itself); "local" without one."""
+    if principal.auth is AuthKind.TOKEN:
+        return f"sub:{principal.subject}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32] if key else "local"
+
+
 class Owner:
-    """Who is asking: the tenant (the ingress's own auth) and an id of the API key (a hash:
-    the key itself is never stored)."""
+    """Who is asking: the Principal (the ingress's own auth), its tenant, and whose
+    conversations it holds (``owner_id``)."""
 
     def __init__(self, request: Request) -> None:
+        self.request = request
         self.ingress = _ingress()
-        self.tenant: str = self.ingress.auth.tenant(request)
-        header = request.headers.get("authorization", "")
-        key = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        self.key_id = hashlib.sha256(key.encode()).hexdigest()[:32] if key else "local"
+
+    async def authenticate(self) -> Owner:
+        self.principal: Principal = await self.ingress.auth.principal(self.request)
+        self.tenant: str = self.principal.tenant
+        self.key_id = owner_id(self.principal, bearer(self.request))
+        return self
 
     async def store(self) -> ConversationStore:
         return await conversation_store(self.ingress.settings)
@@ -113,7 +129,11 @@ class Owner:
         return await _call(getattr(store, method), self.tenant, self.key_id, *args)
 
 
-AskedBy = Annotated[Owner, Depends()]
+async def _owner(request: Request) -> Owner:
+    return await Owner(request).authenticate()
+
+
+AskedBy = Annotated[Owner, Depends(_owner)]
 
 
 # --- the interface ------------------------------------------------------------------------
@@ -122,6 +142,18 @@ AskedBy = Annotated[Owner, Depends()]
 @router.get("/", include_in_schema=False)
 async def index() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+
+@router.get("/ui/config.json", include_in_schema=False)
+async def ui_config() -> dict[str, Any]:
+    """How the page signs people in: the provider and public client (PKCE), and whether the
+    API-key form is offered."""
+    settings: Settings = _ingress().settings
+    oidc = None
+    if settings.oidc_issuer and settings.oidc_ui_client_id:
+        oidc = {"issuer": settings.oidc_issuer, "client_id": settings.oidc_ui_client_id,
+                "scope": settings.oidc_ui_scope}  # fmt: skip
+    return {"oidc": oidc, "api_key_form": settings.ui_api_key_form or oidc is None}
 
 
 @router.get("/ui/{name}", include_in_schema=False)
@@ -148,8 +180,48 @@ async def create_conversation(body: NewConversation, owner: AskedBy) -> dict[str
 @router.get("/v1/conversations/{conversation_id}")
 async def get_conversation(conversation_id: str, owner: AskedBy) -> dict[str, Any]:
     conversation = await owner.call("get", conversation_id)
-    messages = await owner.call("messages", conversation_id)
-    return conversation.to_dict() | {"messages": [m.to_dict() for m in messages]}
+    messages = [m.to_dict() for m in await owner.call("messages", conversation_id)]
+    await _withhold_unreadable(owner, messages)
+    return conversation.to_dict() | {"messages": messages}
+
+
+def _doc_id(source: dict[str, Any], tenant: str) -> str:
+    return doc_id_for(str(source.get("source", "")), tenant)
+
+
+async def _withhold_unreadable(owner: Owner, messages: list[dict[str, Any]]) -> None:
+    """A saved answer citing a document the caller may no longer read (its access changed, or
+    it is gone) keeps neither its text nor that source's snippet: both quote the document."""
+    ingress = owner.ingress
+    wanted: dict[str, set[str]] = {}  # collection -> doc ids the answers cite
+    cited: list[tuple[dict[str, Any], str, list[dict[str, Any]]]] = []
+    for message in messages:
+        sources = [s for s in message["meta"].get("sources") or [] if isinstance(s, dict)]
+        if message["role"] != "assistant" or not sources:
+            continue
+        try:
+            collection = ingress.router.route(str(message["meta"].get("model", ""))).collection
+        except ApiError:
+            collection = None
+        collection = collection or ingress.router.collections[0]
+        wanted.setdefault(collection, set()).update(_doc_id(s, owner.tenant) for s in sources)
+        cited.append((message, collection, sources))
+    readable: dict[str, set[str]] = {}
+    for collection, doc_ids in wanted.items():
+        call = ingress.retrieval.readable(collection, owner.tenant, sorted(doc_ids),
+                                          owner.principal.access_labels)  # fmt: skip
+        readable[collection] = set(await ingress.retrieved(call, collection))
+    for message, collection, sources in cited:
+        visible = readable[collection]
+        hidden = [s for s in sources if _doc_id(s, owner.tenant) not in visible]
+        if not hidden:
+            continue
+        message["content"] = WITHHELD
+        message["meta"]["sources"] = [
+            {"n": s.get("n"), "source": s.get("source"), "withheld": True} if s in hidden else s
+            for s in sources
+        ]
+        message["meta"]["withheld"] = [s.get("source") for s in hidden]
 
 
 @router.patch("/v1/conversations/{conversation_id}")
@@ -196,21 +268,28 @@ async def chunk_in_context(body: ContextBody, owner: AskedBy) -> dict[str, Any]:
     collection = owner.ingress.router.route(body.model).collection
     if collection is None:
         raise not_found(f"model {body.model!r} answers without documents", "model_not_found")
-    return await document_context(owner.ingress, owner.tenant, collection, body.source,
-                                  body.chunk_id, body.query)  # fmt: skip
+    return await document_context(owner.ingress, owner.principal, collection, body.source,
+                                  body.chunk_id, body.query, owner.request)  # fmt: skip
 
 
 async def document_context(
-    ingress: Any, tenant: str, collection: str, source: str, chunk_id: str, query: str
+    ingress: Any, principal: Principal, collection: str, source: str, chunk_id: str, query: str,
+    request: Request | None = None,
 ) -> dict[str, Any]:
-    """The chunks of the tenant's document ``source`` in order, ``chunk_id`` flagged cited (a
-    404 when the tenant has no such chunk); also the MCP server's read_document."""
+    """The chunks of the caller's document ``source`` that it may read, in order, ``chunk_id``
+    flagged cited (a 404 when there is no such chunk for it), noted on ``request`` for the query
+    log; also the MCP server's read_document."""
+    tenant = principal.tenant
     call = ingress.retrieval.document(
-        collection, tenant, doc_id_for(source, tenant), query, ingress.settings.context_max_chunks
-    )
+        collection, tenant, doc_id_for(source, tenant), query,
+        ingress.settings.context_max_chunks, principal.access_labels,
+    )  # fmt: skip
     hits = await ingress.retrieved(call, collection)
+    if request is not None:
+        note(request, tenant=tenant, principal=principal, question=query,
+             collection=collection, hits=hits)  # fmt: skip
     if not any(hit.id == chunk_id for hit in hits):
-        raise not_found("no such chunk in this tenant's documents", "chunk_not_found")
+        raise not_found("no such chunk in the documents you may read", "chunk_not_found")
     return {
         "source": source,
         "title": str(hits[0].payload.get("title") or ""),

@@ -16,6 +16,7 @@ class ApiError(Exception):
         kind: str,
         code: str | None = None,
         param: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -23,9 +24,12 @@ class ApiError(Exception):
         self.kind = kind
         self.code = code or kind
         self.param = param
+        self.headers = headers or {}
 
     def response(self) -> JSONResponse:
-        return error_response(self.status, self.message, self.kind, self.code, self.param)
+        response = error_response(self.status, self.message, self.kind, self.code, self.param)
+        response.headers.update(self.headers)
+        return response
 
 
 def error_body(
@@ -42,11 +46,20 @@ def error_response(
                         headers=headers)  # fmt: skip
 
 
-def unauthorized() -> ApiError:
+def unauthorized(reason: str = "", token_error: bool = False) -> ApiError:
+    """401 with RFC 6750's challenge; ``token_error``: a bearer token was sent and refused."""
+    challenge = 'Bearer realm="ruai"'
+    if token_error:
+        challenge += ', error="invalid_token"'
+    message = "missing or invalid credentials: send 'Authorization: Bearer <API key or token>'"
     return ApiError(
-        401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
-        "authentication_error", "invalid_api_key",
+        401, f"{message} ({reason})" if reason else message, "authentication_error",
+        "invalid_api_key", headers={"WWW-Authenticate": challenge},
     )  # fmt: skip
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, message, "permission_error", "forbidden")
 
 
 def invalid(message: str, param: str | None, code: str) -> ApiError:

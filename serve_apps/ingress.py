@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from ruai.conversations.retrieval_query import retrieval_query
+from ruai.identity import Principal
 from ruai.lifecycle.arms import Arm
 from ruai.llm.passages import passages_from_hits
 from ruai.settings import Settings
@@ -193,7 +194,7 @@ class RagIngress:
     async def _search(
         self,
         collection: str,
-        tenant: str,
+        principal: Principal,
         query: str,
         top_k: int,
         mode: str = "hybrid",
@@ -203,10 +204,15 @@ class RagIngress:
         top_k = self.limits.clamp_top_k(top_k)
         started = time.perf_counter()
         dense_weight = arm.dense_weight if arm else None
-        call = self.retrieval.search(collection, tenant, query, top_k, mode, dense_weight)
+        call = self.retrieval.search(collection, principal.tenant, query, top_k, mode,
+                                     dense_weight, principal.access_labels)  # fmt: skip
         hits = await self.retrieved(call, collection, arm)
         self.metrics.retrieval_latency.observe((time.perf_counter() - started) * 1000)
         return hits
+
+    def _may_force_arm(self, principal: Principal) -> bool:
+        """RUAI_ARM_HEADER_CALLERS names the caller's tenant or one of its roles."""
+        return not self.arm_header_callers.isdisjoint({principal.tenant, *principal.roles})
 
     async def retrieved(
         self, call: Awaitable[T], collection: str | None = None, arm: Arm | None = None
@@ -253,12 +259,12 @@ class RagIngress:
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(self, request: Request) -> dict[str, Any]:
-        self.auth.tenant(request)
+        await self.auth.principal(request)
         return app.openapi()
 
     @app.get("/v1/models")
     async def models(self, request: Request) -> dict[str, Any]:
-        self.auth.tenant(request)
+        await self.auth.principal(request)
         kind = self.generator.kind
         cards = [
             shapes.model_card(model, "ruai", collection=collection, generator=kind)
@@ -270,14 +276,15 @@ class RagIngress:
 
     @app.post("/v1/search")
     async def search(self, body: SearchBody, request: Request) -> dict[str, Any]:
-        tenant = self.auth.tenant(request)
+        principal = await self.auth.principal(request)
         collection = self.router.collection(body.collection or self.router.collections[0])
         arm = self.arms.assign(request, f"{RAG_PREFIX}{collection}",
-                               may_force=tenant in self.arm_header_callers)  # fmt: skip
+                               may_force=self._may_force_arm(principal))  # fmt: skip
         collection = experiments.collection(collection, arm)
         top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
-        note(request, tenant=tenant, question=body.query, collection=collection)
-        hits = await self._search(collection, tenant, body.query, top_k, body.mode, arm)
+        note(request, tenant=principal.tenant, principal=principal, question=body.query,
+             collection=collection)  # fmt: skip
+        hits = await self._search(collection, principal, body.query, top_k, body.mode, arm)
         note(request, hits=hits)
         data = [p.citation() | {"text": p.text} for p in passages_from_hits(hits)]
         return {"object": "list", "collection": collection, "data": data,
@@ -285,7 +292,7 @@ class RagIngress:
 
     @app.post("/v1/embeddings")
     async def embeddings(self, body: EmbeddingsBody, request: Request) -> dict[str, Any]:
-        self.auth.tenant(request)
+        await self.auth.principal(request)
         texts = body.texts()
         self.limits.check_embedding_inputs(texts)
         vectors, tokens = await self.retrieved(self.retrieval.embed(texts))
@@ -294,17 +301,18 @@ class RagIngress:
 
     @app.post("/v1/chat/completions")
     async def chat(self, body: ChatRequest, request: Request):
-        tenant = self.auth.tenant(request)
+        principal = await self.auth.principal(request)
         body.check_supported(self.generator.calls_tools)
         texts = body.texts()
         self.limits.check_messages(texts)
         self.limits.check_conversation(texts)
         arm = self.arms.assign(request, body.model, body.user,
-                               may_force=tenant in self.arm_header_callers)  # fmt: skip
+                               may_force=self._may_force_arm(principal))  # fmt: skip
         route = experiments.routed(self.router.route(body.model), arm)
         generator = self.generator.with_adapter(route.adapter) if route.adapter else self.generator
-        note(request, tenant=tenant, question=body.question(), collection=route.collection,
-             adapter=route.adapter, llm_model=self.query_log.llm_model)  # fmt: skip
+        note(request, tenant=principal.tenant, principal=principal, question=body.question(),
+             collection=route.collection, adapter=route.adapter,
+             llm_model=self.query_log.llm_model)  # fmt: skip
         out = Generation()
         options = body.sampling() | body.tool_options()  # a RAG model offers the tools too
         if route.collection is not None:
@@ -316,7 +324,7 @@ class RagIngress:
                                     self.settings.followup_turns,
                                     self.settings.max_question_chars)  # fmt: skip
             top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
-            hits = await self._search(route.collection, tenant, query, top_k, arm=arm)
+            hits = await self._search(route.collection, principal, query, top_k, arm=arm)
             note(request, hits=hits)
             deltas = generator.rag(question, passages_from_hits(hits), options, out,
                                    body.after_question())  # fmt: skip
@@ -335,7 +343,8 @@ class RagIngress:
         self.query_log.answered(request, cid)  # queued: feedback's record, the log's response id
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            done = {"on_done": lambda: self._count_tokens(out), "on_error": self._stream_error,
+            done = {"on_done": lambda: self._answered(request, out),
+                    "on_error": self._stream_error,
                     "final": experiments.body_fields(request)}  # fmt: skip
             events = (
                 sse.relay(body.model, first, deltas, out, include_usage, **done)
@@ -350,7 +359,7 @@ class RagIngress:
             text, finish, calls = sse.frames_answer([first, *rest])
         else:
             text, finish = first + "".join(rest), "stop"
-        self._count_tokens(out)
+        self._answered(request, out)
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         sources = {"sources": [p.citation() for p in out.passages]}
         extra = sources | experiments.body_fields(request)
@@ -384,6 +393,11 @@ class RagIngress:
     def _stream_error(self, exc: BaseException) -> str:
         self.metrics.errors.inc(tags={"endpoint": "/v1/chat/completions", "kind": "stream"})
         return str(cause(exc))
+
+    def _answered(self, request: Request, out: Generation) -> None:
+        """An answer's end: its tokens counted, the sources it showed noted for the audit."""
+        self._count_tokens(out)
+        note(request, cited=out.passages)
 
     def _count_tokens(self, out: Generation) -> None:
         self.metrics.observe_tokens(self.generator.kind, out.prompt_tokens, out.completion_tokens)

@@ -1,7 +1,8 @@
 """The platform's tools over MCP: streamable HTTP at ``/mcp`` on the RAG ingress, with the
 official SDK's low-level server. Stateless (each request stands alone, JSON responses), so that
 any ingress replica answers any request; the caller is authenticated like every API request and
-each tool runs as the caller's tenant (``caller_tenant``)."""
+each tool runs as the caller (``caller``): its tenant, and the documents its groups and roles
+may read."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from ruai.agents.platform_tools import platform_tools
 from ruai.agents.tools import ToolArgumentsError
+from ruai.identity import Principal
 from serve_apps.agent_platform import IngressPlatform
 from serve_apps.errors import ApiError
 
@@ -46,9 +48,9 @@ def _ingress() -> Any:
     return _ingress()
 
 
-def caller_tenant(request: Request) -> str:
+async def caller(request: Request) -> Principal:
     """Who calls, as the API authenticates them (a 401 ApiError otherwise)."""
-    return _ingress().auth.tenant(request)
+    return await _ingress().auth.principal(request)
 
 
 async def _list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
@@ -56,8 +58,8 @@ async def _list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
 
 
 async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-    tenant = ctx.request.state.mcp_tenant
-    platform = IngressPlatform(_ingress(), tenant, ctx.request)
+    principal = ctx.request.state.mcp_principal
+    platform = IngressPlatform(_ingress(), principal, ctx.request)
     tools = {tool.name: tool for tool in platform_tools(platform)}
     tool = tools.get(params.name)
     if tool is None:
@@ -69,7 +71,8 @@ async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Cal
     except ApiError as exc:  # a missing collection or chunk, a limit, a store that is down
         return _error(exc.message)
     text = json.dumps(result, ensure_ascii=False)
-    logger.info("mcp tool %s tenant=%s arguments=%d chars result=%d chars", params.name, tenant,
+    logger.info("mcp tool %s tenant=%s arguments=%d chars result=%d chars", params.name,
+                principal.tenant,
                 len(json.dumps(params.arguments or {})), len(text))  # fmt: skip
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
                                 structured_content=result)  # fmt: skip
@@ -95,7 +98,7 @@ class McpEndpoint:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         request = Request(scope)
         try:
-            request.state.mcp_tenant = caller_tenant(request)
+            request.state.mcp_principal = await caller(request)
         except ApiError as exc:
             await exc.response()(scope, receive, send)
             return
@@ -106,7 +109,7 @@ class McpEndpoint:
         if self._ready is None:
             self._ready = asyncio.Event()
             # without API keys only this machine may call: refuse other hosts (DNS rebinding)
-            loopback_only = not _ingress().auth.keys.enabled
+            loopback_only = _ingress().auth.open
             self.manager = StreamableHTTPSessionManager(
                 app=self.server, json_response=True, stateless=True,
                 security_settings=LOOPBACK if loopback_only else None,

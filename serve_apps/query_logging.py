@@ -26,6 +26,7 @@ from fastapi import Request
 from ray.util.metrics import Counter
 
 from ruai.conversations import AnswerRecord, ConversationStore
+from ruai.identity import Principal
 from ruai.lifecycle.query_log import QueryRecord
 from ruai.lifecycle.query_log_sink import BatchingSink, query_log_sink
 from ruai.settings import Settings
@@ -37,12 +38,29 @@ RECORD_ERROR = "record_error"  # building the record failed (a bug): counted, ne
 
 
 def note(request: Request, **fields: Any) -> None:
-    """Add ``fields`` (tenant, question, hits, collection, adapter, llm_model, dense_model,
-    response_id, ttft_ms) to this request's query-log entry; later notes win."""
+    """Add ``fields`` (tenant, principal, question, hits, cited passages, collection, adapter,
+    llm_model, dense_model, response_id, ttft_ms) to this request's query-log entry; later
+    notes win."""
     entry = getattr(request.state, "query_log", None)
     if entry is None:
         request.state.query_log = entry = {}
     entry.update(fields)
+
+
+def _who(principal: Principal | None) -> dict[str, Any]:
+    """The audit record's caller: subject, groups, how authenticated (and which key)."""
+    if principal is None:
+        return {}
+    return {
+        "subject": principal.subject,
+        "groups": tuple(principal.groups) + tuple(f"role:{r}" for r in principal.roles),
+        "auth": str(principal.auth),
+        "key_id": principal.key_id or None,
+    }
+
+
+def _distinct(sources: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(source for source in sources if source))
 
 
 def _label(value: Any) -> str | None:
@@ -120,6 +138,7 @@ class QueryLogging:
     ) -> QueryRecord:
         hits: Sequence[Hit] = entry.get("hits") or ()
         tenant = entry["tenant"]
+        principal: Principal | None = entry.get("principal")
         return QueryRecord.of(
             entry.get("question") or "",
             keep_text=tenant not in self.hash_only,
@@ -134,6 +153,9 @@ class QueryLogging:
             scores=tuple(float(hit.score) for hit in hits),
             response_id=entry.get("response_id"),
             ttft_ms=entry.get("ttft_ms"),
+            **_who(principal),
+            sources=_distinct(str(hit.payload.get("source", "")) for hit in hits),
+            cited=_distinct(p.source for p in entry.get("cited") or ()),
         )
 
     def _labels(self, request: Request, entry: dict[str, Any]) -> dict[str, str | None]:

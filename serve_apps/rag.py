@@ -10,6 +10,7 @@ from typing import Any
 from ray.serve.deployment import Application
 
 from ruai.api_keys import ApiKeys
+from ruai.identity.tokens import TokenVerifier
 from ruai.lifecycle.arms_config import ArmsConfig
 from serve_apps.app_args import DeploymentArgs, RagAppArgs
 from serve_apps.app_settings import settings_from_args
@@ -49,6 +50,7 @@ def build_app(args: RagAppArgs) -> Application:
         args = RagAppArgs.model_validate(args or {})
     settings = settings_from_args(args.settings)
     ApiKeys.from_settings(settings)  # a profile that requires keys refuses to start without them
+    TokenVerifier.from_settings(settings)  # an issuer without an audience, odd algorithms
     collections = list(args.collections or [settings.collection])
     if settings.collection not in collections:
         collections.insert(0, settings.collection)

@@ -54,11 +54,17 @@ class SearchService:
         return cached[1]
 
     async def _requests(
-        self, query: str, mode: Mode, tenant: str, top_k: int, version: CollectionVersion
+        self,
+        query: str,
+        mode: Mode,
+        tenant: str,
+        top_k: int,
+        version: CollectionVersion,
+        access: frozenset[str] | None,
     ) -> SearchRequest:
         # encoding is CPU work (a transformer forward pass with e5): off the event loop
         [request] = await asyncio.to_thread(self.searcher.requests_on_versions, [query], [mode],
-                                            [tenant], [top_k], [version])  # fmt: skip
+                                            [tenant], [top_k], [version], [access])  # fmt: skip
         return request
 
     async def search(
@@ -69,10 +75,12 @@ class SearchService:
         top_k: int,
         mode: Mode = "hybrid",
         dense_weight: float | None = None,
+        access: frozenset[str] | None = None,
     ) -> list[Hit]:
-        """``dense_weight``: an experiment arm's fusion weight instead of RUAI_DENSE_WEIGHT."""
+        """``dense_weight``: an experiment arm's fusion weight instead of RUAI_DENSE_WEIGHT;
+        ``access``: the caller's labels (Principal.access_labels), filtered inside the query."""
         version = await self._version(collection)
-        request = await self._requests(query, mode, tenant, top_k, version)
+        request = await self._requests(query, mode, tenant, top_k, version, access)
         if dense_weight is not None:
             request.fusion = replace(request.fusion, dense_weight=dense_weight)
         try:
@@ -85,10 +93,16 @@ class SearchService:
             raise
 
     async def document(
-        self, collection: str, tenant: str, doc_id: str, query: str, limit: int
+        self,
+        collection: str,
+        tenant: str,
+        doc_id: str,
+        query: str,
+        limit: int,
+        access: frozenset[str] | None = None,
     ) -> list[Hit]:
-        """The chunks (up to ``limit``) of one of the tenant's documents, in document order:
-        a source card's "in context" view."""
+        """The chunks (up to ``limit``) of one of the tenant's documents that ``access`` may
+        read, in document order: a source card's "in context" view."""
         if not tenant:
             raise ValueError("every search is filtered to one tenant; none was given")
         version = await self._version(collection)
@@ -96,9 +110,16 @@ class SearchService:
         [vectors] = await asyncio.to_thread(self.searcher.encode, [query], {"dense"}, dense)
         fusion = self.searcher.fusion_for(dense)
         request = SearchRequest(dense=vectors.dense, tenant=tenant, limit=limit, fusion=fusion,
-                                doc_ids=[doc_id])  # fmt: skip
+                                doc_ids=[doc_id], access=access)  # fmt: skip
         hits = await self._connected().search_async(version.name, request)
         return sorted(hits, key=lambda hit: int(hit.payload.get("chunk_index", 0)))
+
+    async def readable(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        """Those of ``doc_ids`` the caller may still read (a saved answer's sources)."""
+        version = await self._version(collection)
+        return await self._connected().readable_docs_async(version.name, tenant, doc_ids, access)
 
     async def check(self, collection: str) -> bool:
         """True when the store serves the collection, False when it answers that it is absent;
@@ -140,7 +161,9 @@ class Search(SearchService):
         tenants: list[str],
         top_ks: list[int],
         versions: list[CollectionVersion],
+        accesses: list[frozenset[str] | None],
     ) -> list[SearchRequest]:
         return await asyncio.to_thread(
-            self.searcher.requests_on_versions, queries, modes, tenants, top_ks, versions
-        )
+            self.searcher.requests_on_versions, queries, modes, tenants, top_ks, versions,
+            accesses,
+        )  # fmt: skip

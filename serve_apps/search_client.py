@@ -26,13 +26,26 @@ class HandleSearch:
         top_k: int,
         mode: str = "hybrid",
         dense_weight: float | None = None,
+        access: frozenset[str] | None = None,
     ) -> list[Hit]:
-        return await self.handle.search.remote(collection, tenant, query, top_k, mode, dense_weight)
+        return await self.handle.search.remote(collection, tenant, query, top_k, mode,
+                                               dense_weight, access)  # fmt: skip
 
     async def document(
-        self, collection: str, tenant: str, doc_id: str, query: str, limit: int
+        self,
+        collection: str,
+        tenant: str,
+        doc_id: str,
+        query: str,
+        limit: int,
+        access: frozenset[str] | None = None,
     ) -> list[Hit]:
-        return await self.handle.document.remote(collection, tenant, doc_id, query, limit)
+        return await self.handle.document.remote(collection, tenant, doc_id, query, limit, access)
+
+    async def readable(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        return await self.handle.readable.remote(collection, tenant, doc_ids, access)
 
     async def check(self, collection: str) -> bool:
         return await self.handle.check.remote(collection)
@@ -44,7 +57,7 @@ class HandleSearch:
         return await self.handle.dense_model.remote()
 
 
-# both answer the same awaited calls: search, document, check, embed, dense_model
+# both answer the same awaited calls: search, document, readable, check, embed, dense_model
 SearchClient = SearchService | HandleSearch
 
 

@@ -34,8 +34,25 @@ SCHEMA = pa.schema(
         # later go last and nullable: older Parquet files read them as null, and a PostgreSQL
         # table created before gets them added (query_log_writers)
         pa.field("ttft_ms", pa.float32()),
+        # the audit trail (jobs.audit): who asked (the Principal's subject and groups, and how it
+        # authenticated: "token", "api_key" with the key's id, a hash, or "local"), which
+        # documents were retrieved and which the answer showed as its sources
+        pa.field("subject", pa.string()),
+        pa.field("groups", pa.list_(pa.string())),
+        pa.field("auth", pa.string()),
+        pa.field("key_id", pa.string()),
+        pa.field("sources", pa.list_(pa.string())),
+        pa.field("cited", pa.list_(pa.string())),
+        # the writer's hash chain over the audit fields (ruai/lifecycle/audit_chain.py)
+        pa.field("chain", pa.string()),
+        pa.field("seq", pa.int64()),
+        pa.field("prev_sha256", pa.string()),
+        pa.field("sha256", pa.string()),
     ]
 )
+CHAIN_COLUMNS = ("chain", "seq", "prev_sha256", "sha256")
+# the list columns: tuples in a QueryRecord, lists in Arrow and PostgreSQL arrays
+LIST_COLUMNS = ("chunk_ids", "scores", "groups", "sources", "cited")
 
 
 def question_hash(question: str) -> str:
@@ -64,6 +81,12 @@ class QueryRecord:
     scores: tuple[float, ...] = field(default_factory=tuple)
     response_id: str | None = None
     ttft_ms: float | None = None
+    subject: str | None = None
+    groups: tuple[str, ...] = field(default_factory=tuple)
+    auth: str | None = None
+    key_id: str | None = None
+    sources: tuple[str, ...] = field(default_factory=tuple)
+    cited: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def of(
@@ -80,11 +103,19 @@ class QueryRecord:
         )
 
 
-def records_to_table(records: list[QueryRecord]) -> pa.Table:
+def records_to_table(records: list[QueryRecord], links: list | None = None) -> pa.Table:
+    """The rows of ``records``; ``links`` (ruai.lifecycle.audit_chain.Link, one per record)
+    fill the chain columns, null without."""
     # getattr, not dataclasses.asdict: asdict deep-copies every field, and this runs on the
     # sink's thread beside the serving event loop
-    columns = {name: [getattr(r, name) for r in records] for name in SCHEMA.names if name != "ts"}
+    columns = {
+        name: [getattr(r, name) for r in records]
+        for name in SCHEMA.names
+        if name != "ts" and name not in CHAIN_COLUMNS
+    }
     columns["ts"] = [r.ts_ms for r in records]
-    for name in ("chunk_ids", "scores"):
+    for name in CHAIN_COLUMNS:
+        columns[name] = [getattr(link, name) for link in links] if links else [None] * len(records)
+    for name in LIST_COLUMNS:
         columns[name] = [list(v) for v in columns[name]]
     return pa.table({name: columns[name] for name in SCHEMA.names}, schema=SCHEMA)

@@ -201,7 +201,7 @@ def query_log_sink(
     """The query log of one process: PostgreSQL when RUAI_QUERY_LOG_DSN is set, else Parquet
     files under RUAI_QUERY_LOG_DIR whose names carry ``replica``."""
     writer: Writer[QueryRecord] = (
-        PostgresWriter(settings.query_log_dsn)
+        PostgresWriter(settings.query_log_dsn, replica=replica)
         if settings.query_log_dsn
         else ParquetWriter(settings.query_log_dir, replica)
     )

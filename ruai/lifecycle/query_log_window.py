@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from ruai.lifecycle.query_log import SCHEMA
+from ruai.lifecycle.query_log import LIST_COLUMNS, SCHEMA
 from ruai.lifecycle.query_log_writers import TABLE
 from ruai.settings import Settings
 
@@ -89,8 +89,8 @@ def read_query_log_table(dsn: str, window: Window | None = None) -> pa.Table:
         sql = f"SELECT {select} FROM {TABLE}{where} ORDER BY ts"
         rows = connection.execute(sql, params).fetchall()
     columns = {name: [row[i] for row in rows] for i, name in enumerate(SCHEMA.names)}
-    columns["chunk_ids"] = [list(v or []) for v in columns["chunk_ids"]]
-    columns["scores"] = [list(v or []) for v in columns["scores"]]
+    for name in LIST_COLUMNS:
+        columns[name] = [list(v or []) for v in columns[name]]
     return pa.table(columns, schema=SCHEMA)
 
 

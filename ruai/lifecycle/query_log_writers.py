@@ -22,7 +22,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ruai.lifecycle.query_log import SCHEMA, QueryRecord, records_to_table
+from ruai.lifecycle.audit_chain import AuditChain, Link
+from ruai.lifecycle.query_log import (
+    CHAIN_COLUMNS,
+    LIST_COLUMNS,
+    SCHEMA,
+    QueryRecord,
+    records_to_table,
+)
 
 TABLE = "query_log"
 _PG_TYPES = {
@@ -32,6 +39,10 @@ _PG_TYPES = {
     "latency_ms": "REAL NOT NULL",
     "status": "SMALLINT NOT NULL",
     "ttft_ms": "REAL",
+    "seq": "BIGINT",
+    "groups": "TEXT[]",
+    "sources": "TEXT[]",
+    "cited": "TEXT[]",
 }
 
 
@@ -63,28 +74,34 @@ class ParquetWriter:
         self.root = Path(root)
         self.replica = re.sub(r"[^A-Za-z0-9_.-]+", "_", replica) or "replica"
         self._seq = itertools.count()
+        self.chain = AuditChain(f"{self.replica}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
 
     def __call__(self, records: Sequence[QueryRecord]) -> None:
-        by_day: dict[Path, list[QueryRecord]] = {}
-        for record in records:
-            by_day.setdefault(partition_dir(self.root, record.ts_ms), []).append(record)
+        links, state = self.chain.link(records)
+        by_day: dict[Path, tuple[list[QueryRecord], list[Link]]] = {}
+        for record, link in zip(records, links, strict=True):
+            rows, row_links = by_day.setdefault(partition_dir(self.root, record.ts_ms), ([], []))
+            rows.append(record)
+            row_links.append(link)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        for folder, rows in by_day.items():
+        for folder, (rows, row_links) in by_day.items():
             folder.mkdir(parents=True, exist_ok=True)
             name = f"{stamp}-{self.replica}-{next(self._seq):06d}.parquet"
             temporary = folder / f".{name}.tmp"
             try:
-                pq.write_table(records_to_table(rows), temporary)
+                pq.write_table(records_to_table(rows, row_links), temporary)
                 temporary.rename(folder / name)
             finally:
                 temporary.unlink(missing_ok=True)
+        self.chain.advance(state)
 
 
 class PostgresWriter:
     """A lazily (re)opened psycopg 3 connection; a failed batch drops the connection so the next
     one reconnects (a restarted server comes back on its own)."""
 
-    def __init__(self, dsn: str, connect_timeout_s: int = 5) -> None:
+    def __init__(self, dsn: str, connect_timeout_s: int = 5, replica: str = "replica") -> None:
+        self.chain = AuditChain(f"{replica}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
         self.dsn = dsn
         self.connect_timeout_s = connect_timeout_s
         self._connection: Any = None
@@ -104,7 +121,8 @@ class PostgresWriter:
 
     def __call__(self, records: Sequence[QueryRecord]) -> None:
         columns = SCHEMA.names
-        rows = [_pg_row(record) for record in records]
+        links, state = self.chain.link(records)
+        rows = [_pg_row(record, link) for record, link in zip(records, links, strict=True)]
         placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
         sql = f"INSERT INTO {TABLE} ({', '.join(columns)}) VALUES " + ", ".join(
             [placeholders] * len(rows)
@@ -116,6 +134,7 @@ class PostgresWriter:
         except Exception:
             self.close()
             raise
+        self.chain.advance(state)
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -124,11 +143,14 @@ class PostgresWriter:
                 connection.close()
 
 
-def _pg_row(record: QueryRecord) -> tuple:
+def _pg_row(record: QueryRecord, link: Link) -> tuple:
     values = {
-        name: getattr(record, name) for name in SCHEMA.names if name not in ("ts", "chunk_ids")
+        name: getattr(record, name)
+        for name in SCHEMA.names
+        if name != "ts" and name not in CHAIN_COLUMNS
     }
+    values |= {name: getattr(link, name) for name in CHAIN_COLUMNS}
     values["ts"] = datetime.fromtimestamp(record.ts_ms / 1000, UTC)
-    values["chunk_ids"] = list(record.chunk_ids)
-    values["scores"] = list(record.scores)
+    for name in LIST_COLUMNS:
+        values[name] = list(values[name])
     return tuple(values[name] for name in SCHEMA.names)

@@ -12,8 +12,10 @@ from ruai.store.hnsw import HnswSearch
 
 DENSE = "dense"
 SPARSE = "bm25"
-# payload fields with an index; tenant is the multitenancy key
-INDEXED_FIELDS = ("tenant", "doc_id", "source")
+# payload fields with an index; tenant is the multitenancy key, access the labels that may read a
+# point (ruai/identity/access.py; empty or missing: the whole tenant)
+INDEXED_FIELDS = ("tenant", "doc_id", "source", "access")
+ACCESS = "access"
 
 
 class StoreError(RuntimeError):
@@ -76,6 +78,8 @@ class DocState:
     points: int = 0
     # the object store's change marker the doc was ingested with ("" for local files, or mixed)
     marker: str = ""
+    # who may read it (sorted labels; () the whole tenant); None when its points disagree
+    access: tuple[str, ...] | None = ()
 
 
 # "linear" fusion scores a point by dense_weight * cosine + sparse_weight * BM25, read from the
@@ -103,6 +107,9 @@ class SearchRequest:
     # how the dense part walks the HNSW graph; None: the store's own (RUAI_SEARCH_HNSW_EF /
     # RUAI_SEARCH_EXACT)
     hnsw: HnswSearch | None = None
+    # the caller's access labels (ruai.identity.AccessScope): only points whose ``access`` is
+    # empty or shares one are found, inside every prefetch. None: no access filter (operators)
+    access: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +164,20 @@ class VectorStore(Protocol):
     def retrieve(self, collection: str, ids: list[str]) -> list[PointRecord]:
         """The whole points (vectors and payload) with these ids, in the order given; an id the
         collection does not hold is left out."""
+    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
+        """Rewrite the ``access`` payload of every point of each doc_id (nothing else)."""
 
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
-        """Dense-only, sparse-only or hybrid (both given: prefetch each, fuse), tenant-filtered."""
+        """Dense-only, sparse-only or hybrid (both given: prefetch each, fuse), filtered to the
+        tenant and the access labels inside every prefetch."""
 
     def count(self, collection: str, tenant: str | None = None) -> int: ...
+
+    def readable_docs(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        """Those of ``doc_ids`` that hold points ``access`` may read in the tenant (the search
+        filter: a saved answer's sources checked again when it is shown)."""
 
     def optimize(self, collection: str) -> None:
         """Make the collection fast to query after a bulk write; call it when an ingest ends.

@@ -15,6 +15,7 @@ from qdrant_client.http.exceptions import ApiException
 
 from ruai.store.aliases import ClientAliasBook, VersionedCollections
 from ruai.store.base import (
+    ACCESS,
     DENSE,
     INDEXED_FIELDS,
     LINEAR_SCORE_VARIABLES,
@@ -215,6 +216,18 @@ class QdrantClientStore(VersionedCollections):
         with self._calls(f"delete {len(versions)} docs from", collection):
             self._client.delete(collection, points_selector=selector, wait=True)
 
+    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
+        with self._calls(f"set the access of {len(access)} docs in", collection):
+            for doc_id, labels in access.items():
+                self._client.set_payload(
+                    collection,
+                    payload={ACCESS: list(labels)},
+                    points=models.FilterSelector(
+                        filter=models.Filter(must=[_match("doc_id", doc_id)])
+                    ),
+                    wait=True,
+                )
+
     def optimize(self, collection: str) -> None:
         """No-op: a server optimizes in the background, local mode has nothing to optimize."""
 
@@ -223,6 +236,18 @@ class QdrantClientStore(VersionedCollections):
     def count(self, collection: str, tenant: str | None = None) -> int:
         with self._calls("count points in", collection):
             return self._client.count(collection, count_filter=_filter(tenant), exact=True).count
+
+    def readable_docs(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        with self._calls("count points in", collection):
+            return [
+                doc_id
+                for doc_id in dict.fromkeys(doc_ids)
+                if self._client.count(
+                    collection, count_filter=_filter(tenant, [doc_id], access), exact=True
+                ).count
+            ]
 
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         tally = DocStateTally()
@@ -262,7 +287,7 @@ class QdrantClientStore(VersionedCollections):
 
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         mode = search_mode(request)
-        where = _filter(request.tenant, request.doc_ids)
+        where = _filter(request.tenant, request.doc_ids, request.access)
         # local mode scans every vector (and warns about search params it cannot use)
         dense_params = None if self.local else _search_params(request.hnsw or self.hnsw_search)
         if mode is SearchMode.HYBRID:
@@ -402,12 +427,23 @@ def _match(key: str, value: str) -> models.FieldCondition:
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))
 
 
-def _filter(tenant: str | None, doc_ids: list[str] | None = None) -> models.Filter | None:
-    must: list[models.FieldCondition] = []
+def _filter(
+    tenant: str | None,
+    doc_ids: list[str] | None = None,
+    access: frozenset[str] | None = None,
+) -> models.Filter | None:
+    must: list[models.FieldCondition | models.Filter] = []
     if tenant is not None:
         must.append(_match("tenant", tenant))
     if doc_ids is not None:
         must.append(models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids))))
+    if access is not None:
+        readable: list = [models.IsEmptyCondition(is_empty=models.PayloadField(key=ACCESS))]
+        if access:
+            readable.append(
+                models.FieldCondition(key=ACCESS, match=models.MatchAny(any=sorted(access)))
+            )
+        must.append(models.Filter(should=readable))
     return models.Filter(must=must) if must else None
 
 

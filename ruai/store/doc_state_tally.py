@@ -8,7 +8,7 @@ from typing import Any
 from ruai.store.base import DocState
 
 # the only payload fields doc_states reads: scroll with a selector limited to these
-DOC_STATE_FIELDS = ("doc_id", "source", "content_hash", "source_marker", "chunk_count")
+DOC_STATE_FIELDS = ("doc_id", "source", "content_hash", "source_marker", "chunk_count", "access")
 # content_hash of a doc whose points carry more than one version (a replace that was cut off
 # between the upsert of the new chunks and the delete of the old ones), or fewer points than its
 # chunk_count (a new doc whose write was cut off): it matches no real hash, so the ingest
@@ -27,15 +27,20 @@ class DocStateTally:
         doc_id = str(payload["doc_id"])
         content_hash = str(payload.get("content_hash", ""))
         marker = str(payload.get("source_marker", ""))
+        access = tuple(sorted(payload.get("access") or ()))
         state = self._states.get(doc_id)
         if state is None:
-            state = DocState(doc_id, str(payload.get("source", "")), content_hash, marker=marker)
+            state = DocState(
+                doc_id, str(payload.get("source", "")), content_hash, marker=marker, access=access
+            )
             self._states[doc_id] = state
         else:
             if state.content_hash != content_hash:
                 state.content_hash = MIXED_VERSIONS
             if state.marker != marker:
                 state.marker = MIXED_VERSIONS
+            if state.access != access:
+                state.access = None
         state.points += 1
         count = payload.get("chunk_count")
         if count is not None and self._chunk_counts.setdefault(doc_id, count) != count:

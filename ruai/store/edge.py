@@ -21,6 +21,7 @@ import qdrant_edge as qe
 
 from ruai.store.aliases import EdgeAliasBook, VersionedCollections
 from ruai.store.base import (
+    ACCESS,
     DENSE,
     INDEXED_FIELDS,
     LINEAR_SCORE_VARIABLES,
@@ -200,6 +201,17 @@ class EdgeStore(VersionedCollections):
             with _engine_errors(f"delete {len(versions)} docs from {collection!r}"):
                 shard.update(qe.UpdateOperation.delete_points_by_filter(doc_filter))
 
+    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
+        with self._guard:
+            shard = self._shard(collection)
+            with _engine_errors(f"set the access of {len(access)} docs in {collection!r}"):
+                for doc_id, labels in access.items():
+                    shard.update(
+                        qe.UpdateOperation.set_payload_by_filter(
+                            qe.Filter(must=[_match("doc_id", doc_id)]), {ACCESS: list(labels)}
+                        )
+                    )
+
     def optimize(self, collection: str) -> None:
         """Merge segments and build the HNSW/sparse indexes (blocks until done).
 
@@ -217,6 +229,19 @@ class EdgeStore(VersionedCollections):
         shard = self._shard(collection)
         with _engine_errors(f"count points in {collection!r}"):
             return shard.count(qe.CountRequest(exact=True, filter=_filter(tenant)))
+
+    def readable_docs(
+        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
+    ) -> list[str]:
+        shard = self._shard(collection)
+        with _engine_errors(f"count points in {collection!r}"):
+            return [
+                doc_id
+                for doc_id in dict.fromkeys(doc_ids)
+                if shard.count(
+                    qe.CountRequest(exact=True, filter=_filter(tenant, [doc_id], access))
+                )
+            ]
 
     def doc_states(self, collection: str, tenant: str | None = None) -> dict[str, DocState]:
         shard = self._shard(collection)
@@ -258,7 +283,7 @@ class EdgeStore(VersionedCollections):
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         mode = search_mode(request)
         shard = self._shard(collection)
-        where = _filter(request.tenant, request.doc_ids)
+        where = _filter(request.tenant, request.doc_ids, request.access)
         dense_params = _search_params(request.hnsw or self.hnsw_search)
         if mode is SearchMode.HYBRID:
             fusion = request.fusion
@@ -378,12 +403,21 @@ def _match(key: str, value: str) -> qe.FieldCondition:
     return qe.FieldCondition(key, match=qe.MatchValue(value))
 
 
-def _filter(tenant: str | None, doc_ids: list[str] | None = None) -> qe.Filter | None:
-    must: list[qe.FieldCondition] = []
+def _filter(
+    tenant: str | None,
+    doc_ids: list[str] | None = None,
+    access: frozenset[str] | None = None,
+) -> qe.Filter | None:
+    must: list[qe.FieldCondition | qe.Filter] = []
     if tenant is not None:
         must.append(_match("tenant", tenant))
     if doc_ids is not None:
         must.append(qe.FieldCondition("doc_id", match=qe.MatchAny(list(doc_ids))))
+    if access is not None:
+        readable: list = [qe.IsEmptyCondition(ACCESS)]
+        if access:
+            readable.append(qe.FieldCondition(ACCESS, match=qe.MatchAny(sorted(access))))
+        must.append(qe.Filter(should=readable))
     return qe.Filter(must=must) if must else None
 
 

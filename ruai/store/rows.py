@@ -44,6 +44,8 @@ class ChunkPayload(TypedDict):
     slide: NotRequired[int]
     sheet: NotRequired[str]
     attachment: NotRequired[str]
+    # who may read it: access labels (ruai/identity/access.py); empty: the whole tenant
+    access: list[str]
 
 
 # the columns a chunk row must carry to become a point; ``dense`` is a fixed-size list column
@@ -82,9 +84,11 @@ def points_from_table(table: pa.Table) -> list[PointRecord]:
 
 
 # One row per document, the shape ingestion's stages exchange: the document's outcome is a column
-# (ok | unchanged | failed, with a reason) and its chunks are list columns, so a document without
-# chunks (unchanged, failed, empty) is one row like any other. ``stored_before``: the store held
-# a version of this doc_id when the run started, so writing this one must delete the old.
+# (ok | unchanged | access | removed | failed, with a reason; ``access``: only who may read it
+# changed, its points' payload is rewritten with the row's ``access`` labels) and its chunks are
+# list columns, so a document without chunks (unchanged, failed, empty) is one row like any other.
+# ``stored_before``: the store held a version of this doc_id when the run started, so writing this
+# one must delete the old.
 # The embedding step adds ``dense``: a list of fixed-size vectors, one per chunk.
 DOC_ROW_SCHEMA = pa.schema(
     [
@@ -100,6 +104,7 @@ DOC_ROW_SCHEMA = pa.schema(
         ("payloads", pa.list_(pa.string())),
         ("sparse_indices", pa.list_(pa.list_(pa.int64()))),
         ("sparse_values", pa.list_(pa.list_(pa.float32()))),
+        ("access", pa.list_(pa.string())),
     ]
 )
 # what the final stage hands back to the driver: the outcome columns and the points written

@@ -3,8 +3,13 @@
 "use strict";
 
 const KEY = "ruai.apiKey";
+// between the redirect to the provider and the way back: the PKCE verifier, the state and the
+// open conversation (never a token: tokens live in this page's memory only)
+const SSO = "ruai.signin";
+const OPEN = "ruai.openConversation";  // the conversation to reopen after signing in again
 const $ = (id) => document.getElementById(id);
-const state = { key: null, conversation: null, history: [], busy: false };
+const state = { key: null, conversation: null, history: [], busy: false,
+                oidc: null, idToken: null };
 
 class ApiError extends Error {
   constructor(status, message, type) { super(message); this.status = status; this.type = type; }
@@ -42,7 +47,9 @@ async function errorOf(response) {
 }
 
 function describe(error) {
+  if (error.status === 401 && state.idToken) return "Сеанс истёк. Войдите снова.";
   if (error.status === 401) return "Неверный или отозванный ключ API. Войдите снова.";
+  if (error.status === 403) return `Доступ запрещён: ${error.message}`;
   if (error.status === 503 && /generator/.test(error.message))
     return "Генератор ответов недоступен. Попробуйте позже.";
   if (error.status === 503 && error.type === "service_unavailable")
@@ -63,10 +70,10 @@ function setStatus(text, isError = false, retry = null) {
 
 // --- sign-in -------------------------------------------------------------------------------
 
-async function signIn(key) {
+async function signIn(key, remember = true) {
   state.key = key;
   const models = await api("/v1/models");
-  sessionStorage.setItem(KEY, key);
+  if (remember) sessionStorage.setItem(KEY, key);
   const picker = $("model");
   picker.replaceChildren();
   for (const model of models.data) {
@@ -81,14 +88,76 @@ async function signIn(key) {
 
 function signOut(message = "") {
   sessionStorage.removeItem(KEY);
-  state.key = null; state.conversation = null; state.history = [];
+  state.key = null; state.idToken = null; state.conversation = null; state.history = [];
+  $("user").hidden = true;
   $("messages").replaceChildren();
   $("conversations").replaceChildren();
   $("app").hidden = true;
   $("signin").hidden = false;
   $("signin-error").textContent = message;
   $("api-key").value = "";
-  $("api-key").focus();
+  ($("signin-form").hidden ? $("sso-signin") : $("api-key")).focus();
+}
+
+// --- sign-in through the identity provider (authorization code + PKCE) ---------------------
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+async function discovery() {
+  const response = await fetch(`${state.oidc.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
+  if (!response.ok) throw new Error("поставщик учётных записей недоступен");
+  return response.json();
+}
+
+async function startProviderSignIn() {
+  const provider = await discovery();
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  const nonce = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  sessionStorage.setItem(SSO, JSON.stringify({ verifier, state: nonce,
+    conversation: state.conversation?.id || sessionStorage.getItem(OPEN) }));
+  const url = new URL(provider.authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: "code", client_id: state.oidc.client_id, scope: state.oidc.scope,
+    redirect_uri: `${location.origin}/`, state: nonce, code_challenge: base64url(new Uint8Array(digest)),
+    code_challenge_method: "S256" }).toString();
+  location.assign(url.toString());
+}
+
+async function finishProviderSignIn(params) {
+  const saved = JSON.parse(sessionStorage.getItem(SSO) || "null");
+  sessionStorage.removeItem(SSO);
+  history.replaceState(null, "", "/");
+  if (params.get("error")) throw new Error(params.get("error_description") || params.get("error"));
+  if (!saved || saved.state !== params.get("state")) throw new Error("ответ поставщика не совпал с запросом");
+  const provider = await discovery();
+  const response = await fetch(provider.token_endpoint, { method: "POST", body: new URLSearchParams({
+    grant_type: "authorization_code", code: params.get("code"), redirect_uri: `${location.origin}/`,
+    client_id: state.oidc.client_id, code_verifier: saved.verifier }) });
+  if (!response.ok) throw new Error("поставщик не выдал токен");
+  const tokens = await response.json();
+  state.idToken = tokens.id_token || null;
+  await signIn(tokens.access_token, false);
+  const claims = JSON.parse(atob(tokens.access_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+  const name = claims.preferred_username || claims.name || claims.sub;
+  const groups = (claims.groups || []).join(", ");
+  $("user").textContent = groups ? `${name} · ${groups}` : name;
+  $("user").hidden = false;
+  if (saved.conversation) await openConversation(saved.conversation).catch(() => {});
+}
+
+async function signOutEverywhere() {
+  if (!state.idToken) return signOut();
+  const provider = await discovery();
+  const url = new URL(provider.end_session_endpoint);
+  url.search = new URLSearchParams({ id_token_hint: state.idToken, client_id: state.oidc.client_id,
+                                     post_logout_redirect_uri: `${location.origin}/` }).toString();
+  signOut();
+  sessionStorage.removeItem(OPEN);  // signed out on purpose: the next user starts afresh
+  location.assign(url.toString());
 }
 
 function handle(error) {
@@ -119,6 +188,7 @@ async function loadConversations() {
 
 function newConversation() {
   state.conversation = null; state.history = [];
+  sessionStorage.removeItem(OPEN);
   $("messages").replaceChildren();
   $("conversation-title").textContent = "Новый разговор";
   setStatus("");
@@ -129,6 +199,7 @@ function newConversation() {
 async function openConversation(id) {
   const conversation = await api(`/v1/conversations/${encodeURIComponent(id)}`);
   state.conversation = conversation;
+  sessionStorage.setItem(OPEN, conversation.id);
   state.history = [];
   $("messages").replaceChildren();
   $("conversation-title").textContent = conversation.title;
@@ -231,6 +302,11 @@ function placeLabel(source) {
 
 function sourceCard(li, source, model, question) {
   const name = (source.source || "").split("/").pop();
+  if (source.withheld) {  // a document this user may no longer read: no text, no link
+    return el("li", { class: "card", id: `src-${li.dataset.uid}-${source.n}`, tabindex: "-1" },
+      el("h3", { text: `[${source.n}] ${name}` }),
+      el("p", { class: "snippet", text: "Документ вам больше недоступен." }));
+  }
   const where = [name, placeLabel(source), `релевантность ${Number(source.score).toFixed(3)}`];
   return el("li", { class: "card", id: `src-${li.dataset.uid}-${source.n}`, tabindex: "-1" },
     el("h3", { text: `[${source.n}] ${source.title || name}` }),
@@ -302,6 +378,7 @@ async function ask(question) {
     if (!state.conversation) {
       state.conversation = await api("/v1/conversations", { method: "POST",
         body: JSON.stringify({ title: question.slice(0, 80), model }) });
+      sessionStorage.setItem(OPEN, state.conversation.id);
       $("conversation-title").textContent = state.conversation.title;
     }
     addUserMessage(question);
@@ -391,9 +468,27 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   $("new-conversation").addEventListener("click", newConversation);
-  $("signout").addEventListener("click", () => signOut());
+  $("signout").addEventListener("click", () => signOutEverywhere().catch(() => signOut()));
+  $("sso-signin").addEventListener("click", () => startProviderSignIn().catch((error) => {
+    $("sso-error").textContent = `Вход не удался: ${error.message}`;
+  }));
   $("context-close").addEventListener("click", () => $("context").close());
-  const saved = sessionStorage.getItem(KEY);
-  if (saved) signIn(saved).catch((error) => signOut(describe(error)));
-  else signOut();
+  start().catch((error) => signOut(describe(error)));
 });
+
+async function start() {
+  const config = await fetch("/ui/config.json").then((r) => r.json());
+  state.oidc = config.oidc;
+  $("sso").hidden = !config.oidc;
+  $("signin-form").hidden = !config.api_key_form;
+  const params = new URLSearchParams(location.search);
+  if (config.oidc && (params.has("code") || params.has("error"))) {
+    return finishProviderSignIn(params).catch((error) => {
+      signOut();
+      $("sso-error").textContent = `Вход не удался: ${error.message}`;
+    });
+  }
+  const saved = config.api_key_form ? sessionStorage.getItem(KEY) : null;
+  if (saved) return signIn(saved);
+  signOut();
+}

@@ -111,6 +111,33 @@ def test_modified_file_is_replaced_and_prune_removes_deleted(make_settings, few_
     assert str(removed) not in sources and len(sources) == 2
 
 
+def test_access_from_policy_files_and_a_payload_only_change(make_settings, few_articles):
+    from ruai.identity import AccessScope
+
+    settings = make_settings()
+    nested = few_articles / "legal"
+    nested.mkdir()
+    moved = sorted(few_articles.glob("*.md"))[0]
+    moved.rename(nested / moved.name)
+    (nested / ".ruai-access.yaml").write_text("groups: [/legal]\n")
+    first = run_ingest(settings, str(few_articles), access=["/staff"])
+    assert (first.documents_ok, first.access_policies) == (3, 1)
+    store = store_for(settings)
+    access = {Path(s.source).name: s.access for s in store.doc_states(settings.collection).values()}
+    assert access[moved.name] == ("/legal",)
+    assert sorted(access.values()) == [("/legal",), ("/staff",), ("/staff",)]
+
+    (nested / ".ruai-access.yaml").write_text("groups: [/finance]\n")
+    second = run_ingest(settings, str(few_articles), access=["/staff"])
+    assert (second.documents_ok, second.documents_access_updated) == (0, 1)
+    assert second.documents_unchanged == 2 and second.points_written == 0
+    query = (nested / moved.name).read_text(encoding="utf-8").split("\n\n")[1][:200]
+    retriever = searcher_for(settings)
+    for groups, found in (((("/legal",)), False), (("finance",), True)):
+        hits = retriever.search(query, top_k=50, access=AccessScope.of(groups).labels)
+        assert (str(nested / moved.name) in {h.payload["source"] for h in hits}) is found
+
+
 def _write_bad_files(folder: Path) -> dict[str, str]:
     """Bad inputs and the word their failure reason must contain."""
     (folder / "empty.txt").write_bytes(b"")

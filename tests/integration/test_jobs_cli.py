@@ -66,7 +66,7 @@ def test_search_cli_goes_through_the_clusters_store_owner(submitted, few_article
     result = run([PYTHON, "-m", "jobs.search", sentence, "--json", "--top-k", "3"], env)
     assert result.returncode == 0, result.stderr[-3000:]
     hits = json.loads(result.stdout)
-    assert len(hits) == 3 and set(hits[0]) == {"source", "score", "text"}
+    assert len(hits) == 3 and set(hits[0]) == {"source", "score", "access", "text"}
     assert hits[0]["source"] == str(first)
 
 

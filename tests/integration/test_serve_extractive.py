@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -19,6 +20,7 @@ import pytest
 
 from ruai.settings import Settings
 from tests.conftest import free_port
+from tests.support.oidc_provider import AUDIENCE, OidcProvider, User, provider_missing
 from tests.support.serve_app import ingest_tenants, running_app
 
 COLLECTION = "serve_test"
@@ -26,6 +28,15 @@ MODEL = f"rag-{COLLECTION}"
 KEYS = {"key-acme": "acme", "key-globex": "globex"}
 TESLA = "В каком году умер Никола Тесла?"
 WARSAW = "Какая река протекает через Варшаву?"
+EU_LAW = "Какие договоры образуют Европейский Союз?"
+# signed-in users of the test OpenID provider: Keycloak-shaped groups (a tenant's tree, or a
+# tenant claim beside plain groups)
+USERS = [
+    User("alice", {"preferred_username": "alice", "groups": ["/tenants/acme/legal"]}),
+    User("carol", {"groups": ["/tenants/acme/hr"]}, alg="ES256"),
+    User("bob", {"tenant": "globex", "groups": ["/legal"]}),
+    User("mallory", {"groups": ["/tenants/acme/legal", "/tenants/globex/legal"]}),
+]
 SEARCH_SCALING = {
     "min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 0.5,
     "metrics_interval_s": 0.5, "look_back_period_s": 2, "upscale_delay_s": 1,
@@ -35,14 +46,29 @@ SEARCH_SCALING = {
 
 @pytest.fixture(scope="module")
 def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPathFactory):
+    from pipelines.ingest import run_ingest
     from raystore import release_store
 
+    missing = provider_missing()
+    if missing:
+        pytest.fail(missing)
+    provider = OidcProvider(free_port(), USERS)
+    provider.start()
     tmp = tmp_path_factory.mktemp("serve")
     settings = Settings(qdrant_path=tmp / "qdrant", collection=COLLECTION)
     sources = ingest_tenants(
         settings, sample_articles, tmp / "docs",
         {"acme": ["04-nikola-tesla", "13-oxygen"], "globex": ["02-warsaw", "12-steam-engine"]},
     )  # fmt: skip
+    # acme's legal department's folder: only members of /legal (in acme) read it
+    legal = tmp / "docs" / "acme-legal"
+    legal.mkdir()
+    (article,) = sample_articles.glob("16-european-union-law*.md")
+    shutil.copy(article, legal / article.name)
+    (legal / ".ruai-access.yaml").write_text("groups: [/legal]\n")
+    report = run_ingest(settings, str(legal), tenant="acme")
+    assert report.documents_ok == 1 and report.access_policies == 1
+    legal_source = str((legal / article.name).resolve())
     args = {
         "settings": {
             "qdrant_path": str(settings.qdrant_path),
@@ -51,15 +77,21 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
             "max_question_chars": 500,
             # short, so that test_slow_uploads_time_out_without_holding_a_slot is quick
             "body_read_timeout_s": 3,
+            "oidc_issuer": provider.url,
+            "oidc_audience": AUDIENCE,
         },
         # small on purpose: a burst of requests must overflow them (test_overload_is_503)
         "ingress": {"max_ongoing_requests": 2, "max_queued_requests": 2},
         # quick to react, so that test_search_scales_out_under_load_and_back sees it
         "search": {"autoscaling_config": SEARCH_SCALING},
     }
-    with running_app(args, free_port()) as base:
-        yield {"base": base, "sources": sources, "settings": settings}
-    release_store(settings)
+    try:
+        with running_app(args, free_port()) as base:
+            yield {"base": base, "sources": sources, "settings": settings,
+                   "provider": provider, "legal": legal_source}  # fmt: skip
+    finally:
+        provider.close()
+        release_store(settings)
 
 
 def client(served, key: str = "key-acme") -> openai.OpenAI:
@@ -138,6 +170,87 @@ def test_missing_or_wrong_key_is_401(served, key) -> None:
         client(served, key or "no-key").chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": TESLA}]
         )
+
+
+def test_tokens_of_the_provider_read_by_group(served) -> None:
+    tokens = {user.client_id: served["provider"].token(user.client_id) for user in USERS}
+
+    def sources(key: str, question: str = EU_LAW) -> set[str]:
+        response = post(served, "/v1/search", {"query": question, "top_k": 50}, key)
+        assert response.status_code == 200, response.text
+        return {hit["source"] for hit in response.json()["data"]}
+
+    acme = served["sources"]["acme"]
+    assert served["legal"] in sources(tokens["alice"])  # /tenants/acme/legal is /legal in acme
+    assert sources(tokens["alice"]) <= acme | {served["legal"]}
+    for reader in (tokens["carol"], "key-acme"):  # acme, not legal
+        assert sources(reader) and served["legal"] not in sources(reader)
+    assert sources(tokens["bob"]) <= served["sources"]["globex"]  # legal, but of globex
+    answer = client(served, tokens["alice"]).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": EU_LAW}], extra_body={"top_k": 50}
+    )
+    assert served["legal"] in {s["source"] for s in answer.model_extra["sources"]}
+    answer = client(served, tokens["carol"]).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": EU_LAW}], extra_body={"top_k": 50}
+    )
+    assert served["legal"] not in {s["source"] for s in answer.model_extra["sources"]}
+    # the in-context view of the legal document: for alice, not for carol
+    found = post(served, "/v1/search", {"query": EU_LAW, "top_k": 50}, tokens["alice"])
+    hit = next(h for h in found.json()["data"] if h["source"] == served["legal"])
+    context = {"model": MODEL, "source": hit["source"], "chunk_id": hit["chunk_id"],
+               "query": EU_LAW}  # fmt: skip
+    assert post(served, "/v1/context", context, tokens["alice"]).status_code == 200
+    assert post(served, "/v1/context", context, tokens["carol"]).status_code == 404
+    # several tenants in one token: authenticated, but not allowed
+    refused = post(served, "/v1/search", {"query": EU_LAW}, tokens["mallory"])
+    assert refused.status_code == 403 and refused.json()["error"]["type"] == "permission_error"
+
+
+def test_conversations_belong_to_the_signed_in_subject(served) -> None:
+    alice, carol = (served["provider"].token(user) for user in ("alice", "carol"))
+    created = post(served, "/v1/conversations", {"title": "alice's"}, alice).json()
+    headers = {"Authorization": f"Bearer {carol}"}
+    listed = httpx.get(f"{served['base']}/v1/conversations", headers=headers, timeout=30)
+    assert created["id"] not in {c["id"] for c in listed.json()["data"]}
+    assert httpx.get(f"{served['base']}/v1/conversations/{created['id']}", headers=headers,
+                     timeout=30).status_code == 404  # fmt: skip
+    again = httpx.get(f"{served['base']}/v1/conversations",
+                      headers={"Authorization": f"Bearer {served['provider'].token('alice')}"},
+                      timeout=30)  # fmt: skip
+    assert created["id"] in {c["id"] for c in again.json()["data"]}  # a new token, same subject
+
+
+def test_a_saved_answer_hides_what_its_reader_may_not_read(served) -> None:
+    alice = served["provider"].token("alice")
+    found = post(served, "/v1/search", {"query": EU_LAW, "top_k": 50}, alice).json()["data"]
+    legal = next(h for h in found if h["source"] == served["legal"])
+    public = next(h for h in found if h["source"] != served["legal"])
+    meta = {"model": MODEL, "sources": [legal | {"n": 1}, public | {"n": 2}]}
+    for reader, hidden in ((alice, False), ("key-acme", True)):  # key-acme: not in /legal
+        conversation = post(served, "/v1/conversations", {"title": "ЕС"}, reader).json()
+        path = f"/v1/conversations/{conversation['id']}"
+        post(served, f"{path}/messages", {"role": "assistant", "content": legal["text"],
+                                          "meta": meta}, reader)  # fmt: skip
+        response = httpx.get(f"{served['base']}{path}",
+                             headers={"Authorization": f"Bearer {reader}"}, timeout=30)  # fmt: skip
+        (message,) = response.json()["messages"]
+        sources = message["meta"]["sources"]
+        assert (legal["text"] in message["content"]) is not hidden
+        assert ("snippet" in sources[0]) is not hidden and "snippet" in sources[1]
+        assert message["meta"].get("withheld", []) == ([served["legal"]] if hidden else [])
+
+
+def test_bad_tokens_are_401_with_a_challenge(served) -> None:
+    token = served["provider"].token("alice")
+    header, payload, signature = token.split(".")
+    tampered = f"{header}.{payload[:-4]}AAAA.{signature}"
+    for credential in (tampered, f"{header}.{payload}.", None):
+        response = post(served, "/v1/search", {"query": EU_LAW}, credential)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"].startswith('Bearer realm="ruai"')
+        assert response.json()["error"]["type"] == "authentication_error"
+    assert 'error="invalid_token"' in post(served, "/v1/search", {"query": EU_LAW},
+                                           tampered).headers["www-authenticate"]  # fmt: skip
 
 
 @pytest.mark.parametrize(("path", "body", "status", "code"), [

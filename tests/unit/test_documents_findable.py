@@ -113,7 +113,7 @@ class _Ingest:
 
     def run(self, files: list[Path]) -> dict[str, dict]:
         states = self.write.store.doc_states(self.settings.collection, TENANT)
-        known = {doc_id: (s.content_hash, s.marker) for doc_id, s in states.items()}
+        known = {doc_id: (s.content_hash, s.marker, s.access) for doc_id, s in states.items()}
         table = chunk_files(self.settings, TENANT, known, files)
         rows = self.write(self.embed(table)).to_pylist()
         return {Path(row["source"]).name: row for row in rows}

@@ -92,9 +92,9 @@ class _Job:
         self.store = self.write.store
         self.store.ensure_collection("docs", DIM)
 
-    def known(self) -> dict[str, tuple[str, str]]:
+    def known(self) -> dict[str, tuple[str, str, tuple[str, ...] | None]]:
         states = self.store.doc_states("docs", TENANT)
-        return {doc_id: (s.content_hash, s.marker) for doc_id, s in states.items()}
+        return {doc_id: (s.content_hash, s.marker, s.access) for doc_id, s in states.items()}
 
     def chunk(self, *files: Path) -> pa.Table:
         table = chunk_files(self.settings, TENANT, self.known(), list(files))

@@ -171,11 +171,13 @@ def test_a_log_written_before_a_column_was_added_reads_it_as_null(
     Readers give null there; the first write to an old table adds the column."""
     import psycopg
 
+    from ruai.lifecycle.audit_chain import AuditChain
     from ruai.lifecycle.query_log_window import read_query_log, read_query_log_table
     from ruai.lifecycle.query_log_writers import TABLE, PostgresWriter, _pg_row, _pg_type
     from tests.support.postgres_server import fresh_database
 
-    old_columns = [f for f in SCHEMA if f.name != "ttft_ms"]
+    # the first release's columns: those before ttft_ms (the audit columns came later still)
+    old_columns = list(SCHEMA)[: SCHEMA.get_field_index("ttft_ms")]
     old, new = record(0), dataclasses.replace(record(1), ttft_ms=4.5)
 
     log = tmp_path / "log"
@@ -196,7 +198,9 @@ def test_a_log_written_before_a_column_was_added_reads_it_as_null(
         )  # fmt: skip
         names = ", ".join(f.name for f in old_columns)
         marks = ", ".join(["%s"] * len(old_columns))
-        connection.execute(f"INSERT INTO {TABLE} ({names}) VALUES ({marks})", _pg_row(old)[:-1])
+        [link], _ = AuditChain().link([old])
+        connection.execute(f"INSERT INTO {TABLE} ({names}) VALUES ({marks})",
+                           _pg_row(old, link)[: len(old_columns)])  # fmt: skip
     before = read_query_log_table(dsn)
     assert before.schema == SCHEMA and before["ttft_ms"].to_pylist() == [None]
 
@@ -206,6 +210,9 @@ def test_a_log_written_before_a_column_was_added_reads_it_as_null(
     after = read_query_log_table(dsn)
     assert after["response_id"].to_pylist() == ["chatcmpl-0", "chatcmpl-1"]
     assert after["ttft_ms"].to_pylist() == [None, 4.5]
+    # the new row is chained, and its hash survives the round trip through PostgreSQL
+    assert after["seq"].to_pylist() == [None, 0]
+    assert verify(after) == [] and verify(read) == []
 
 
 def test_a_failed_batch_is_written_again_once_the_writer_recovers(postgres_dsn: str) -> None:

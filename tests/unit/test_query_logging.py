@@ -13,6 +13,7 @@ import pytest
 from starlette.requests import Request
 
 from ruai.conversations import ConversationStore
+from ruai.identity import Principal
 from ruai.lifecycle.arms import Arm
 from ruai.settings import Settings
 from ruai.store.base import Hit
@@ -42,9 +43,13 @@ def logging_and_store(tmp_path: Path):
 def test_a_noted_answer_is_logged_and_its_feedback_counted_per_arm(logging_and_store) -> None:
     logging, store = logging_and_store
     asked = request(arm=Arm(name="challenger", weight=10), experiment="lora-v2")
+    alice = Principal("alice", "acme", groups=("/legal",), roles=("reader",))
     note(asked, tenant="acme", question="Когда умер Тесла?", collection="ruai", adapter="lora-7",
-         llm_model="saiga", hits=[Hit("c1", 0.9, {}), Hit("c2", 0.4, {})],
+         llm_model="saiga", principal=alice,
+         hits=[Hit("c1", 0.9, {"source": "a.md"}), Hit("c2", 0.4, {"source": "b.md"}),
+               Hit("c3", 0.3, {"source": "a.md"})],
          ttft_ms=4.25)  # fmt: skip
+    note(asked, cited=[SimpleNamespace(source="a.md")])
     logging.answered(asked, "chatcmpl-1")
     logging.observe(asked, 200, 12.5)
     logging.observe(request("/v1/search"), 200, 3.0)  # nobody noted it: not logged
@@ -60,9 +65,13 @@ def test_a_noted_answer_is_logged_and_its_feedback_counted_per_arm(logging_and_s
     (row,) = log.to_table().to_pylist()
     assert row["arm"] == "challenger" and row["experiment"] == "lora-v2"
     assert row["response_id"] == "chatcmpl-1" and row["endpoint"] == "/v1/chat/completions"
-    assert row["chunk_ids"] == ["c1", "c2"] and row["question"] == "Когда умер Тесла?"
+    assert row["chunk_ids"] == ["c1", "c2", "c3"] and row["question"] == "Когда умер Тесла?"
     assert row["latency_ms"] == 12.5 and row["status"] == 200 and row["adapter"] == "lora-7"
     assert row["ttft_ms"] == 4.25
+    # the audit: who asked, which documents were retrieved and which the answer showed
+    assert (row["subject"], row["auth"], row["key_id"]) == ("alice", "token", None)
+    assert row["groups"] == ["/legal", "role:reader"]
+    assert row["sources"] == ["a.md", "b.md"] and row["cited"] == ["a.md"]
 
 
 def test_a_broken_note_costs_a_counted_row_not_the_request(logging_and_store) -> None:

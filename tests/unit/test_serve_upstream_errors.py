@@ -109,9 +109,11 @@ def test_search_encodes_off_the_event_loop() -> None:
 
     async def requests() -> tuple[int, SearchRequest]:
         request = await service._requests("Когда умер Тесла?", "hybrid", "t", 5,
-                                          CollectionVersion("docs"))  # fmt: skip
+                                          CollectionVersion("docs"),
+                                          frozenset({"/legal"}))  # fmt: skip
         return threading.get_ident(), request
 
     loop_thread, request = asyncio.run(requests())
     assert threads and threads[0] != loop_thread
     assert request.tenant == "t" and request.limit == 5 and request.dense is not None
+    assert request.access == frozenset({"/legal"})

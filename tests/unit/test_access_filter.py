@@ -1,0 +1,181 @@
+"""Per-document access on real Qdrant engines: users of several groups in two tenants ask
+questions built to hit documents they may not read; not one such chunk comes back, on any search
+mode or the in-context view, and a search still fills its top-k from what they may read."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ruai.eval.squad import read_squad
+from ruai.identity import AccessScope, normalize_access
+from ruai.identity.principal import Principal
+from ruai.retrieval import Searcher
+from ruai.settings import Settings
+from ruai.store.base import PointRecord, SearchRequest
+from ruai.store.client import QdrantClientStore
+from ruai.store.edge import EdgeStore
+
+TENANTS = ("acme", "globex")
+# a document's access, cycled over the paragraphs: public, single groups (full path or bare
+# name), a nested group, a group or a role
+POLICIES = [
+    [],
+    normalize_access(["/legal"]),
+    normalize_access(["hr"]),
+    normalize_access(["/finance"], roles=["auditor"]),
+    normalize_access(["/dept/ops"]),
+    normalize_access(["legal", "/hr"]),
+]
+USERS = [
+    Principal("u-legal", "acme", groups=("/legal",)),
+    Principal("u-hr", "acme", groups=("hr",)),  # a bare name in the token
+    Principal("u-ops", "acme", groups=("/dept/ops",)),
+    Principal("u-nobody", "acme"),
+    Principal("g-finance", "globex", groups=("/finance",)),
+    Principal("g-auditor", "globex", roles=("auditor",)),
+    Principal("g-legal", "globex", groups=("/corp/legal",)),  # bare "legal" policies match
+]
+PARAGRAPHS = 96
+
+
+@pytest.fixture(scope="module")
+def searcher() -> Searcher:
+    return Searcher.from_settings(Settings(), store=None)
+
+
+@pytest.fixture(scope="module")
+def corpus(xquad_path: Path, searcher: Searcher):
+    """(points, questions): paragraph i in tenant i % 2 with POLICIES[i // 2 % len]; each
+    question with the payload of its paragraph."""
+    squad = read_squad(xquad_path)
+    paragraphs = squad.paragraphs[:PARAGRAPHS]
+    texts = [p.context.lstrip("\ufeff") for p in paragraphs]
+    dense = searcher.dense.encode_passages(texts)
+    sparse = searcher.sparse.encode_passages(texts)
+    points, payload_of = [], {}
+    for i, (paragraph, text) in enumerate(zip(paragraphs, texts, strict=True)):
+        access = POLICIES[i // 2 % len(POLICIES)]
+        payload = {
+            "text": text,
+            "source": f"{paragraph.paragraph_id}.md",
+            "doc_id": paragraph.paragraph_id,
+            "tenant": TENANTS[i % 2],
+            "chunk_index": 0,
+            "access": access,
+        }
+        payload_of[paragraph.paragraph_id] = payload
+        points.append(PointRecord(str(uuid.uuid4()), dense[i].tolist(), sparse[i], payload))
+    questions = [
+        (q.question, payload_of[q.paragraph_id])
+        for q in squad.questions
+        if q.paragraph_id in payload_of
+    ]
+    return points, questions
+
+
+def forbidden(user: Principal, payload: dict) -> bool:
+    return payload["tenant"] != user.tenant or not AccessScope(user.access_labels).allows(
+        payload["access"]
+    )
+
+
+def probe(store, searcher: Searcher, corpus, modes: tuple[str, ...], per_user: int) -> int:
+    points, questions = corpus
+    probes = 0
+    for user in USERS:
+        labels = user.access_labels
+        aimed = [(q, p) for q, p in questions if forbidden(user, p)][:per_user]
+        assert len(aimed) == per_user
+        readable = sum(1 for point in points if not forbidden(user, point.payload))
+        for mode in modes:
+            requests = searcher.requests(
+                [q for q, _ in aimed],
+                [mode] * len(aimed),
+                [user.tenant] * len(aimed),
+                [10] * len(aimed),
+                accesses=[labels] * len(aimed),
+            )
+            for request in requests:
+                hits = store.search("c", request)
+                leaked = [h.payload["doc_id"] for h in hits if forbidden(user, h.payload)]
+                assert leaked == [], (user.subject, mode, leaked)
+                # a filter inside the prefetches, not after them: the top-k is filled
+                assert len(hits) == min(10, readable) or mode == "sparse"
+                probes += 1
+        # the in-context view of a document they may not read shows nothing
+        for _, payload in aimed[:5]:
+            view = SearchRequest(
+                dense=points[0].dense,
+                tenant=user.tenant,
+                limit=50,
+                doc_ids=[payload["doc_id"]],
+                access=labels,
+            )
+            assert store.search("c", view) == []
+            probes += 1
+    return probes
+
+
+def test_no_chunk_leaks_on_edge(tmp_path: Path, searcher: Searcher, corpus) -> None:
+    points, questions = corpus
+    with EdgeStore(tmp_path / "edge") as store:
+        store.ensure_collection("c", searcher.dense.dim)
+        store.upsert("c", points)
+        assert probe(store, searcher, corpus, ("hybrid", "dense", "sparse"), 12) >= 200
+        readable_docs_obey_the_filter(store, points)
+        # members do read their documents: u-legal finds its own legal paragraph
+        question, payload = next(
+            (q, p) for q, p in questions if p["access"] == ["/legal"] and p["tenant"] == "acme"
+        )
+        [request] = searcher.requests(
+            [question], ["hybrid"], ["acme"], [10], accesses=[USERS[0].access_labels]
+        )
+        assert payload["doc_id"] in {h.payload["doc_id"] for h in store.search("c", request)}
+        # an operator (no access filter) reads everything of the tenant
+        [request] = searcher.requests([question], ["hybrid"], ["acme"], [10])
+        assert payload["doc_id"] in {h.payload["doc_id"] for h in store.search("c", request)}
+
+
+def readable_docs_obey_the_filter(store, points) -> None:
+    doc_ids = [p.payload["doc_id"] for p in points] + ["no-such-doc"]
+    for user in USERS:
+        expected = [p.payload["doc_id"] for p in points if not forbidden(user, p.payload)]
+        found = store.readable_docs("c", user.tenant, doc_ids, user.access_labels)
+        assert found == expected, user.subject
+    assert store.readable_docs("c", "acme", doc_ids, None) == [
+        p.payload["doc_id"] for p in points if p.payload["tenant"] == "acme"
+    ]
+
+
+def test_no_chunk_leaks_on_qdrant_client(searcher: Searcher, corpus) -> None:
+    points, _ = corpus
+    store = QdrantClientStore(location=":memory:")
+    try:
+        store.ensure_collection("c", searcher.dense.dim)
+        store.upsert("c", points)
+        assert probe(store, searcher, corpus, ("hybrid",), 4) >= 28
+        readable_docs_obey_the_filter(store, points)
+    finally:
+        store.close()
+
+
+def test_access_is_rewritten_in_place(tmp_path: Path, searcher: Searcher, corpus) -> None:
+    points, _ = corpus
+    legal = USERS[0]
+    with EdgeStore(tmp_path / "edge") as store:
+        store.ensure_collection("c", searcher.dense.dim)
+        store.upsert("c", points)
+        hr_doc = next(p.payload for p in points if p.payload["access"] == ["hr"])
+        [request] = searcher.requests(
+            [hr_doc["text"][:200]], ["hybrid"], [hr_doc["tenant"]], [10],
+            accesses=[legal.access_labels],
+        )  # fmt: skip
+        assert hr_doc["doc_id"] not in {h.payload["doc_id"] for h in store.search("c", request)}
+        store.set_access("c", {hr_doc["doc_id"]: ["/legal"]})
+        found = {h.payload["doc_id"] for h in store.search("c", request)}
+        assert hr_doc["doc_id"] in found
+        state = store.doc_states("c", hr_doc["tenant"])[hr_doc["doc_id"]]
+        assert state.access == ("/legal",)

@@ -1,0 +1,127 @@
+"""Who may read a document, set at ingestion from ``.ruai-access.yaml`` files and ``--access``,
+on a real Edge store without Ray: an edited policy rewrites the payload only (no parse, no
+embedding: the encoder's calls are counted) and the next query obeys it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines.ingest_stages import ChunkStage, EmbedStep, WriteStep
+from pipelines.sources import access_policies, list_source_files
+from ruai.identity import AccessScope
+from ruai.identity.policy import AccessPolicyError, PolicyTree, parse_access_flag, parse_policy
+from ruai.retrieval import Searcher
+from ruai.settings import Settings
+
+TENANT = "acme"
+
+
+def test_policy_files_and_flags() -> None:
+    assert parse_policy("groups: [/legal/, hr]\nroles: auditor\n", "p") == [
+        "/legal",
+        "hr",
+        "role:auditor",
+    ]
+    assert parse_policy("", "p") == []
+    with pytest.raises(AccessPolicyError, match="p: expected"):
+        parse_policy("owners: [x]", "p")
+    with pytest.raises(AccessPolicyError, match="p: groups"):
+        parse_policy("groups: {a: 1}", "p")
+    assert parse_access_flag("/legal, hr,role:admin") == ["/legal", "hr", "role:admin"]
+    assert parse_access_flag(None) == []
+    files = {"/r/a/.ruai-access.yaml": "groups: [a]", "/r/a/b/c/.ruai-access.yaml": "roles: [x]"}
+    tree = PolicyTree("/r", files.get, base=["/base"])
+    assert tree.access_for("/r/top.txt") == ["/base"]
+    assert tree.access_for("/r/a/doc.txt") == ["a"]
+    assert tree.access_for("/r/a/b/doc.txt") == ["a"]  # inherited
+    assert tree.access_for("/r/a/b/c/d/doc.txt") == ["role:x"]  # a deeper file overrides
+    assert sorted(tree.policy_files) == sorted(files)
+
+
+class Ingest:
+    """The fused ingestion actor's steps, run here without Ray; counts the dense encoder's
+    passage calls."""
+
+    def __init__(self, settings: Settings, root: Path) -> None:
+        self.settings, self.root = settings, root
+        self.embed = EmbedStep(settings)
+        self.write = WriteStep(settings, "docs")
+        self.store = self.write.store
+        self.store.ensure_collection("docs", self.embed.encoder.dim)
+        self.encoded = 0
+        encode = self.embed.encoder.encode_passages
+
+        def counted(texts):
+            self.encoded += len(texts)
+            return encode(texts)
+
+        self.embed.encoder.encode_passages = counted
+
+    def run(self, base: list[str] | None = None) -> dict[str, str]:
+        listing = list_source_files(str(self.root))
+        policies = access_policies(listing, base)
+        states = self.store.doc_states("docs", TENANT)
+        known = {d: (s.content_hash, s.marker, s.access) for d, s in states.items()}
+        stage = ChunkStage(self.settings, TENANT, known)
+        batch = {
+            "uri": np.array([f.uri for f in listing.files]),
+            "size": np.array([f.size for f in listing.files]),
+            "marker": np.array([f.marker for f in listing.files]),
+            "access": np.array([json.dumps(policies.access_for(f.path)) for f in listing.files]),
+        }
+        try:
+            rows = self.write(self.embed(stage(batch))).to_pylist()
+        finally:
+            stage.processor.extract.close()
+        return {Path(r["source"]).name: r["outcome"] for r in rows}
+
+
+def test_an_edited_policy_rewrites_access_without_embedding(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    (root / "legal" / "hr").mkdir(parents=True)
+    (root / "public.txt").write_text("Столовая открыта с девяти утра до шести вечера.")
+    (root / "legal" / ".ruai-access.yaml").write_text("groups: [/legal]\n")
+    (root / "legal" / "contract.txt").write_text("Договор аренды склада заключён на пять лет.")
+    (root / "legal" / "hr" / ".ruai-access.yaml").write_text("groups: [hr]\n")
+    (root / "legal" / "hr" / "salary.txt").write_text("Оклад инженера повышен до ста тысяч.")
+    settings = Settings(
+        qdrant_path=tmp_path / "qdrant", dense_model="navec", extract_entities=False
+    )
+    ingest = Ingest(settings, root)
+    assert ingest.run() == {"public.txt": "ok", "contract.txt": "ok", "salary.txt": "ok"}
+    states = {Path(s.source).name: s.access for s in ingest.store.doc_states("docs").values()}
+    assert states == {"public.txt": (), "contract.txt": ("/legal",), "salary.txt": ("hr",)}
+    encoded = ingest.encoded
+    assert encoded >= 3
+
+    searcher = Searcher.from_settings(settings, ingest.store)
+
+    def sources(question: str, groups: tuple[str, ...]) -> set[str]:
+        hits = searcher.search(
+            question, collection="docs", tenant=TENANT, top_k=10,
+            access=AccessScope.of(groups).labels,
+        )  # fmt: skip
+        return {Path(h.payload["source"]).name for h in hits}
+
+    assert "contract.txt" in sources("договор аренды склада", ("/legal",))
+    assert "contract.txt" not in sources("договор аренды склада", ("/finance",))
+
+    (root / "legal" / ".ruai-access.yaml").write_text("groups: [/finance]\n")
+    assert ingest.run() == {
+        "public.txt": "unchanged",
+        "contract.txt": "access",
+        "salary.txt": "unchanged",  # its own policy still decides
+    }
+    assert ingest.encoded == encoded  # nothing embedded again
+    assert "contract.txt" not in sources("договор аренды склада", ("/legal",))
+    assert "contract.txt" in sources("договор аренды склада", ("/finance",))
+
+    # --access applies where no policy file does
+    assert ingest.run(base=["/staff"])["public.txt"] == "access"
+    assert "public.txt" not in sources("столовая открыта", ())
+    assert "public.txt" in sources("столовая открыта", ("staff",))
+    assert ingest.encoded == encoded
