@@ -171,7 +171,7 @@ def test_a_log_written_before_a_column_was_added_reads_it_as_null(
     Readers give null there; the first write to an old table adds the column."""
     import psycopg
 
-    from ruai.lifecycle.audit_chain import AuditChain
+    from ruai.lifecycle.audit_chain import AuditChain, verify
     from ruai.lifecycle.query_log_window import read_query_log, read_query_log_table
     from ruai.lifecycle.query_log_writers import TABLE, PostgresWriter, _pg_row, _pg_type
     from tests.support.postgres_server import fresh_database
