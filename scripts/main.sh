@@ -59,5 +59,13 @@ yaml.safe_dump(config, sys.stdout, allow_unicode=True)' \
 serve deploy "$DATA/serve-local.yaml" --address "$DASHBOARD"
 echo ">> ask: $QUERY"
 python -m jobs.ask "$QUERY" --model "rag-$COLLECTION" --wait 300
-echo ">> the cluster and the service keep running; in another terminal:"
-echo "   set -a; . $DATA/cluster.env; set +a   # then ray job submit / serve status / python -m jobs.search"
+cat <<EOF
+>> done. The cluster and the service keep running:
+   chat page      http://127.0.0.1:8000/            (this machine; no key needed from loopback)
+   OpenAI API     http://127.0.0.1:8000/v1          (model rag-$COLLECTION; docs/serving.md)
+   MCP tools      http://127.0.0.1:8000/mcp         (docs/agents.md)
+   Ray dashboard  $DASHBOARD
+   another terminal:  set -a; . $DATA/cluster.env; set +a   # then ray job submit, serve status,
+                      python -m jobs.search "вопрос" --collection $COLLECTION
+   stop everything:   set -a; . $DATA/cluster.env; set +a; serve shutdown -y; ray stop
+EOF
