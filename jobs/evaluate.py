@@ -26,6 +26,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs.access_options import GROUPS, PUBLIC, access_labels
 from jobs.cli import fail
 from ruai.settings import get_settings
 
@@ -56,7 +57,11 @@ def main(
     model: str = typer.Option(None, help="--answers --url: rag-<collection> by default"),
     api_key: str = typer.Option(None, help="--url: API key (default: $RUAI_API_KEY or 'local')"),
     judge_model: str = typer.Option(None, help="--answers --url: LLM to grade answers"),
+    groups: str = GROUPS,
+    public: bool = PUBLIC,
 ) -> None:
+    if answers and (groups or public):
+        fail("--groups/--public go with retrieval; --answers asks as the key it is given")
     if answers:
         evaluate_answers_cli(
             dataset, collection, tenant, json_out, url, model, api_key, judge_model
@@ -78,6 +83,7 @@ def main(
             read_squad(dataset),
             tenant or settings.tenant,
             fusions=sweep_grid() if sweep else (),
+            access=access_labels(groups, public),
         )
     except StoreError as exc:
         fail(str(exc))

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs.access_options import GROUPS, PUBLIC, access_labels
 from jobs.cli import ExitCode, fail
 from ruai.settings import get_settings
 
@@ -28,20 +29,12 @@ def main(
     tenant: str = typer.Option(None, help="Tenant to search (default: RUAI_TENANT)"),
     top_k: int = typer.Option(None, "--top-k", help="How many chunks (default: RUAI_TOP_K)"),
     mode: str = typer.Option("hybrid", help="hybrid, dense or sparse"),
-    groups: str = typer.Option(
-        None,
-        help="Search as a member of these groups: G1,G2 (full paths /legal or names; role:NAME "
-        "for a role); only documents they may read are found",
-    ),
-    public: bool = typer.Option(
-        False, "--public", help="Search as a member of no group: only documents of the whole tenant"
-    ),
+    groups: str = GROUPS,
+    public: bool = PUBLIC,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table"),
 ) -> None:
     from pipelines.cluster import open_searcher
     from ruai.documents import PLACE_KINDS
-    from ruai.identity import AccessScope
-    from ruai.identity.access import split_names
     from ruai.store.base import CollectionNotFoundError, StoreError
 
     if mode not in ("hybrid", "dense", "sparse"):
@@ -49,12 +42,7 @@ def main(
     settings = get_settings()
     collection = collection or settings.collection
     tenant = tenant or settings.tenant
-    access = None  # the operator's: no access filter
-    if groups or public:
-        try:
-            access = AccessScope.of(*split_names(groups)).labels
-        except ValueError as exc:
-            fail(f"--groups {groups!r}: {exc}")
+    access = access_labels(groups, public)
     try:
         searcher = open_searcher(settings)
         hits = searcher.search(

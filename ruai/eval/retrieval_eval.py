@@ -21,6 +21,7 @@ class EncodedQuestions:
     gold: list[str]
     tenant: str
     chunk_limit: int
+    access: frozenset[str] | None = None  # the searcher's access labels; None: the operator
 
 
 def encode_questions(
@@ -29,13 +30,15 @@ def encode_questions(
     tenant: str,
     chunk_limit: int,
     dense: DenseEncoder | None = None,
+    access: frozenset[str] | None = None,
 ) -> EncodedQuestions:
     """Encode every question once (dense and sparse) so that modes and fusions reuse them."""
     questions = dataset.questions
     if not questions:
         raise ValueError("the dataset has no questions to evaluate")
     vectors = searcher.encode([q.question for q in questions], dense=dense)
-    return EncodedQuestions(vectors, [gold_paragraph_id(q) for q in questions], tenant, chunk_limit)
+    gold = [gold_paragraph_id(q) for q in questions]
+    return EncodedQuestions(vectors, gold, tenant, chunk_limit, access)
 
 
 def ranked_paragraphs(
@@ -48,7 +51,8 @@ def ranked_paragraphs(
 ) -> list[list[str]]:
     ranked = []
     for vectors in encoded.vectors:
-        request = search_request(vectors, mode, encoded.tenant, encoded.chunk_limit, fusion)
+        request = search_request(vectors, mode, encoded.tenant, encoded.chunk_limit, fusion,
+                                 encoded.access)  # fmt: skip
         hits = searcher.store.search(collection, request)
         ids = (index.paragraph_of(hit.payload.get("text", "")) for hit in hits)
         ranked.append([pid for pid in ids if pid is not None])
@@ -62,6 +66,7 @@ def evaluate_modes(
     tenant: str,
     fusions: Iterable[tuple[str, FusionConfig]] = (),
     chunk_limit: int = 30,
+    access: frozenset[str] | None = None,
 ) -> dict[str, dict]:
     """recall@1/5/10 and MRR@10 for dense-only, sparse-only and each named hybrid fusion.
     An alias is resolved once: every query runs on the version it pointed at, with its model and
@@ -70,7 +75,7 @@ def evaluate_modes(
     version = searcher.store.version_of(collection)
     collection = version.name
     dense = searcher.dense_for(version)
-    encoded = encode_questions(searcher, dataset, tenant, chunk_limit, dense)
+    encoded = encode_questions(searcher, dataset, tenant, chunk_limit, dense, access)
     served = searcher.fusion_for(dense)  # what search uses for this version's model
     runs = [("dense", "dense", served), ("sparse", "sparse", served), ("hybrid", "hybrid", served)]
     runs.extend((name, "hybrid", fusion) for name, fusion in fusions)

@@ -179,3 +179,35 @@ def test_access_is_rewritten_in_place(tmp_path: Path, searcher: Searcher, corpus
         assert hr_doc["doc_id"] in found
         state = store.doc_states("c", hr_doc["tenant"])[hr_doc["doc_id"]]
         assert state.access == ("/legal",)
+
+
+def test_an_evaluation_as_a_group_member_finds_only_what_it_may_read(
+    tmp_path: Path, xquad_path: Path, searcher: Searcher, corpus
+) -> None:
+    """jobs.evaluate --groups: the same questions as an operator (every document of the tenant)
+    and as a member of no group (only the tenant-wide ones): the member's recall falls by the
+    questions whose paragraphs it may not read, and never finds one of those."""
+    from dataclasses import replace
+
+    from ruai.eval.retrieval_eval import evaluate_modes
+
+    points, _ = corpus
+    squad = read_squad(xquad_path)
+    acme = {p.payload["doc_id"] for p in points if p.payload["tenant"] == "acme"}
+    public = {p.payload["doc_id"] for p in points if p.payload["doc_id"] in acme
+              and not p.payload["access"]}  # fmt: skip
+    dataset = replace(
+        squad,
+        paragraphs=[p for p in squad.paragraphs if p.paragraph_id in acme],
+        questions=[q for q in squad.questions if q.paragraph_id in acme],
+    )
+    with EdgeStore(tmp_path / "edge") as store:
+        store.ensure_collection("c", searcher.dense.dim)
+        store.upsert("c", points)
+        evaluating = Searcher(searcher.settings, store, searcher.dense, searcher.sparse)
+        operator = evaluate_modes(evaluating, "c", dataset, "acme")["hybrid"]
+        nobody = USERS[3].access_labels
+        member = evaluate_modes(evaluating, "c", dataset, "acme", access=nobody)["hybrid"]
+    share_public = sum(q.paragraph_id in public for q in dataset.questions) / len(dataset.questions)
+    assert operator["recall@10"] > 0.8
+    assert member["recall@10"] <= share_public < operator["recall@10"]
