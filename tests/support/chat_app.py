@@ -65,6 +65,7 @@ def chat_app(
     (docs / "acme" / HOSTILE_NAME).write_text(HOSTILE_TEXT, encoding="utf-8")
     (docs / "acme" / TARIFFS_NAME).write_bytes(xlsx({"Тарифы": tariff_rows()}))
     assert run_ingest(settings, str(docs / "acme"), tenant="acme").documents_ok == 2
+    sources["acme"] |= {str((docs / "acme" / n).resolve()) for n in (HOSTILE_NAME, TARIFFS_NAME)}
     args = {
         "settings": {
             "qdrant_path": str(settings.qdrant_path),
