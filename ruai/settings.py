@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(1, ge=0)
     max_file_bytes: int = Field(32 * 1024 * 1024, ge=1)
     lemma_cache_size: int = Field(200_000, ge=0)
-    # per-document limits (README "Limits per document"): a document past one is reported with
+    # per-document limits (docs/ingestion.md): a document past one is reported with
     # the limit's name and value and never retried. Parsing and chunking run in a child process
     # of each ingest actor, killed after parse_timeout_s and capped at parse_memory_bytes of
     # address space (0: no cap)

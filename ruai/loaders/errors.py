@@ -13,7 +13,7 @@ class NoTextError(LoaderError):
 
 
 class LimitExceededError(LoaderError):
-    """A document past one of the per-document limits (Settings, README "Limits per document"):
+    """A document past one of the per-document limits (Settings; docs/ingestion.md):
     the reason names the limit, its value and the setting that raises it."""
 
     def __init__(self, limit: str, value: float, found: str) -> None:
