@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,12 +26,22 @@ def run(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.
     )
 
 
-@pytest.fixture
-def submitted(ray_cluster, few_articles, tmp_path):
-    """Ingest through `ray job submit`; the job's store owner stays up in the cluster."""
+@pytest.fixture(scope="module")
+def submitted_articles(sample_articles: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli-docs")
+    for path in sorted(sample_articles.glob("*.md"))[:3]:
+        shutil.copy(path, out / path.name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def submitted(ray_cluster, submitted_articles, tmp_path_factory):
+    """Ingest through `ray job submit` once for the module (the tests only read what it wrote);
+    the job's store owner stays up in the cluster."""
     from raystore import release_store
     from ruai.settings import Settings
 
+    tmp_path = tmp_path_factory.mktemp("cli-submit")
     store = tmp_path / "qdrant"
     report = tmp_path / "report.json"
     env = {"RUAI_QDRANT_PATH": str(store), "RUAI_COLLECTION": "cli"}
@@ -40,7 +51,7 @@ def submitted(ray_cluster, few_articles, tmp_path):
             str(Path(PYTHON).parent / "ray"), "job", "submit",
             "--address", ray_cluster["dashboard"], "--working-dir", str(REPO),
             "--runtime-env-json", runtime_env,
-            "--", "python", "-m", "jobs.ingest", str(few_articles), "--report", str(report),
+            "--", "python", "-m", "jobs.ingest", str(submitted_articles), "--report", str(report),
         ],
         env,
     )  # fmt: skip
@@ -59,9 +70,9 @@ def test_ray_job_submit_ingests_and_reports(submitted):
         assert key in data
 
 
-def test_search_cli_goes_through_the_clusters_store_owner(submitted, few_articles):
+def test_search_cli_goes_through_the_clusters_store_owner(submitted, submitted_articles):
     _, _, env = submitted
-    first = sorted(few_articles.glob("*.md"))[0]
+    first = sorted(submitted_articles.glob("*.md"))[0]
     sentence = first.read_text(encoding="utf-8").split("\n\n")[1].split(". ")[0]
     result = run([PYTHON, "-m", "jobs.search", sentence, "--json", "--top-k", "3"], env)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -78,10 +89,10 @@ def test_search_cli_explains_an_empty_result_of_another_tenant(submitted):
     assert "none of tenant 'other'" in result.stderr and "--tenant" in result.stderr
 
 
-def test_evaluate_cli_reports_every_retriever(submitted, few_articles, xquad_path, tmp_path):
+def test_evaluate_cli_reports_every_retriever(submitted, submitted_articles, xquad_path, tmp_path):
     _, _, env = submitted
     dataset = read_squad(xquad_path)
-    titles = {p.name.split("-", 1)[0] for p in few_articles.glob("*.md")}
+    titles = {p.name.split("-", 1)[0] for p in submitted_articles.glob("*.md")}
     wanted = {i for i in dataset.article_titles if f"{i + 1:02d}" in titles}  # files count from 1
     lines = [
         {"question": q.question, "context": p.context, "answers": q.answers}
