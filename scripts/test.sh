@@ -8,8 +8,13 @@ bash scripts/setup.sh || exit 1
 bash scripts/system-packages.sh || exit 1
 bash scripts/oidc-provider.sh || exit 1
 export RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
+# two workers (RUAI_TEST_WORKERS): much of the suite waits on processes starting (Ray, Serve
+# replicas, vLLM, PostgreSQL, Chromium); a module stays on one worker (tests/conftest.py)
+workers="${RUAI_TEST_WORKERS:-2}"
+parallel=()
+[ "$workers" -gt 1 ] && parallel=(-n "$workers" --dist loadgroup)
 # the slowest tests at the end of the log: where the suite's time goes
-.venv/bin/python -m pytest tests --durations=30 "$@"
+.venv/bin/python -m pytest tests "${parallel[@]}" --durations=30 "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "error: pytest collected no tests" >&2
