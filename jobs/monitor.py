@@ -86,7 +86,9 @@ def main(
     window: str = WINDOW,
     reference: str = REFERENCE,
     reference_path: Path = REFERENCE_PATH,
-    output: Path = typer.Option(Path("./data/monitor"), help="Summary, plots, retraining files"),
+    output: Path | None = typer.Option(
+        None, help="Summary, plots, retraining files [default: RUAI_MONITOR_DIR]"
+    ),
     act: bool = typer.Option(False, "--act", help="Run the retraining trigger when needed"),
     execute: bool = typer.Option(
         False, "--execute", help="With --act: really fine-tune, gate and start a canary"
@@ -101,6 +103,7 @@ def main(
     from pipelines.monitor import run_monitor
 
     settings = get_settings()
+    output = output or settings.monitor_dir
     span, past = window_and_reference(window, reference, reference_path)
 
     if metrics or (act and execute):

@@ -63,7 +63,9 @@ def main(
     window: str = WINDOW,
     reference: str = REFERENCE,
     reference_path: Path = REFERENCE_PATH,
-    output: Path = typer.Option(Path("./data/monitor"), help="Summary and retraining files"),
+    output: Path | None = typer.Option(
+        None, help="Summary and retraining files [default: RUAI_MONITOR_DIR, under RUAI_DATA_DIR]"
+    ),
     execute: bool = typer.Option(
         False, "--execute", help="Really fine-tune, gate and start a canary (else a dry run)"
     ),
@@ -73,6 +75,7 @@ def main(
     from raystore import release_store
 
     settings = get_settings()
+    output = output or settings.monitor_dir
     span, past = window_and_reference(window, reference, reference_path)
     # a fine-tune runs on Ray Train; a running cluster's store owner holds an embedded index
     started_here = init_ray() if execute or running_cluster_address() else False

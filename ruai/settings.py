@@ -40,6 +40,7 @@ DATA_PATHS = {
     "conversations_path": "conversations.sqlite3",
     "query_log_dir": "query_log",
     "registry_dir": "registry",
+    "monitor_dir": "monitor",
 }
 # where ray.serve.llm accepts a LoRA folder (its LoraConfig validator)
 LORA_STORAGE = ("s3://", "gs://", "abfss://", "azure://")
@@ -341,6 +342,8 @@ class Settings(BaseSettings):
     # monitor_alpha (the MMD test's p-value is at least 1/(1 + monitor_permutations), so that
     # must be below it); a group (tenant, collection) with fewer questions is reported, not tested
     monitor_alpha: float = Field(0.01, gt=0, lt=1)
+    # jobs.monitor's and jobs.retrain's summaries, plots and retraining files (their --output)
+    monitor_dir: Path = None  # type: ignore[assignment]  # data_dir/monitor
     monitor_permutations: int = Field(200, ge=20)
     monitor_min_questions: int = Field(30, ge=2)
     monitor_max_sample: int = Field(500, ge=10)  # questions per side embedded for MMD
