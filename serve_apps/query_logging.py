@@ -115,6 +115,7 @@ class QueryLogging:
             self._write_answers, name="answers", queue_size=settings.query_log_queue_size,
             batch_rows=256, flush_s=0.05, retry_s=settings.query_log_retry_s,
             on_drop=lambda reason, count: self.answers_dropped.inc(count, tags={"reason": reason}),
+            on_lost=self._forget,
         )  # fmt: skip
 
     def _count_drop(self, reason: str, count: int) -> None:

@@ -34,6 +34,7 @@ CLOSED = "closed"  # submitted after close, or still queued when close gave up w
 
 Writer = Callable[[Sequence[T]], None]
 OnDrop = Callable[[str, int], None]
+OnLost = Callable[[Sequence[T]], None]
 
 
 class BatchingSink(Generic[T]):
@@ -49,7 +50,10 @@ class BatchingSink(Generic[T]):
         flush_s: float = 5.0,
         retry_s: float = 0.0,
         on_drop: OnDrop | None = None,
+        on_lost: OnLost[T] | None = None,
     ) -> None:
+        """``on_drop(reason, count)`` counts what is lost; ``on_lost(items)`` gets the items a
+        failed write or a close lost (not those refused by ``submit``: its caller has them)."""
         self.name = name
         self._retry_s = retry_s
         self._writer = writer
@@ -57,6 +61,7 @@ class BatchingSink(Generic[T]):
         self._batch_rows = batch_rows
         self._flush_s = flush_s
         self._on_drop = on_drop
+        self._on_lost = on_lost
         self.dropped: Counter[str] = Counter()
         self._drop_lock = threading.Lock()
         self.written = 0
@@ -105,16 +110,16 @@ class BatchingSink(Generic[T]):
         self._flush_now.set()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
-        left = 0
+        left: list[T] = []
         while True:
             try:
-                self._queue.get_nowait()
+                left.append(self._queue.get_nowait())
             except queue.Empty:
                 break
             self._queue.task_done()
-            left += 1
         if left:
-            self.count_drop(CLOSED, left)
+            self.count_drop(CLOSED, len(left))
+            self._lose(left)
 
     @property
     def queued(self) -> int:
@@ -174,6 +179,7 @@ class BatchingSink(Generic[T]):
                     if self._closed.is_set() or time.monotonic() + delay > give_up_at:
                         logger.error("%s: lost %d records: %s", self.name, len(batch), exc)
                         self.count_drop(WRITE_ERROR, len(batch))
+                        self._lose(batch)
                         return
                     logger.warning("%s: %d records not written yet, retrying in %.1f s: %s",
                                    self.name, len(batch), delay, exc)  # fmt: skip
@@ -183,6 +189,13 @@ class BatchingSink(Generic[T]):
             with self._idle:
                 self._in_flight -= len(batch)
                 self._idle.notify_all()
+
+    def _lose(self, items: Sequence[T]) -> None:
+        if self._on_lost is not None:
+            try:
+                self._on_lost(items)
+            except Exception:
+                logger.exception("%s: on_lost failed", self.name)
 
     def count_drop(self, reason: str, count: int) -> None:
         """Count ``count`` lost records (the caller's thread or the writer's)."""

@@ -77,15 +77,18 @@ def test_an_unwritable_directory_costs_rows_never_the_caller(tmp_path: Path) -> 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the log directory should be")  # even root cannot mkdir
     drops: list[tuple[str, int]] = []
+    lost: list[QueryRecord] = []
     sink = BatchingSink(
         ParquetWriter(blocker / "log", "r1"), name="t", batch_rows=2, flush_s=0.01,
-        on_drop=lambda reason, n: drops.append((reason, n)),
+        on_drop=lambda reason, n: drops.append((reason, n)), on_lost=lost.extend,
     )  # fmt: skip
     for i in range(5):
         assert sink.submit(record(i)) is True  # queued: the caller never sees the failure
     assert sink.flush(timeout_s=10)
     assert sink.written == 0 and sink.dropped == {WRITE_ERROR: 5}
     assert sum(n for reason, n in drops if reason == WRITE_ERROR) == 5
+    # the lost records themselves (the app forgets their answer ids: nothing waits on them)
+    assert sorted(r.response_id for r in lost) == [f"chatcmpl-{i}" for i in range(5)]
     sink.close()
     assert sink.submit(record(6)) is False and sink.dropped[CLOSED] == 1
 
