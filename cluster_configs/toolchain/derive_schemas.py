@@ -7,7 +7,9 @@ Each schema keeps, from the upstream OpenAPI schema, only the fields the manifes
 cluster_configs/ use, and forbids any other field: a typo or a field the CRD lacks fails
 validation. Core kinds (Service, StatefulSet, CronJob, Job, PersistentVolumeClaim) are built from
 the core types the KubeRay CRDs embed (PodTemplateSpec, ServiceSpec, PersistentVolumeClaimSpec,
-LabelSelector). Re-run after adding a field to a manifest or bumping KubeRay.
+LabelSelector); the kinds no CRD embeds (ServiceAccount, Role, RoleBinding) from the models of the
+official `kubernetes` client (its OpenAPI types). Re-run after adding a field to a manifest or
+bumping KubeRay.
 """
 
 from __future__ import annotations
@@ -201,6 +203,53 @@ def core_kinds(t: dict[str, dict]) -> dict[str, dict]:
     }
 
 
+# (schema key, apiVersion, kind, the client's model, required top-level fields)
+_CLIENT_KINDS = (
+    ("v1-ServiceAccount", "v1", "ServiceAccount", "V1ServiceAccount", ()),
+    ("rbac.authorization.k8s.io-v1-Role", "rbac.authorization.k8s.io/v1", "Role", "V1Role", ()),
+    ("rbac.authorization.k8s.io-v1-RoleBinding", "rbac.authorization.k8s.io/v1", "RoleBinding",
+     "V1RoleBinding", ("roleRef",)),
+)  # fmt: skip
+
+
+def client_schema(model: str) -> dict:
+    """The JSON schema of one of the `kubernetes` client's models (pydantic), its references
+    inlined and its optional fields (``anyOf [X, null]``) as X."""
+    import kubernetes.client
+
+    schema = getattr(kubernetes.client, model).model_json_schema(by_alias=True)
+    defs = schema.pop("$defs", {})
+
+    def plain(node: Any) -> Any:
+        if isinstance(node, list):
+            return [plain(x) for x in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return plain(defs[node["$ref"].rsplit("/", 1)[1]])
+        options = [o for o in node.get("anyOf", []) if o != {"type": "null"}]
+        if "anyOf" in node and len(options) == 1:
+            node = {k: v for k, v in node.items() if k != "anyOf"} | options[0]
+            return plain(node)
+        return {k: plain(v) for k, v in node.items()}
+
+    return plain(schema)
+
+
+def client_kinds(meta: dict) -> tuple[dict[str, dict], dict[str, str]]:
+    import kubernetes
+
+    schemas, sources = {}, {}
+    for key, api_version, kind, model, required in _CLIENT_KINDS:
+        fields = {k: v for k, v in client_schema(model)["properties"].items()
+                  if k not in ("apiVersion", "kind", "metadata")}  # fmt: skip
+        schema = top_level(api_version, kind, meta, None, **fields)
+        schema["required"] += list(required)
+        schemas[key] = schema
+        sources[key] = f"the kubernetes=={kubernetes.__version__} client's {model} model"
+    return schemas, sources
+
+
 def crd_kinds(kuberay: Path, prometheus_operator: Path) -> tuple[dict[str, dict], dict[str, str]]:
     schemas, sources = {}, {}
     ray = {}
@@ -227,7 +276,8 @@ def crd_kinds(kuberay: Path, prometheus_operator: Path) -> tuple[dict[str, dict]
     for key, schema in core_kinds(types).items():
         schemas[key] = schema
         sources[key] = f"core Kubernetes types embedded in {sources['ray.io-v1-RayCluster']}"
-    return schemas, sources
+    from_client, client_sources = client_kinds(types["meta"])
+    return schemas | from_client, sources | client_sources
 
 
 @app.command()

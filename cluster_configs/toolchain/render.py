@@ -110,6 +110,10 @@ def render_rayjob(job: dict, release: Release, repo: Path) -> dict[str, Any]:
 
 def render_rayservice(workloads: dict, release: Release, repo: Path) -> dict[str, Any]:
     service = workloads["rayservice"]
+    cluster = cluster_spec(release, repo, service["gpu_workers"], autoscale=True)
+    cluster["headGroupSpec"]["template"]["spec"]["serviceAccountName"] = service[
+        "head_service_account"
+    ]
     return {
         "apiVersion": API_VERSION,
         "kind": "RayService",
@@ -118,7 +122,7 @@ def render_rayservice(workloads: dict, release: Release, repo: Path) -> dict[str
             "upgradeStrategy": {"type": service["upgrade_strategy"]},
             "rayClusterDeletionDelaySeconds": service["cluster_deletion_delay_seconds"],
             "serveConfigV2": (repo / service["serve_config"]).read_text(encoding="utf-8"),
-            "rayClusterConfig": cluster_spec(release, repo, service["gpu_workers"], autoscale=True),
+            "rayClusterConfig": cluster,
         },
     }
 

@@ -284,3 +284,23 @@ def test_the_haproxy_wrapper_hardens_the_config_and_starts_the_real_binary(tmp_p
                              env=os.environ | env | {"RUAI_HAPROXY_BINARY": str(HARDENED_HAPROXY)},
                              capture_output=True, text=True, timeout=30)  # fmt: skip
     assert looping.returncode == 2 and "points at this wrapper" in looping.stderr
+
+
+def test_the_rayservice_head_may_patch_its_own_rayservice_and_nothing_else():
+    """jobs.rollout --rayservice runs on the RayService's head (ray job submit): its service
+    account gets get and patch on that RayService only (kuberay/rollout-rbac.yaml)."""
+    service = yaml.safe_load(RAYSERVICE.read_text(encoding="utf-8"))
+    head = service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]
+    rbac = {d["kind"]: d for d in yaml.safe_load_all((KUBERAY / "rollout-rbac.yaml").read_text())}
+    assert head["serviceAccountName"] == rbac["ServiceAccount"]["metadata"]["name"]
+    binding = rbac["RoleBinding"]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                  "name": rbac["Role"]["metadata"]["name"]}  # fmt: skip
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": head["serviceAccountName"],
+                                    "namespace": service["metadata"]["namespace"]}]  # fmt: skip
+    (rule,) = rbac["Role"]["rules"]
+    name = service["metadata"]["name"]
+    assert rule == {"apiGroups": ["ray.io"], "resources": ["rayservices"],
+                    "verbs": ["get", "patch"], "resourceNames": [name]}  # fmt: skip
+    for doc in rbac.values():
+        assert doc["metadata"]["namespace"] == service["metadata"]["namespace"]
