@@ -37,7 +37,7 @@ from ruai.eval.answer_metrics import AnswerScore, answer_report
 from ruai.eval.ranker_fit import fit_ranker, ranking_example
 from ruai.eval.sample_corpus import write_sample_corpus
 from ruai.eval.squad import Question, article_folds, read_squad
-from ruai.inline_index import index_files
+from ruai.ingest.inline_index import index_files
 from ruai.llm.extractive import ExtractiveAnswerer, compose
 from ruai.llm.passages import Passage, passages_from_hits
 from ruai.retrieval import Searcher

@@ -38,9 +38,9 @@ from pipelines.cluster import use_token_auth
 from ruai.encoders.factory import build_dense_encoder
 from ruai.encoders.model_info import build_token_counter
 from ruai.eval.sample_corpus import replicate_corpus, write_sample_corpus
-from ruai.extraction import Extractor
-from ruai.inline_index import index_files
-from ruai.processing import DocumentProcessor
+from ruai.ingest.extraction import Extractor
+from ruai.ingest.inline_index import index_files
+from ruai.ingest.processing import DocumentProcessor
 from ruai.settings import Settings
 from ruai.store.edge import EdgeStore
 
@@ -56,7 +56,7 @@ PROCESS_KINDS = (
     ("stage actors", ("ray::MapWorker", "ray::_MapWorker")),
     ("store owner", ("ray::ShardOwner",)),
     ("idle (prestarted) workers", ("ray::IDLE",)),
-    ("parse child processes", ("ruai.isolated_extraction",)),
+    ("parse child processes", ("ruai.ingest.isolated_extraction",)),
     ("Ray's own processes", ("raylet", "gcs_server", "dashboard", "agent", "monitor", "ray/")),
 )
 

@@ -39,7 +39,7 @@ from ruai.eval.retrieval_eval import EncodedQuestions, encode_questions, ranked_
 from ruai.eval.sample_corpus import write_sample_corpus
 from ruai.eval.score_fusion import linear_fusion, paragraph_rankings, without_components
 from ruai.eval.squad import SquadDataset, article_folds, read_squad
-from ruai.inline_index import index_files
+from ruai.ingest.inline_index import index_files
 from ruai.retrieval import Searcher, fusion_from
 from ruai.settings import Settings
 from ruai.store.base import FusionConfig, SearchRequest

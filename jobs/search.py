@@ -34,7 +34,7 @@ def main(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table"),
 ) -> None:
     from pipelines.cluster import open_searcher
-    from ruai.documents import PLACE_KINDS
+    from ruai.ingest.documents import PLACE_KINDS
     from ruai.store.base import CollectionNotFoundError, StoreError
 
     if mode not in ("hybrid", "dense", "sparse"):

@@ -26,7 +26,7 @@ from pipelines.ingest_stages import ChunkEmbedWriteStage, ChunkStage, EmbedWrite
 from pipelines.report import IngestReport
 from pipelines.sources import SourceFile, access_policies, is_under, list_source_files
 from raystore import store_for, with_absolute_paths
-from ruai.documents import doc_id_for
+from ruai.ingest.documents import doc_id_for
 from ruai.settings import Settings
 from ruai.store.base import DocState
 

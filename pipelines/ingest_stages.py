@@ -1,6 +1,6 @@
 """The Ray Data stages of ingestion: callable classes that Ray runs as actor pools.
 
-Every stage exchanges document rows (``ruai.store.rows.DOC_ROW_SCHEMA``): one row per file, its
+Every stage exchanges document rows (``ruai.ingest.rows.DOC_ROW_SCHEMA``): one row per file, its
 outcome a column, its chunks list columns. The final stage embeds and writes its own batch to
 the store (the embedded shard's owner, or the Qdrant server straight from each actor) and hands
 the driver only the outcomes.
@@ -19,50 +19,17 @@ import ray
 
 from pipelines.sources import read_source_file
 from raystore import store_for
-from ruai.documents import content_hash_of, doc_id_for
 from ruai.encoders.factory import build_dense_encoder
-from ruai.isolated_extraction import IsolatedExtractor
-from ruai.processing import DocumentProcessor, ProcessedDocument, chunk_payload
+from ruai.ingest.documents import content_hash_of, doc_id_for
+from ruai.ingest.isolated_extraction import IsolatedExtractor
+from ruai.ingest.processing import DocumentProcessor, ProcessedDocument
+from ruai.ingest.rows import DOC_ROW_SCHEMA, OUTCOME_COLUMNS, chunk_rows, doc_row, with_dense
 from ruai.settings import Settings
-from ruai.store.rows import (
-    DOC_ROW_SCHEMA,
-    OUTCOME_COLUMNS,
-    chunk_rows,
-    encode_payload,
-    with_dense,
-)
 
 # doc_id → (stored content hash, stored source marker, stored access labels), or its ObjectRef
 # (one copy in the object store for all actors). A doc_id present here has a version in the
 # store that a new one replaces.
 KnownDocs = dict[str, tuple[str, str, tuple[str, ...] | None]] | ray.ObjectRef | None
-
-
-def _doc_row(
-    processed: ProcessedDocument, tenant: str, marker: str, stored: bool, access: list[str]
-) -> dict:
-    chunks = processed.chunks
-    outcome = processed.status
-    if outcome == "empty":
-        # no text any more: a stored version is out of date and goes (WriteStep deletes it)
-        outcome = "removed" if stored else "failed"
-    return {
-        "source": processed.source,
-        "doc_id": processed.doc_id,
-        "content_hash": processed.content_hash,
-        "outcome": outcome,
-        "reason": processed.reason,
-        "stored_before": stored,
-        "ocr_pages": processed.document.meta.get("ocr_pages", 0) if processed.document else 0,
-        "chunk_ids": [c.chunk_id for c in chunks],
-        "texts": [c.text for c in chunks],
-        "payloads": [
-            encode_payload(chunk_payload(processed, c, tenant, marker, access)) for c in chunks
-        ],
-        "sparse_indices": [s.indices for s in processed.sparse],
-        "sparse_values": [s.values for s in processed.sparse],
-        "access": access,
-    }
 
 
 class ChunkStage:
@@ -125,7 +92,7 @@ class ChunkStage:
                 for doc in documents
             ]
         rows = [
-            _doc_row(doc, self.tenant, marker, doc.doc_id in self.known, access)
+            doc_row(doc, self.tenant, marker, doc.doc_id in self.known, access)
             for doc, (_, _, marker, access) in zip(documents, files, strict=True)
         ]
         return pa.Table.from_pylist(rows, schema=DOC_ROW_SCHEMA)

@@ -24,6 +24,8 @@ from pipelines.ingest_stages import embed_chunks
 from pipelines.serve_rollout import arm_collections
 from raystore import RayStore, store_for, with_absolute_paths
 from ruai.encoders.model_info import dense_dim
+from ruai.ingest.payload import encode_payload
+from ruai.ingest.rows import DOC_ROW_SCHEMA, chunk_rows
 from ruai.settings import Settings
 from ruai.store.aliases import (
     CollectionVersion,
@@ -34,7 +36,6 @@ from ruai.store.aliases import (
     versions_to_drop,
 )
 from ruai.store.base import CollectionNotFoundError, PointRecord, StoreError
-from ruai.store.rows import DOC_ROW_SCHEMA, chunk_rows, encode_payload
 
 
 class ReindexIncompleteError(StoreError):

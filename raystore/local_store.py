@@ -9,9 +9,9 @@ from typing import Any
 import pyarrow as pa
 
 from raystore.forwarding import forwards_store
+from ruai.ingest.rows import points_from_table
 from ruai.settings import Settings
 from ruai.store.factory import open_store
-from ruai.store.rows import points_from_table
 
 
 def _in_process(store: LocalStore, name: str, args: tuple, kwargs: dict) -> Any:
@@ -26,5 +26,5 @@ class LocalStore:
     # --- beyond the protocol --------------------------------------------------------------
 
     def upsert_rows(self, collection: str, table: pa.Table) -> int:
-        """Ingestion's chunk rows (``ruai.store.rows.CHUNK_COLUMNS``) as points."""
+        """Ingestion's chunk rows (``ruai.ingest.rows.CHUNK_COLUMNS``) as points."""
         return self._store.upsert(collection, points_from_table(table))

@@ -1,5 +1,5 @@
 """Length-prefixed pickles between processes of one user: a 4-byte big-endian length, then the
-pickle. The killable parsing child (ruai/isolated_extraction.py) and the store owner's read
+pickle. The killable parsing child (ruai/ingest/isolated_extraction.py) and the store owner's read
 socket (raystore/read_socket.py) speak it."""
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ from ruai.conversations import (
     ResponseNotFoundError,
 )
 from ruai.conversations.database import DatabaseUnavailableError
-from ruai.documents import doc_id_for
 from ruai.identity import AuthKind, Principal
+from ruai.ingest.documents import doc_id_for
 from ruai.settings import Settings
 from serve_apps.auth import bearer
 from serve_apps.chat_schemas import ContextBody, FeedbackBody, NewConversation, NewMessage, Rename

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ruai.documents import PLACE_KINDS
+from ruai.ingest.documents import PLACE_KINDS
 from ruai.store.base import Hit
 
 SNIPPET_CHARS = 240

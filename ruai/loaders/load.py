@@ -12,7 +12,7 @@ import re
 import zipfile
 from collections.abc import Callable
 
-from ruai.documents import Document, content_hash_of
+from ruai.ingest.documents import Document, content_hash_of
 from ruai.loaders import (
     doc,
     docx,

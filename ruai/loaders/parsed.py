@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ruai.documents import Place
+from ruai.ingest.documents import Place
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ blank line as ``normalize_text`` leaves them, a table as its caption, header and
 
 from __future__ import annotations
 
-from ruai.documents import Part, TableLayout
+from ruai.ingest.documents import Part, TableLayout
 from ruai.loaders.parsed import Section, Table
 from ruai.text.normalize import normalize_text
 

@@ -26,7 +26,7 @@ class TextSpan:
     start: int
     end: int
     text: str
-    # the page, slide or sheet it lies on (ruai.documents.Place)
+    # the page, slide or sheet it lies on (ruai.ingest.documents.Place)
     place: tuple[str, int | str] | None = None
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from ruai.encoders.factory import build_dense_encoder
 from ruai.eval.sample_corpus import write_sample_corpus
-from ruai.inline_index import index_files
+from ruai.ingest.inline_index import index_files
 from ruai.settings import Settings
 from ruai.store.edge import EdgeStore
 from tests.support.tiny_squad import write_tiny_squad

@@ -1,18 +1,20 @@
 """Document rows (one per file, its outcome a column, its chunks list columns) → chunk rows →
-points: what ingestion's final stage writes."""
+points: what ingestion's final stage writes, and what the in-process index writes through them."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from ruai.store.rows import (
-    DOC_ROW_SCHEMA,
-    chunk_rows,
-    encode_payload,
-    points_from_table,
-    with_dense,
-)
+from ruai.encoders.factory import build_dense_encoder
+from ruai.ingest.documents import chunk_id_for, doc_id_for
+from ruai.ingest.inline_index import index_files
+from ruai.ingest.payload import encode_payload
+from ruai.ingest.rows import DOC_ROW_SCHEMA, chunk_rows, points_from_table, with_dense
+from ruai.settings import Settings
+from ruai.store.edge import EdgeStore
 
 
 def _doc(name: str, outcome: str, texts: list[str]) -> dict:
@@ -52,3 +54,23 @@ def test_a_sliced_batch_keeps_each_documents_vectors() -> None:
     points = points_from_table(chunk_rows(with_dense(table, dense)))
     assert [p.payload["text"] for p in points] == ["текст 2.0", "текст 2.1", "текст 4.0"]
     assert [p.dense for p in points] == dense.tolist()
+
+
+def test_the_inline_index_writes_the_payload_the_pipeline_writes(tmp_path: Path) -> None:
+    """``index_files`` builds its points through the same rows: same ids, same payload schema."""
+    settings = Settings(
+        qdrant_path=tmp_path / "qdrant", collection="docs", dense_model="navec",
+        extract_entities=False,
+    )  # fmt: skip
+    (tmp_path / "a.md").write_text("# Заголовок\n\nПервый абзац о реках России.\n", "utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    files = [tmp_path / "a.md", tmp_path / "empty.txt"]
+    with EdgeStore(settings.qdrant_path) as store:
+        written = index_files(settings, files, store, build_dense_encoder(settings))
+        doc_id = doc_id_for(str(tmp_path / "a.md"), settings.tenant)
+        ids = [chunk_id_for(doc_id, i) for i in range(written)]
+        points = store.retrieve(settings.collection, ids)
+    assert written >= 1 and sorted(p.id for p in points) == sorted(ids)
+    assert {p.payload["chunk_count"] for p in points} == {written}
+    assert {(p.payload["doc_id"], p.payload["format"]) for p in points} == {(doc_id, "markdown")}
+    assert all(p.payload["access"] == [] and p.sparse.indices for p in points)

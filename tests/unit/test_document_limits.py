@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ruai.extraction import Extractor
-from ruai.isolated_extraction import IsolatedExtractor
+from ruai.ingest.extraction import Extractor
+from ruai.ingest.isolated_extraction import IsolatedExtractor
 from ruai.loaders import LimitExceededError, ParseLimits, load_document
 from ruai.settings import Settings
 from ruai.text.decoding import decode_bytes

@@ -14,12 +14,12 @@ import ray
 
 from pipelines.ingest import run_ingest
 from pipelines.ingest_stages import WriteStep
-from ruai.documents import chunk_id_for, doc_id_for
 from ruai.encoders.base import SparseVector
+from ruai.ingest.documents import chunk_id_for, doc_id_for
+from ruai.ingest.rows import chunk_rows, points_from_table, with_dense
 from ruai.settings import Settings
 from ruai.store import PointRecord, SearchRequest
 from ruai.store.edge import EdgeStore
-from ruai.store.rows import chunk_rows, points_from_table, with_dense
 from tests.support.chunk_stage import chunk_files
 from tests.unit.test_store_contract import BACKENDS, CHUNKS_PER_DOC, CORPUS, _open
 from tests.unit.test_store_contract import DIM as CONTRACT_DIM

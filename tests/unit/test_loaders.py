@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from ruai.documents import content_hash_of
+from ruai.ingest.documents import content_hash_of
 from ruai.loaders import LoaderError, detect_format, load_document
 
 RUSSIAN = "Москва является столицей России. В городе много музеев и парков."

@@ -10,8 +10,8 @@ import zipfile
 import docx
 import pytest
 
-from ruai.documents import Document
-from ruai.extraction import Extractor
+from ruai.ingest.documents import Document
+from ruai.ingest.extraction import Extractor
 from ruai.loaders import LimitExceededError, LoaderError, ParseLimits, detect_format, load_document
 from ruai.settings import Settings
 from ruai.text.chunking import TextSpan, count_words

@@ -11,12 +11,12 @@ import zlib
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from ruai.extraction import Extractor
-from ruai.isolated_extraction import IsolatedExtractor
+from ruai.ingest.extraction import Extractor
+from ruai.ingest.isolated_extraction import IsolatedExtractor
+from ruai.ingest.processing import DocumentProcessor
 from ruai.loaders import LimitExceededError, LoaderError, load_document
 from ruai.loaders.limits import ParseLimits
 from ruai.loaders.text_layer import needs_ocr
-from ruai.processing import DocumentProcessor
 from ruai.settings import Settings
 from ruai.text.chunking import count_words
 from tests.support.scanned_pages import image_pdf, render_page, save_tiff

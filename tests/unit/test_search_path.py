@@ -1,4 +1,4 @@
-"""The one search path (ruai.retrieval) and chunk rows → points (ruai.store.rows), on real
+"""The one search path (ruai.retrieval) and chunk rows → points (ruai.ingest.rows), on real
 encoders and a real Qdrant Edge shard."""
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ import pyarrow as pa
 import pytest
 
 from ruai.encoders.base import SparseVector
+from ruai.ingest.payload import encode_payload
+from ruai.ingest.rows import points_from_table
 from ruai.retrieval import QueryVectors, Searcher, search_request
 from ruai.settings import Settings
 from ruai.store.base import FusionConfig
 from ruai.store.edge import EdgeStore
-from ruai.store.rows import encode_payload, points_from_table
 
 FUSION = FusionConfig()
 

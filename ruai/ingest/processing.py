@@ -1,6 +1,6 @@
 """One document's way from raw bytes to chunks ready for embedding: decode and parse, normalize,
-chunk within the encoder's token limit (``ruai.extraction``), lemmatize, extract entities, encode
-BM25.
+chunk within the encoder's token limit (``ruai.ingest.extraction``), lemmatize, extract entities,
+encode BM25.
 
 Ray-free: the Ray Data pipeline runs it inside actors, the plain loop in benchmarks runs it inline.
 """
@@ -11,13 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ruai.documents import Chunk, Document, content_hash_of, doc_id_for, place_fields
 from ruai.encoders.base import SparseVector
 from ruai.encoders.factory import build_sparse_encoder
-from ruai.extraction import Extraction
+from ruai.ingest.documents import Chunk, Document, content_hash_of, doc_id_for
+from ruai.ingest.extraction import Extraction
 from ruai.loaders import LimitExceededError, LoaderError, NoTextError
 from ruai.settings import Settings
-from ruai.store.rows import ChunkPayload
 from ruai.text.entities import EntityExtractor
 from ruai.text.lemmas import Lemmatizer
 
@@ -41,8 +40,8 @@ class ProcessedDocument:
 
 
 class DocumentProcessor:
-    """``extract`` parses and chunks one file (``ruai.extraction.Extractor`` inline, or
-    ``ruai.isolated_extraction.IsolatedExtractor`` in a killable child process); lemmas, BM25
+    """``extract`` parses and chunks one file (``ruai.ingest.extraction.Extractor`` inline, or
+    ``ruai.ingest.isolated_extraction.IsolatedExtractor`` in a killable child process); lemmas, BM25
     and entities follow here, their cost bounded by the chunk limit."""
 
     def __init__(
@@ -112,33 +111,3 @@ class DocumentProcessor:
         for chunk, entities in zip(chunks, found, strict=True):
             chunk.entities = entities
         return documents
-
-
-def chunk_payload(
-    processed: ProcessedDocument,
-    chunk: Chunk,
-    tenant: str,
-    source_marker: str = "",
-    access: list[str] | None = None,
-) -> ChunkPayload:
-    """The Qdrant payload of one chunk (DESIGN.md's schema)."""
-    document = processed.document
-    assert document is not None
-    return {
-        "text": chunk.text,
-        "source": processed.source,
-        "title": document.title,
-        "doc_id": processed.doc_id,
-        "chunk_index": chunk.index,
-        "chunk_count": len(processed.chunks),
-        "char_start": chunk.char_start,
-        "char_end": chunk.char_end,
-        "content_hash": processed.content_hash,
-        "tenant": tenant,
-        "entities": chunk.entities,
-        "format": document.meta.get("format", ""),
-        "language": document.meta.get("language", ""),
-        "source_marker": source_marker,
-        **place_fields(chunk.place),  # type: ignore[typeddict-item]
-        "access": list(access or []),
-    }

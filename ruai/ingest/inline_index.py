@@ -1,5 +1,6 @@
 """Files -> Qdrant points in this process, without Ray: the same ruai steps the Ray Data
-pipeline runs (parse, chunk, lemmatize, entities, BM25, dense), one file after another.
+pipeline runs (parse, chunk, lemmatize, entities, BM25, dense), one file after another, and the
+same rows between them (``ruai.ingest.rows``), so a point is built one way only.
 
 For benchmarks and evaluations that need a real index of a small corpus; ingestion at scale is
 ``pipelines.ingest``.
@@ -10,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import pyarrow as pa
+
 from ruai.encoders.base import DenseEncoder
-from ruai.extraction import Extractor
-from ruai.processing import DocumentProcessor, chunk_payload
+from ruai.ingest.extraction import Extractor
+from ruai.ingest.processing import DocumentProcessor
+from ruai.ingest.rows import DOC_ROW_SCHEMA, chunk_rows, doc_row, points_from_table, with_dense
 from ruai.settings import Settings
-from ruai.store.base import PointRecord, VectorStore
+from ruai.store.base import VectorStore
 
 
 def index_files(
@@ -31,11 +35,12 @@ def index_files(
     chunks = 0
     for path in files:
         doc = processor.process(str(path), path.read_bytes())
-        vectors = dense.encode_passages([c.text for c in doc.chunks])
-        points = [
-            PointRecord(c.chunk_id, v.tolist(), s, chunk_payload(doc, c, settings.tenant))
-            for c, v, s in zip(doc.chunks, vectors, doc.sparse, strict=True)
-        ]
+        if not doc.chunks:
+            continue
+        row = doc_row(doc, settings.tenant, marker="", stored=False, access=[])
+        table = pa.Table.from_pylist([row], schema=DOC_ROW_SCHEMA)
+        vectors = dense.encode_passages(row["texts"])
+        points = points_from_table(chunk_rows(with_dense(table, vectors)))
         chunks += store.upsert(settings.collection, points)
     store.optimize(settings.collection)
     return chunks

@@ -1,14 +1,14 @@
 """Parse + chunk: the part of a document's processing whose cost depends on what the file holds
 (markup depth, compression, page count, line lengths) rather than on how much text it yields.
-It checks the per-document limits as it goes; ``ruai.isolated_extraction`` runs it in a child
-process that can be killed, so a parser that cannot be interrupted still ends on time."""
+It checks the per-document limits as it goes; ``ruai.ingest.isolated_extraction`` runs it in a
+child process that can be killed, so a parser that cannot be interrupted still ends on time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ruai.documents import Document, Part
 from ruai.encoders.model_info import TokenCounter, build_token_counter
+from ruai.ingest.documents import Document, Part
 from ruai.loaders import ParseLimits, load_document
 from ruai.loaders.limits import check_limit
 from ruai.settings import Settings

@@ -1,61 +1,22 @@
-"""Document and chunk rows (Arrow) <-> store points, and the payload each point carries: the one
-place that knows the columns ingestion hands to a store and how they become Qdrant points (no
-Ray)."""
+"""Document and chunk rows (Arrow) <-> store points: the one place that knows the columns
+ingestion hands to a store and how they become Qdrant points (no Ray). Each point's payload comes
+from ``ruai.ingest.payload.chunk_payload``."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ruai.encoders.base import SparseVector
+from ruai.ingest.payload import chunk_payload, encode_payload
+from ruai.ingest.processing import ProcessedDocument
 from ruai.store.base import PointRecord
-
-
-class ChunkPayload(TypedDict):
-    """The payload of one point (DESIGN.md's schema); ``tenant``, ``doc_id`` and ``source`` are
-    indexed (ruai.store.base.INDEXED_FIELDS)."""
-
-    text: str
-    source: str
-    title: str
-    doc_id: str
-    chunk_index: int
-    # how many chunks the document has: a doc_state with fewer points is incomplete (a write
-    # cut off part-way) and gets re-ingested; points written before this field lack it
-    chunk_count: int
-    char_start: int
-    char_end: int
-    content_hash: str
-    tenant: str
-    entities: list[Any]
-    format: str
-    language: str
-    # the object store's change marker of the source ("size:mtime"; "" for local files): a
-    # re-run skips the object at listing time when it is unchanged (DocState.marker)
-    source_marker: str
-    # where the chunk lies (ruai.documents.Place), in the formats that have one: a PDF's or a
-    # scan's page (1-based), a DOCX page after explicit page breaks, a slide, a sheet, or the
-    # e-mail attachment it comes from
-    page: NotRequired[int]
-    slide: NotRequired[int]
-    sheet: NotRequired[str]
-    attachment: NotRequired[str]
-    # who may read it: access labels (ruai/identity/access.py); empty: the whole tenant
-    access: list[str]
-
 
 # the columns a chunk row must carry to become a point; ``dense`` is a fixed-size list column
 CHUNK_COLUMNS = ("chunk_id", "payload", "sparse_indices", "sparse_values", "dense")
-
-
-def encode_payload(payload: ChunkPayload) -> str:
-    """A payload as it travels in a row's ``payload`` column (JSON: Arrow needs no schema for
-    the open-ended ``entities``)."""
-    return json.dumps(payload, ensure_ascii=False)
 
 
 def points_from_table(table: pa.Table) -> list[PointRecord]:
@@ -109,6 +70,34 @@ DOC_ROW_SCHEMA = pa.schema(
 )
 # what the final stage hands back to the driver: the outcome columns and the points written
 OUTCOME_COLUMNS = ("source", "doc_id", "content_hash", "outcome", "reason", "ocr_pages")
+
+
+def doc_row(
+    processed: ProcessedDocument, tenant: str, marker: str, stored: bool, access: list[str]
+) -> dict:
+    """One document's row (``DOC_ROW_SCHEMA``) as a dict."""
+    chunks = processed.chunks
+    outcome = processed.status
+    if outcome == "empty":
+        # no text any more: a stored version is out of date and goes (the write step deletes it)
+        outcome = "removed" if stored else "failed"
+    return {
+        "source": processed.source,
+        "doc_id": processed.doc_id,
+        "content_hash": processed.content_hash,
+        "outcome": outcome,
+        "reason": processed.reason,
+        "stored_before": stored,
+        "ocr_pages": processed.document.meta.get("ocr_pages", 0) if processed.document else 0,
+        "chunk_ids": [c.chunk_id for c in chunks],
+        "texts": [c.text for c in chunks],
+        "payloads": [
+            encode_payload(chunk_payload(processed, c, tenant, marker, access)) for c in chunks
+        ],
+        "sparse_indices": [s.indices for s in processed.sparse],
+        "sparse_values": [s.values for s in processed.sparse],
+        "access": access,
+    }
 
 
 def with_dense(table: pa.Table, dense: np.ndarray) -> pa.Table:

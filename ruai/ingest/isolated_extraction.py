@@ -1,4 +1,4 @@
-"""Parse + chunk (``ruai.extraction``) in a child process that can be killed.
+"""Parse + chunk (``ruai.ingest.extraction``) in a child process that can be killed.
 
 A parser that cannot be interrupted (lxml, pypdf, python-docx are C or tight Python loops) still
 ends on time: the parent waits ``parse_timeout_s`` for each document's answer, then kills the
@@ -8,8 +8,8 @@ own address space at ``parse_memory_bytes``, so a decompression or markup bomb e
 takes it. One child serves a caller's documents one after another, so its start-up (imports,
 tokenizer) is paid once, not per document.
 
-Run as ``python -m ruai.isolated_extraction``: the child side. Frames on its stdin/stdout are a
-4-byte length and a pickle; the first one carries the Settings.
+Run as ``python -m ruai.ingest.isolated_extraction``: the child side. Frames on its stdin/stdout
+are a 4-byte length and a pickle; the first one carries the Settings.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from ruai.extraction import Extraction, Extractor
+from ruai.ingest.extraction import Extraction, Extractor
 from ruai.loaders import LimitExceededError, LoaderError, detect_format
 from ruai.pickle_frames import frame, read_frame
 from ruai.settings import Settings
@@ -37,7 +37,7 @@ class ExtractionCrashedError(LoaderError):
 
 
 class IsolatedExtractor:
-    """The same call as :class:`ruai.extraction.Extractor`, run in a killable child process."""
+    """The same call as :class:`ruai.ingest.extraction.Extractor`, in a killable child process."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -81,12 +81,12 @@ class IsolatedExtractor:
         if self._child is not None and self._child.poll() is None:
             return self._child
         self.close()
-        repo = str(Path(__file__).resolve().parents[1])
+        repo = str(Path(__file__).resolve().parents[2])
         env = os.environ | {
             "PYTHONPATH": os.pathsep.join(filter(None, (repo, os.environ.get("PYTHONPATH"))))
         }
         child = subprocess.Popen(
-            [sys.executable, "-m", "ruai.isolated_extraction"],
+            [sys.executable, "-m", "ruai.ingest.isolated_extraction"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
