@@ -46,10 +46,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# HAProxy's metrics and stats ports are fixed (9101, 8404) by default: two test runs on one
-# machine (or a run beside `make main`) would collide on them
-for _haproxy_port in ("RAY_SERVE_HAPROXY_METRICS_PORT", "RAY_SERVE_HAPROXY_STATS_PORT"):
-    os.environ.setdefault(_haproxy_port, str(free_port()))
+# Serve's ports that are fixed by default (HAProxy's metrics 9101 and stats 8404, the fallback
+# proxy's 8500/9500, direct-ingress replicas from 30000/40000): two test processes on one machine
+# (the two pytest-xdist workers of scripts/test.sh, or a run beside `make main`) would collide on
+# them. Set in every process, not inherited: xdist's workers get the controller's environment.
+_SERVE_PORTS = ("HAPROXY_METRICS", "HAPROXY_STATS", "FALLBACK_PROXY_HTTP", "FALLBACK_PROXY_GRPC")
+for _serve_port in _SERVE_PORTS:
+    os.environ[f"RAY_SERVE_{_serve_port}_PORT"] = str(free_port())
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_slot = int(_worker[2:]) if _worker.startswith("gw") else 5 + os.getpid() % 5
+for _protocol, _base in (("HTTP", 30000), ("GRPC", 40000)):
+    os.environ[f"RAY_SERVE_DIRECT_INGRESS_MIN_{_protocol}_PORT"] = str(_base + 100 * _slot)
+    os.environ[f"RAY_SERVE_DIRECT_INGRESS_MAX_{_protocol}_PORT"] = str(_base + 100 * _slot + 99)
 # a direct-ingress replica stays up 30 s after it is told to stop, for an external load balancer
 # to notice (Serve's default): every app teardown cost 30 s here, with nothing in front to drain
 os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "1")
