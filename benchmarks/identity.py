@@ -6,12 +6,17 @@ an access filter against the same search without one, side by side in one run.
   per check): ``first`` is a token seen for the first time (signature, exp/nbf/iss/aud, claims →
   Principal), ``repeated`` a token verified before (a client's next request with the same token:
   served from the verified-token cache while exp and its key hold). Target: p50 <= 0.1 ms.
+  ``first_check_parts`` splits a first check: reading the header, PyJWT's parse of the token
+  (base64url with its per-character check, JSON), the signature alone, claims → Principal.
 - **Access filter**: a Qdrant Edge shard of ``--chunks`` points (300-d clustered unit vectors and
   sparse vectors, one tenant) where each point is readable by the whole tenant (20 %) or by one
   or two of ``--groups`` groups; ``--queries`` hybrid queries (dense + sparse prefetches, linear
   fusion, top 10) run twice each, alternating: as a member of three groups (the filter inside
   both prefetches) and as an operator (tenant filter only). Every filtered hit is checked to be
-  readable. Target: filtered p50 within 10 % of unfiltered.
+  readable. Target: filtered p50 within 10 % of unfiltered. ``filter_shapes`` times the same
+  queries straight on the shard with other filters (the best of 3 runs of each, so that other
+  load on the machine weighs less): none at all, the tenant alone, the access filter as shipped,
+  its ``should`` reordered or flattened, and the access filter without the tenant.
 
 Writes ``benchmarks/results/identity.json`` and ``identity.png``.
 
@@ -30,12 +35,15 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import qdrant_edge as qe
+from jwt.api_jws import PyJWS
 
 from ruai.encoders.base import SparseVector
 from ruai.identity import AccessScope
 from ruai.identity.claims import ClaimsMapping
 from ruai.identity.jwks import JwksCache
 from ruai.identity.tokens import TokenVerifier
+from ruai.store import edge
 from ruai.store.base import FusionConfig, PointRecord, SearchRequest
 from ruai.store.edge import EdgeStore
 from tests.support.jwks_server import JwksIssuer, SigningKey
@@ -52,6 +60,27 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
         "p50_ms": 1000 * statistics.median(ordered),
         "p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))],
         "n": len(ordered),
+    }
+
+
+def median_ms(call, items) -> float:
+    seconds = []
+    for item in items:
+        start = time.perf_counter()
+        call(item)
+        seconds.append(time.perf_counter() - start)
+    return round(1000 * statistics.median(seconds), 4)
+
+
+def first_check_parts(verifier: TokenVerifier, tokens: list[str]) -> dict[str, float]:
+    key = verifier.keys.key(verifier._header(tokens[0])[1])
+    loaded = [PyJWS()._load(token) for token in tokens]
+    claims = [verifier.claims(token) for token in tokens]
+    return {
+        "header_ms": median_ms(verifier._header, tokens),
+        "pyjwt_parse_ms": median_ms(PyJWS()._load, tokens),
+        "signature_ms": median_ms(lambda t: key.Algorithm.verify(t[1], key.key, t[3]), loaded),
+        "claims_to_principal_ms": median_ms(verifier.mapping.principal, claims),
     }
 
 
@@ -73,6 +102,7 @@ def token_checks(count: int) -> dict[str, dict]:
                     verifier.principal(token)
                     seconds.append(time.perf_counter() - start)
                 out[f"{key.alg} {kind}"] = percentiles(seconds)
+            out[f"{key.alg} first_check_parts"] = first_check_parts(verifier, tokens)
         out["jwks_fetches"] = issuer.jwks_requests
         return out
     finally:
@@ -95,6 +125,49 @@ def corpus(n: int, groups: int, seed: int) -> tuple[list[PointRecord], list[str]
     return points, names
 
 
+def shapes(labels: frozenset[str]) -> dict[str, qe.Filter | None]:
+    tenant = edge._match("tenant", "acme")
+    member = qe.FieldCondition("access", match=qe.MatchAny(sorted(labels)))
+    public = qe.IsEmptyCondition("access")
+    return {
+        "no filter": None,
+        "tenant only": qe.Filter(must=[tenant]),
+        "shipped: tenant AND (is_empty OR any)": edge._filter("acme", None, labels),
+        "tenant AND (any OR is_empty)": qe.Filter(must=[tenant,
+                                                        qe.Filter(should=[member, public])]),
+        "must tenant, should [any, is_empty] (flat)": qe.Filter(must=[tenant],
+                                                                should=[member, public]),
+        "is_empty OR any, no tenant": qe.Filter(should=[public, member]),
+    }  # fmt: skip
+
+
+def filter_shapes(store: EdgeStore, requests: list[SearchRequest], labels) -> dict[str, float]:
+    """p50 (ms) of each filter shape on the same hybrid queries, best of 3 runs each."""
+    shard, params = store._shard(COLLECTION), edge._search_params(store.hnsw_search)
+    best: dict[str, list[float]] = {name: [] for name in shapes(labels)}
+    for q, request in enumerate(requests):
+        named = list(shapes(labels).items())
+        for name, where in named[q % len(named) :] + named[: q % len(named)]:
+            limit = request.fusion.prefetch_limit
+            query = qe.QueryRequest(
+                limit=request.limit,
+                prefetches=[
+                    qe.Prefetch(limit, query=edge._dense(request), filter=where, params=params),
+                    qe.Prefetch(limit, query=edge._sparse(request), filter=where),
+                ],
+                query=edge._fusion(request.fusion),
+                with_payload=True,
+                with_vector=False,
+            )
+            runs = []
+            for _ in range(3):
+                start = time.perf_counter()
+                shard.query(query)
+                runs.append(time.perf_counter() - start)
+            best[name].append(min(runs))
+    return {name: round(1000 * statistics.median(runs), 3) for name, runs in best.items()}
+
+
 def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
     points, names = corpus(chunks, groups, seed)
     rng = np.random.default_rng(seed + 1)
@@ -108,12 +181,13 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
             store.upsert(COLLECTION, points[i : i + 4096])
         store.optimize(COLLECTION)
         build_s = time.perf_counter() - start
-        filtered, unfiltered, checked = [], [], 0
+        filtered, unfiltered, checked, asked = [], [], 0, []
         for q in range(queries):
             source = points[int(rng.integers(len(points)))]
             dense = (np.asarray(source.dense) + rng.normal(scale=0.02, size=DIM)).tolist()
             request = SearchRequest(dense=dense, sparse=source.sparse, tenant="acme",
                                     limit=10, fusion=fusion)  # fmt: skip
+            asked.append(request)
             guarded = SearchRequest(dense=dense, sparse=source.sparse, tenant="acme",
                                     limit=10, fusion=fusion, access=member.labels)  # fmt: skip
             order = [(guarded, filtered), (request, unfiltered)]
@@ -124,6 +198,7 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
                 if req is guarded:
                     assert all(member.allows(h.payload.get("access")) for h in hits), hits
                     checked += len(hits)
+        shaped = filter_shapes(store, asked, member.labels)
     readable = sum(member.allows(p.payload["access"]) for p in points) / len(points)
     result = {
         "chunks": chunks,
@@ -133,6 +208,7 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
         "with_access_filter": percentiles(filtered),
         "without": percentiles(unfiltered),
         "filtered_hits_checked": checked,
+        "filter_shapes_p50_ms": shaped,
     }
     result["p50_ratio"] = round(
         result["with_access_filter"]["p50_ms"] / result["without"]["p50_ms"], 3
@@ -146,9 +222,9 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right, shapes_ax) = plt.subplots(1, 3, figsize=(15, 4))
     tokens = result["token_check"]
-    algs = [a for a in tokens if " " in a]
+    algs = [a for a, v in tokens.items() if isinstance(v, dict) and "p50_ms" in v]
     xs = np.arange(len(algs))
     left.bar(xs - 0.2, [tokens[a]["p50_ms"] for a in algs], 0.4, label="p50")
     left.bar(xs + 0.2, [tokens[a]["p95_ms"] for a in algs], 0.4, label="p95")
@@ -166,6 +242,11 @@ def plot(result: dict, path: Path) -> None:
     right.set_ylabel("ms per hybrid top-10 query")
     right.set_title(f"{search['chunks'] // 1000}k chunks, p50 ratio {search['p50_ratio']}")
     right.legend(fontsize=8)
+    shaped = search["filter_shapes_p50_ms"]
+    shapes_ax.barh(list(shaped)[::-1], list(shaped.values())[::-1])
+    shapes_ax.set_xlabel("ms p50, best of 3 runs (straight on the shard)")
+    shapes_ax.set_title("filter shapes", fontsize=9)
+    shapes_ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 

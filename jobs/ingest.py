@@ -30,7 +30,8 @@ def main(
         None,
         help="Who may read the documents: GROUP[,GROUP…] (a full path /legal or a name; "
         "role:NAME for a role). .ruai-access.yaml files in SOURCE's tree override it for their "
-        "folders; neither: the whole tenant",
+        "folders, and an S3 object's own tag or metadata RUAI_INGEST_OBJECT_ACCESS_KEY for that "
+        "object; none of them: the whole tenant",
     ),
     report: Path = typer.Option(None, help="Write the report as JSON to this file"),
 ) -> None:

@@ -24,7 +24,13 @@ from ray.data import ActorPoolStrategy
 from pipelines.collection_model import check_builder, configured_builder, record_builder
 from pipelines.ingest_stages import ChunkEmbedWriteStage, ChunkStage, EmbedWriteStage
 from pipelines.report import IngestReport
-from pipelines.sources import SourceFile, access_policies, is_under, list_source_files
+from pipelines.sources import (
+    SourceFile,
+    access_of,
+    access_policies,
+    is_under,
+    list_source_files,
+)
 from raystore import store_for, with_absolute_paths
 from ruai.ingest.documents import doc_id_for
 from ruai.settings import Settings
@@ -131,16 +137,18 @@ def run_ingest(
     on_progress: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Ingest SOURCE into the collection; Ray must be initialised (``ray.init``) by the caller.
-    Who may read each document: the nearest ``.ruai-access.yaml`` above it in SOURCE's tree,
-    else ``access`` (labels, ``ruai.identity.policy.parse_access_flag``), else the tenant."""
+    Who may read each document: what an S3 object's own tag or metadata says
+    (RUAI_INGEST_OBJECT_ACCESS_KEY), else the nearest ``.ruai-access.yaml`` above it in SOURCE's
+    tree, else ``access`` (labels, ``ruai.identity.policy.parse_access_flag``), else the
+    tenant."""
     started = time.perf_counter()
     settings = with_absolute_paths(settings)
     collection = collection or settings.collection
     tenant = tenant or settings.tenant
-    listing = list_source_files(source)
+    listing = list_source_files(source, settings.ingest_object_access_key)
     root, files = listing.root, listing.files
     policies = access_policies(listing, access)
-    access_of = {f.uri: policies.access_for(f.path) for f in files}
+    readers = access_of(listing, policies)
     report = IngestReport(
         collection=collection,
         source=root,
@@ -161,10 +169,10 @@ def run_ingest(
     # of those, the ones whose readers changed: their payload is rewritten, nothing is read
     reading = {f.uri for f in to_read}
     relabel = {
-        doc_id: access_of[f.uri]
+        doc_id: readers[f.uri]
         for f in files
         if f.uri not in reading
-        and states[doc_id := doc_id_for(f.uri, tenant)].access != tuple(access_of[f.uri])
+        and states[doc_id := doc_id_for(f.uri, tenant)].access != tuple(readers[f.uri])
     }
     if relabel:
         store.set_access(collection, relabel)
@@ -177,7 +185,7 @@ def run_ingest(
         # each file is read once, by the actor that parses it; that actor's final step writes
         # its chunks: the driver reads no file and holds no vector, it counts outcomes
         known = {doc_id: (s.content_hash, s.marker, s.access) for doc_id, s in states.items()}
-        dataset = build_dataset(settings, to_read, tenant, collection, ray.put(known), access_of)
+        dataset = build_dataset(settings, to_read, tenant, collection, ray.put(known), readers)
         for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
             _count_outcomes(report, table)
             if on_progress:

@@ -1,17 +1,22 @@
 """Where documents come from: a local file or directory (recursive), or an object-store URI
-(``s3://…``, ``gs://…``) through pyarrow filesystems."""
+(``s3://…``, ``gs://…``) through pyarrow filesystems. On S3, an object's own tag or user
+metadata may say who reads it (``list_source_files(access_key=…)``)."""
 
 from __future__ import annotations
 
 import errno
 import os
 import posixpath
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from ruai.identity.policy import PolicyTree
+from ruai.identity.policy import AccessPolicyError, PolicyTree, parse_object_access
+
+# S3 requests in flight while reading the objects' access tags and metadata
+_S3_THREADS = 16
 
 
 class SourceNotFoundError(FileNotFoundError):
@@ -26,6 +31,9 @@ class SourceFile:
     # an object store's change marker: "etag:…" on S3, else "size:mtime_ns" of the listing
     # ("" for local files, whose content hash is cheap to check where they are read)
     marker: str = ""
+    # who may read it, as the object itself says (its tag or user metadata); None: it says
+    # nothing, the policy files and --access decide
+    access: tuple[str, ...] | None = None
 
 
 def _is_uri(source: str) -> bool:
@@ -68,10 +76,11 @@ class SourceListing:
         return any(is_under(uri, directory) for directory in self.unlisted)
 
 
-def list_source_files(source: str) -> SourceListing:
+def list_source_files(source: str, access_key: str | None = None) -> SourceListing:
     """Every regular, non-hidden file under SOURCE, once. A local tree is walked without following
     symlinks into loops, out of SOURCE or into directories listed anyway; what is left out is in
-    ``skipped`` with the reason. Object-store keys are deduplicated."""
+    ``skipped`` with the reason. Object-store keys are deduplicated. With ``access_key``, each S3
+    object's tag or user metadata of that name is read as its ``access``."""
     fs, root, prefix, info = check_source(source)
     if not prefix:
         if info.type == pafs.FileType.File:
@@ -85,11 +94,14 @@ def list_source_files(source: str) -> SourceListing:
             if i.type == pafs.FileType.File and not _hidden(i.path[len(root) :])
         ]
     etags = _s3_etags(root) if prefix == "s3://" else {}
+    paths = sorted({i.path for i in infos})
+    own = _s3_object_access(paths, access_key) if access_key and prefix == "s3://" else {}
     files = {
-        i.path: SourceFile(prefix + i.path, i.path, i.size or 0, change_marker(i, etags))
+        i.path: SourceFile(prefix + i.path, i.path, i.size or 0, change_marker(i, etags),
+                           own.get(i.path))  # fmt: skip
         for i in infos
     }
-    return SourceListing(prefix + root, [files[path] for path in sorted(files)])
+    return SourceListing(prefix + root, [files[path] for path in paths])
 
 
 def change_marker(info: pafs.FileInfo, etags: dict[str, str]) -> str:
@@ -120,6 +132,40 @@ def _s3_etags(root: str) -> dict[str, str]:
         }
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
         return {}
+
+
+def _s3_object_access(paths: list[str], key: str) -> dict[str, tuple[str, ...]]:
+    """ "bucket/key" → the access labels of the objects that name theirs: the object tag ``key``
+    (it changes without rewriting the object), else the user metadata ``key``
+    (``x-amz-meta-<key>``). An object that cannot be asked fails the listing: read as "no
+    access of its own" it could be shown to the whole tenant."""
+    import boto3
+    import botocore.exceptions
+
+    s3 = boto3.client("s3")
+    name = key.lower()  # S3 returns metadata names in lower case
+
+    def own(path: str) -> str | None:
+        bucket, _, object_key = path.partition("/")
+        try:
+            tags = s3.get_object_tagging(Bucket=bucket, Key=object_key)["TagSet"]
+            for tag in tags:
+                if tag["Key"] == key:
+                    return tag["Value"]
+            return s3.head_object(Bucket=bucket, Key=object_key).get("Metadata", {}).get(name)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise AccessPolicyError(
+                f"s3://{path}: cannot read its access tag or metadata {key!r} ({exc}); grant "
+                "s3:GetObjectTagging, or unset RUAI_INGEST_OBJECT_ACCESS_KEY"
+            ) from exc
+
+    with ThreadPoolExecutor(_S3_THREADS) as pool:
+        values = dict(zip(paths, pool.map(own, paths), strict=True))
+    return {
+        path: tuple(parse_object_access(value, f"s3://{path} ({key})"))
+        for path, value in values.items()
+        if value is not None
+    }
 
 
 def _walk_local(root: str) -> SourceListing:
@@ -210,6 +256,15 @@ def access_policies(listing: SourceListing, base: list[str] | None = None) -> Po
             return stream.read().decode("utf-8")
 
     return PolicyTree(root, read, base)
+
+
+def access_of(listing: SourceListing, policies: PolicyTree) -> dict[str, list[str]]:
+    """URI → who may read it: the object's own tag or metadata, else the policy files (and
+    their base, ``--access``)."""
+    return {
+        f.uri: list(f.access) if f.access is not None else policies.access_for(f.path)
+        for f in listing.files
+    }
 
 
 def is_under(uri: str, root_uri: str) -> bool:

@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     # files per Ray Data block (and stage batch), at most: fewer when the corpus is small, so
     # that every stage actor still gets two blocks (pipelines.ingest.files_per_block)
     ingest_files_per_batch: int = Field(32, ge=1)
+    # the S3 object tag (or, without one, user metadata x-amz-meta-<name>) whose value says who
+    # reads that object, as jobs.ingest --access does ("/legal,role:auditor"; spaces separate
+    # too); it overrides the policy files. Unset: not read (it costs two requests an object)
+    ingest_object_access_key: str | None = None
     embed_concurrency: int = Field(1, ge=1)
     embed_num_gpus: float = Field(0.0, ge=0)
     embed_num_cpus: float = Field(1.0, gt=0)

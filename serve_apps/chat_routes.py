@@ -1,5 +1,6 @@
 """The chat UI's routes on the RAG ingress: the static interface at ``/``, conversations per
-tenant and API key, ``/v1/feedback``, and a cited chunk within its document.
+owner (a signed-in subject or an API key), ``/v1/feedback`` on one's own answers, and a cited
+chunk within its document.
 
 The routes are plain functions on an APIRouter that the ingress includes; they reach the
 replica's RagIngress (its auth, routing and deployment handles) through Serve's replica context.
@@ -8,7 +9,6 @@ replica's RagIngress (its auth, routing and deployment handles) through Serve's 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -24,9 +24,10 @@ from ruai.conversations import (
     ConversationNotFoundError,
     ConversationStore,
     ResponseNotFoundError,
+    owner_id,
 )
 from ruai.conversations.database import DatabaseUnavailableError
-from ruai.identity import AuthKind, Principal
+from ruai.identity import Principal
 from ruai.ingest.documents import doc_id_for
 from ruai.settings import Settings
 from serve_apps.auth import bearer
@@ -97,14 +98,6 @@ async def _call(function: Callable[..., T], *args: Any) -> T:
         raise not_found(str(exc), "response_not_found") from exc
     except DatabaseUnavailableError as exc:
         raise unavailable("the conversation store", exc) from exc
-
-
-def owner_id(principal: Principal, key: str | None) -> str:
-    """Whose conversations: a signed-in subject's own ("sub:<subject>"); an API key's (a hash of
-    the key, as conversations were always kept: never the key itself); "local" without one."""
-    if principal.auth is AuthKind.TOKEN:
-        return f"sub:{principal.subject}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32] if key else "local"
 
 
 class Owner:
@@ -252,7 +245,7 @@ async def feedback(body: FeedbackBody, owner: AskedBy) -> dict[str, Any]:
     await _call(query_log.settle, body.response_id, waited_s)
     store = await owner.store()
     answer = await _call(store.add_feedback, owner.tenant, body.response_id, body.rating,
-                         body.comment, body.source)  # fmt: skip
+                         body.comment, body.source, owner.key_id)  # fmt: skip
     query_log.count_feedback(answer, body.rating)
     return {"response_id": body.response_id, "rating": body.rating, "stored": True}
 

@@ -4,9 +4,10 @@ An endpoint ``note``s what it knows about the request (tenant, question, retriev
 versions) on ``request.state``; the ingress middleware calls ``QueryLogging.observe`` with the
 final status and latency, which turns the note into a ``QueryRecord`` and hands it to the
 replica's sink (``ruai.lifecycle.query_log_sink``). ``answered`` queues the response id, the
-tenant and what answered (A/B arm, model versions) for the conversation store's ``responses``
-table, which /v1/feedback checks and counts per arm. Neither waits for a disk or a database:
-a sink that is slow, stalled or dead costs rows, counted in ``ruai_query_log_dropped``.
+tenant, whose answer it is (``owner_id``: the subject or the API key) and what answered (A/B
+arm, model versions) for the conversation store's ``responses`` table, which /v1/feedback checks
+and counts per arm. Neither waits for a disk or a database: a sink that is slow, stalled or
+dead costs rows, counted in ``ruai_query_log_dropped``.
 
 The A/B arm is read from ``request.state.experiment`` / ``request.state.arm`` (a name or an
 object with a ``name``), set by whoever assigns arms before the endpoint runs.
@@ -25,12 +26,13 @@ from typing import Any
 from fastapi import Request
 from ray.util.metrics import Counter
 
-from ruai.conversations import AnswerRecord, ConversationStore
+from ruai.conversations import AnswerRecord, ConversationStore, owner_id
 from ruai.identity import Principal
 from ruai.lifecycle.query_log import QueryRecord
 from ruai.lifecycle.query_log_sink import BatchingSink, query_log_sink
 from ruai.settings import Settings
 from ruai.store.base import Hit
+from serve_apps.auth import bearer
 from serve_apps.metrics import endpoint_label
 
 logger = logging.getLogger("ray.serve")
@@ -173,10 +175,13 @@ class QueryLogging:
     # --- answers, for /v1/feedback ------------------------------------------------------
 
     def answered(self, request: Request, response_id: str) -> None:
-        """Note the response id and queue the answer record (tenant, arm, model versions)."""
+        """Note the response id and queue the answer record (tenant, owner, arm, model
+        versions)."""
         note(request, response_id=response_id)
         entry = request.state.query_log
-        answer = AnswerRecord(response_id, entry["tenant"], **self._labels(request, entry))
+        owner = owner_id(entry.get("principal"), bearer(request))
+        answer = AnswerRecord(response_id, entry["tenant"], **self._labels(request, entry),
+                              owner=owner)  # fmt: skip
         with self._pending_lock:
             self._pending.add(response_id)
         if not self.answers.submit(answer):

@@ -1,6 +1,7 @@
 """The chat UI's conversation and feedback store: SQLite by default, PostgreSQL when
 RUAI_CONVERSATIONS_DSN is set (no Ray here)."""
 
+from ruai.conversations.owners import owner_id
 from ruai.conversations.records import (
     AnswerRecord,
     Conversation,
@@ -17,4 +18,5 @@ __all__ = [
     "ConversationStore",
     "Message",
     "ResponseNotFoundError",
+    "owner_id",
 ]

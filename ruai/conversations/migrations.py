@@ -71,6 +71,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX conversations_updated ON conversations (updated_at)",
         ],
     ),
+    (
+        4,
+        "an answer belongs to whoever asked (a subject or an API key), not to the whole tenant",
+        ["ALTER TABLE responses ADD COLUMN owner TEXT"],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

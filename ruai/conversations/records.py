@@ -13,7 +13,7 @@ class ConversationNotFoundError(LookupError):
 
 
 class ResponseNotFoundError(LookupError):
-    """No answer with this response id was given to this tenant."""
+    """No answer with this response id was given to this caller (tenant and owner)."""
 
 
 @dataclass(slots=True)
@@ -43,8 +43,10 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class AnswerRecord:
-    """An answer given to a tenant: what /v1/feedback checks the tenant against, and what the
-    feedback is counted by (the A/B arm and the model versions that answered)."""
+    """An answer given to a tenant: what /v1/feedback checks the caller against (the tenant and
+    the owner, ``owner_id``), and what the feedback is counted by (the A/B arm and the model
+    versions that answered). ``owner`` None: recorded before answers had owners (any caller of
+    the tenant may rate it)."""
 
     response_id: str
     tenant: str
@@ -54,6 +56,7 @@ class AnswerRecord:
     adapter: str | None = None
     dense_model: str | None = None
     collection: str | None = None
+    owner: str | None = None
 
 
 # the columns of `responses` that describe what answered (migration 2)

@@ -1,5 +1,6 @@
-"""ConversationStore: conversations and messages per tenant and API key, the answers given to
-each tenant (response ids) and the feedback on them, in SQLite or PostgreSQL."""
+"""ConversationStore: conversations and messages per tenant and owner (a signed-in subject or an
+API key), the answers given to each (response ids) and the feedback on them, in SQLite or
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ _CONVERSATION = "id, title, model, created_at, updated_at"
 
 class ConversationStore:
     """Every read and write names the owner (tenant, key_id): an id owned by someone else is
-    indistinguishable from a missing one. ``key_id`` is an opaque id of the API key (a hash),
-    never the key itself."""
+    indistinguishable from a missing one. ``key_id`` is ``owner_id``: a subject's, or an opaque
+    id of the API key (a hash), never the key itself."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -123,14 +124,14 @@ class ConversationStore:
 
     # --- answers and feedback ---------------------------------------------------------------
 
-    def record_response(self, response_id: str, tenant: str) -> None:
-        """Remember that ``tenant`` got the answer ``response_id`` (feedback is checked
-        against it)."""
-        self.record_answers([AnswerRecord(response_id, tenant)])
+    def record_response(self, response_id: str, tenant: str, owner: str | None = None) -> None:
+        """Remember that ``owner`` of ``tenant`` got the answer ``response_id`` (feedback is
+        checked against it)."""
+        self.record_answers([AnswerRecord(response_id, tenant, owner=owner)])
 
     def record_answers(self, answers: Sequence[AnswerRecord]) -> None:
-        """Remember a batch of answers, with the arm and model versions of each."""
-        columns = ("response_id", "tenant", *ANSWER_LABELS, "created_at")
+        """Remember a batch of answers, with the owner, arm and model versions of each."""
+        columns = ("response_id", "tenant", *ANSWER_LABELS, "owner", "created_at")
         now = time.time()
         with self.database.transaction() as cursor:
             for answer in answers:
@@ -147,19 +148,14 @@ class ConversationStore:
         rating: int,
         comment: str | None = None,
         source: str | None = None,
+        owner: str | None = None,
     ) -> AnswerRecord:
-        """Store (or replace: the last vote counts) the tenant's rating of its own answer;
+        """Store (or replace: the last vote counts) the owner's rating of its own answer;
         return that answer (its arm and model versions)."""
         if rating not in (-1, 1):
             raise ValueError(f"rating must be +1 or -1, got {rating!r}")
         with self.database.transaction() as cursor:
-            answer = cursor.execute(
-                f"SELECT response_id, tenant, {', '.join(ANSWER_LABELS)} FROM responses "
-                "WHERE response_id = %s",
-                (response_id,),
-            ).fetchone()
-            if answer is None or answer[1] != tenant:
-                raise ResponseNotFoundError(f"no answer {response_id!r} was given to this tenant")
+            answer = self._answer(cursor, tenant, owner, response_id)
             cursor.execute(
                 "INSERT INTO feedback (response_id, tenant, rating, comment, source, created_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (response_id) DO UPDATE SET "
@@ -167,10 +163,18 @@ class ConversationStore:
                 "source = excluded.source, created_at = excluded.created_at",
                 (response_id, tenant, rating, comment, source, time.time()),
             )
-        return AnswerRecord(*answer)
+        return answer
 
-    def feedback(self, tenant: str, response_id: str) -> dict[str, Any] | None:
+    def feedback(
+        self, tenant: str, response_id: str, owner: str | None = None
+    ) -> dict[str, Any] | None:
+        """The owner's rating of its answer ``response_id``; None when it has none (or the
+        answer is not its own)."""
         with self.database.transaction() as cursor:
+            try:
+                self._answer(cursor, tenant, owner, response_id)
+            except ResponseNotFoundError:
+                return None
             row = cursor.execute(
                 "SELECT rating, comment, source FROM feedback "
                 "WHERE response_id = %s AND tenant = %s",
@@ -213,6 +217,20 @@ class ConversationStore:
             ).rowcount
 
     # --- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _answer(cursor, tenant: str, owner: str | None, response_id: str) -> AnswerRecord:
+        """The answer given to this owner of ``tenant``; one recorded before answers had owners
+        (owner NULL) is any of the tenant's callers'."""
+        row = cursor.execute(
+            f"SELECT response_id, tenant, {', '.join(ANSWER_LABELS)}, owner FROM responses "
+            "WHERE response_id = %s",
+            (response_id,),
+        ).fetchone()
+        answer = None if row is None else AnswerRecord(*row)
+        if answer is None or answer.tenant != tenant or answer.owner not in (None, owner):
+            raise ResponseNotFoundError(f"no answer {response_id!r} was given to you")
+        return answer
 
     @staticmethod
     def _owned(cursor, tenant: str, key_id: str, conversation_id: str) -> Conversation:

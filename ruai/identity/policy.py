@@ -6,7 +6,8 @@ the documents under it; a deeper file overrides for its subtree. Its form::
     # no groups and no roles (or an empty file): the whole tenant
 
 ``base`` (``jobs.ingest --access``) applies above the tree's root: any policy file inside the
-tree overrides it for its folder.
+tree overrides it for its folder. An object's own tag or metadata (``parse_object_access``)
+overrides them all for that object.
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ def parse_policy(text: str, where: str) -> list[str]:
 def parse_access_flag(flag: str | None) -> list[str]:
     """``--access GROUP[,GROUP…]`` (``role:NAME`` for a role) as access labels."""
     return normalize_access(*split_names(flag))
+
+
+def parse_object_access(value: str, where: str) -> list[str]:
+    """The access labels an object-store tag or metadata value grants: names as in
+    ``--access``, separated by commas or spaces (S3 tag values cannot hold a comma); an empty
+    value: the whole tenant."""
+    try:
+        return parse_access_flag(",".join(value.split()))
+    except ValueError as exc:
+        raise AccessPolicyError(f"{where}: {exc}") from exc
 
 
 class PolicyTree:

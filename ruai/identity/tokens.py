@@ -3,10 +3,17 @@
 
 A client sends the same token with every request until it expires: a verified token's Principal
 is remembered (up to ``cache_size`` tokens, keyed by the whole token, signature included) and
-served again while its ``exp``/``nbf`` still hold and its signing key is still the issuer's."""
+served again while its ``exp``/``nbf`` still hold and its signing key is still the issuer's.
+
+A token is parsed by PyJWT once, in ``jwt.decode``: its base64url check walks every character in
+Python, about half of a first check's time. The key is chosen from the header read here, without
+that check (the header is not trusted: ``jwt.decode`` checks it again with the key's algorithm)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -86,10 +93,13 @@ class TokenVerifier:
         )
 
     def _header(self, token: str) -> tuple[str, str]:
+        segment = token.split(".", 1)[0]
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as exc:
+            header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        except (ValueError, binascii.Error) as exc:
             raise AuthenticationError(f"not a readable JWT: {exc}") from exc
+        if not isinstance(header, dict):
+            raise AuthenticationError("not a readable JWT: its header is not an object")
         alg, kid = header.get("alg"), header.get("kid")
         if alg not in self.algorithms:
             raise AuthenticationError(f"tokens signed with {alg!r} are not accepted")
@@ -111,6 +121,10 @@ class TokenVerifier:
     def claims(self, token: str) -> dict:
         """The verified claims; AuthenticationError for any token that proves nothing. A key not
         cached yet is fetched (rate-limited): call this off the event loop unless knows_key."""
+        return self._verified_claims(token)[0]
+
+    def _verified_claims(self, token: str) -> tuple[dict, str]:
+        """(claims, the signing key's id)."""
         alg, kid = self._header(token)
         key = self.keys.key(kid) or self.keys.refresh_for_unknown(kid)
         if key is None:
@@ -118,7 +132,7 @@ class TokenVerifier:
         if key.algorithm_name != alg:
             raise AuthenticationError(f"key {kid!r} signs {key.algorithm_name}, not {alg}")
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 key.key,
                 algorithms=[alg],
@@ -129,15 +143,15 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise AuthenticationError(f"token refused: {exc}") from exc
+        return claims, kid
 
     def principal(self, token: str) -> Principal:
         remembered = self._remembered(token)
         if remembered is not None:
             return remembered
-        claims = self.claims(token)
+        claims, kid = self._verified_claims(token)
         principal = self.mapping.principal(claims)
         if self.cache_size:
-            kid = jwt.get_unverified_header(token)["kid"]
             entry = (principal, kid, float(claims.get("nbf", 0)), float(claims["exp"]))
             with self._verified_lock:
                 self._verified[token] = entry

@@ -4,12 +4,12 @@
 
 const KEY = "ruai.apiKey";
 // between the redirect to the provider and the way back: the PKCE verifier, the state and the
-// open conversation (never a token: tokens live in this page's memory only)
+// open conversation (never a token: tokens, the refresh token too, live in this page's memory only)
 const SSO = "ruai.signin";
 const OPEN = "ruai.openConversation";  // the conversation to reopen after signing in again
 const $ = (id) => document.getElementById(id);
 const state = { key: null, conversation: null, history: [], busy: false,
-                oidc: null, idToken: null };
+                oidc: null, idToken: null, refreshToken: null, refreshTimer: null };
 
 class ApiError extends Error {
   constructor(status, message, type) { super(message); this.status = status; this.type = type; }
@@ -27,12 +27,15 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-async function api(path, options = {}) {
+async function api(path, options = {}, renewed = false) {
   const response = await fetch(path, {
     ...options,
     headers: { "Authorization": `Bearer ${state.key}`, "Content-Type": "application/json",
                ...(options.headers || {}) },
   });
+  // an access token that expired before its renewal (a sleeping laptop): renew it, ask once more
+  if (response.status === 401 && !renewed && state.refreshToken && await refreshSession())
+    return api(path, options, true);
   if (!response.ok) throw await errorOf(response);
   return options.raw ? response : response.json();
 }
@@ -88,7 +91,9 @@ async function signIn(key, remember = true) {
 
 function signOut(message = "") {
   sessionStorage.removeItem(KEY);
-  state.key = null; state.idToken = null; state.conversation = null; state.history = [];
+  clearTimeout(state.refreshTimer);
+  state.key = null; state.idToken = null; state.refreshToken = null;
+  state.conversation = null; state.history = [];
   $("user").hidden = true;
   $("messages").replaceChildren();
   $("conversations").replaceChildren();
@@ -139,14 +144,56 @@ async function finishProviderSignIn(params) {
     client_id: state.oidc.client_id, code_verifier: saved.verifier }) });
   if (!response.ok) throw new Error("поставщик не выдал токен");
   const tokens = await response.json();
-  state.idToken = tokens.id_token || null;
+  keepTokens(tokens);
   await signIn(tokens.access_token, false);
-  const claims = JSON.parse(atob(tokens.access_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+  const claims = claimsOf(tokens.access_token);
   const name = claims.preferred_username || claims.name || claims.sub;
   const groups = (claims.groups || []).join(", ");
   $("user").textContent = groups ? `${name} · ${groups}` : name;
   $("user").hidden = false;
   if (saved.conversation) await openConversation(saved.conversation).catch(() => {});
+}
+
+function claimsOf(jwt) {
+  const json = atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"));
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
+}
+
+// the provider's tokens, in memory; the access token is renewed with the refresh token (the
+// provider rotates it) at three quarters of its lifetime, silently
+function keepTokens(tokens) {
+  state.key = tokens.access_token;
+  state.idToken = tokens.id_token || state.idToken;
+  state.refreshToken = tokens.refresh_token || state.refreshToken;
+  clearTimeout(state.refreshTimer);
+  if (!state.refreshToken) return;  // no refresh token: the user signs in again when it expires
+  const { iat, exp } = claimsOf(tokens.access_token);
+  const lifetime = exp - (iat || Math.floor(Date.now() / 1000));
+  state.refreshTimer = setTimeout(() => refreshSession(), Math.max(1, 0.75 * lifetime) * 1000);
+}
+
+let renewing = null;  // one renewal at a time: the refresh token is spent by its first use
+function refreshSession() {
+  renewing ??= renew().finally(() => { renewing = null; });
+  return renewing;
+}
+
+async function renew() {
+  const refreshToken = state.refreshToken;
+  if (!refreshToken) return false;
+  try {
+    const provider = await discovery();
+    const response = await fetch(provider.token_endpoint, { method: "POST", body: new URLSearchParams({
+      grant_type: "refresh_token", refresh_token: refreshToken, client_id: state.oidc.client_id }) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    if (state.refreshToken !== refreshToken) return false;  // signed out meanwhile
+    keepTokens(await response.json());
+    return true;
+  } catch {
+    // the provider refused or is unreachable: the token in hand serves until it expires, then
+    // the user signs in again and the open conversation is reopened
+    return false;
+  }
 }
 
 async function signOutEverywhere() {

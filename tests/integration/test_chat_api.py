@@ -1,6 +1,6 @@
 """The chat UI's API on a real Serve app, with its conversations on a real PostgreSQL server:
-conversations per tenant and key, feedback only on one's own answers, a cited chunk in its
-document, sources that name a spreadsheet's sheet, follow-up questions retrieving from the
+conversations per tenant and key, feedback only on one's own answers (the key's), a cited chunk in
+its document, sources that name a spreadsheet's sheet, follow-up questions retrieving from the
 article the conversation is about, and the query log (Parquet rows read back with Ray Data; a
 dead log directory costs rows, counted in Prometheus, never a request)."""
 
@@ -93,14 +93,16 @@ def test_conversations_are_per_tenant_and_key(app) -> None:
     assert call(app, "GET", f"/v1/conversations/{cid}").status_code == 404
 
 
-def test_feedback_only_on_the_tenants_own_answer(app) -> None:
+def test_feedback_only_on_ones_own_answer(app) -> None:
     answer = ask(app, [("user", "Когда умер Никола Тесла?")])
     vote = {"response_id": answer["id"], "rating": -1, "comment": "мало деталей", "source": "ui"}
-    assert call(app, "POST", "/v1/feedback", "key-globex", json=vote).status_code == 404
+    # another tenant, and the same tenant's other key: the answer is key-acme's
+    for key in ("key-globex", "key-acme-2"):
+        assert call(app, "POST", "/v1/feedback", key, json=vote).status_code == 404
     assert call(app, "POST", "/v1/feedback", json=vote | {"response_id": "chatcmpl-x"}
                 ).status_code == 404  # fmt: skip
     assert call(app, "POST", "/v1/feedback", json=vote | {"rating": 2}).status_code == 422
-    stored = call(app, "POST", "/v1/feedback", "key-acme-2", json=vote)  # same tenant, other key
+    stored = call(app, "POST", "/v1/feedback", json=vote)
     assert stored.status_code == 200 and stored.json()["stored"] is True
 
 

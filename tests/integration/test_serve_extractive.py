@@ -206,7 +206,7 @@ def test_tokens_of_the_provider_read_by_group(served) -> None:
     assert refused.status_code == 403 and refused.json()["error"]["type"] == "permission_error"
 
 
-def test_conversations_belong_to_the_signed_in_subject(served) -> None:
+def test_conversations_and_feedback_belong_to_the_signed_in_subject(served) -> None:
     alice, carol = (served["provider"].token(user) for user in ("alice", "carol"))
     created = post(served, "/v1/conversations", {"title": "alice's"}, alice).json()
     headers = {"Authorization": f"Bearer {carol}"}
@@ -218,6 +218,13 @@ def test_conversations_belong_to_the_signed_in_subject(served) -> None:
                       headers={"Authorization": f"Bearer {served['provider'].token('alice')}"},
                       timeout=30)  # fmt: skip
     assert created["id"] in {c["id"] for c in again.json()["data"]}  # a new token, same subject
+    # alice's answer: carol (the same tenant) may not rate it; alice may, with any of her tokens
+    answer = client(served, alice).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": TESLA}]
+    )
+    vote = {"response_id": answer.id, "rating": 1}
+    assert post(served, "/v1/feedback", vote, carol).status_code == 404
+    assert post(served, "/v1/feedback", vote, served["provider"].token("alice")).status_code == 200
 
 
 def test_a_saved_answer_hides_what_its_reader_may_not_read(served) -> None:

@@ -89,6 +89,32 @@ def test_feedback_only_for_the_tenant_that_got_the_answer(store: ConversationSto
     assert store.feedback("globex", "chatcmpl-a") is None
 
 
+def test_an_answer_belongs_to_whoever_asked(store: ConversationStore) -> None:
+    """An answer recorded for a signed-in subject (or an API key) is that owner's to rate and to
+    read the rating of: another subject or key of the same tenant finds no such answer. One
+    recorded before answers had owners stays rateable by the tenant's callers."""
+    alice, bob, key = "sub:alice", "sub:bob", "0f3c" * 8
+    store.record_response("r-alice", "acme", alice)
+    store.record_response("r-key", "acme", key)
+    store.record_response("r-before", "acme")  # no owner: an answer from before owners
+    for owner in (bob, key, None):
+        with pytest.raises(ResponseNotFoundError):
+            store.add_feedback("acme", "r-alice", -1, owner=owner)
+    with pytest.raises(ResponseNotFoundError):
+        store.add_feedback("globex", "r-alice", -1, owner=alice)  # the subject, another tenant
+    assert store.add_feedback("acme", "r-alice", 1, "точно", "ui", owner=alice).owner == alice
+    assert store.feedback("acme", "r-alice", alice) == {"rating": 1, "comment": "точно",
+                                                        "source": "ui"}  # fmt: skip
+    assert store.feedback("acme", "r-alice", bob) is None
+    with pytest.raises(ResponseNotFoundError):
+        store.add_feedback("acme", "r-key", 1, owner=alice)
+    store.add_feedback("acme", "r-key", -1, owner=key)  # a key's answers stay the key's
+    assert store.feedback("acme", "r-key", key)["rating"] == -1
+    for owner in (alice, key):
+        store.add_feedback("acme", "r-before", 1, owner=owner)
+    assert store.feedback("acme", "r-before", bob)["rating"] == 1
+
+
 def test_answers_carry_their_arm_and_feedback_counts_per_arm(store: ConversationStore) -> None:
     """An answer is recorded with what answered it; a vote returns that, and the negative share
     per arm is one join away (what the monitoring job reads)."""

@@ -1,6 +1,7 @@
 """Who may read a document, set at ingestion from ``.ruai-access.yaml`` files and ``--access``,
 on a real Edge store without Ray: an edited policy rewrites the payload only (no parse, no
-embedding: the encoder's calls are counted) and the next query obeys it."""
+embedding: the encoder's calls are counted) and the next query obeys it. On a real S3 endpoint
+(moto's server) an object's own tag or metadata overrides the policy files."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ import numpy as np
 import pytest
 
 from pipelines.ingest_stages import ChunkStage, EmbedStep, WriteStep
-from pipelines.sources import access_policies, list_source_files
+from pipelines.sources import access_of, access_policies, list_source_files
 from ruai.identity import AccessScope
-from ruai.identity.policy import AccessPolicyError, PolicyTree, parse_access_flag, parse_policy
+from ruai.identity.policy import (
+    AccessPolicyError,
+    PolicyTree,
+    parse_access_flag,
+    parse_object_access,
+    parse_policy,
+)
 from ruai.retrieval import Searcher
 from ruai.settings import Settings
 
@@ -63,7 +70,7 @@ class Ingest:
 
     def run(self, base: list[str] | None = None) -> dict[str, str]:
         listing = list_source_files(str(self.root))
-        policies = access_policies(listing, base)
+        readers = access_of(listing, access_policies(listing, base))
         states = self.store.doc_states("docs", TENANT)
         known = {d: (s.content_hash, s.marker, s.access) for d, s in states.items()}
         stage = ChunkStage(self.settings, TENANT, known)
@@ -71,7 +78,7 @@ class Ingest:
             "uri": np.array([f.uri for f in listing.files]),
             "size": np.array([f.size for f in listing.files]),
             "marker": np.array([f.marker for f in listing.files]),
-            "access": np.array([json.dumps(policies.access_for(f.path)) for f in listing.files]),
+            "access": np.array([json.dumps(readers[f.uri]) for f in listing.files]),
         }
         try:
             rows = self.write(self.embed(stage(batch))).to_pylist()
@@ -125,3 +132,55 @@ def test_an_edited_policy_rewrites_access_without_embedding(tmp_path: Path) -> N
     assert "public.txt" not in sources("столовая открыта", ())
     assert "public.txt" in sources("столовая открыта", ("staff",))
     assert ingest.encoded == encoded
+
+
+def test_an_s3_objects_own_tag_or_metadata_says_who_reads_it(monkeypatch) -> None:
+    """The tag wins over the user metadata, both over the policy files; a retagged object keeps
+    its change marker (only its access changed: ingestion rewrites its payload, reads nothing);
+    a value that names no one is refused with the object's name; without the setting's key
+    nothing is asked."""
+    from tests.conftest import free_port
+    from tests.support.s3 import client, local_s3
+
+    # (moto keeps its buckets for the process: this test's bucket is its own)
+
+    assert parse_object_access("/legal role:auditor, hr", "o") == ["/legal", "hr", "role:auditor"]
+    assert parse_object_access("", "o") == []
+    key = "ruai-access"
+    with local_s3(free_port(), "tagged") as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        s3 = client(env)
+        s3.put_object(Bucket="tagged", Key="in/legal/.ruai-access.yaml", Body=b"groups: [/legal]\n")
+        s3.put_object(Bucket="tagged", Key="in/legal/tagged.txt", Body="Смета.".encode(),
+                      Tagging="ruai-access=/finance role:auditor",
+                      Metadata={key: "/hr"})  # fmt: skip
+        s3.put_object(Bucket="tagged", Key="in/legal/meta.txt", Body="Оклад.".encode(),
+                      Metadata={key: "/hr"})  # fmt: skip
+        s3.put_object(Bucket="tagged", Key="in/legal/plain.txt", Body="Договор.".encode())
+        s3.put_object(Bucket="tagged", Key="in/open.txt", Body="Столовая.".encode(),
+                      Tagging="project=x")  # fmt: skip
+
+        def readers(access_key: str | None = key) -> dict[str, list[str]]:
+            listing = list_source_files("s3://tagged/in", access_key)
+            found = access_of(listing, access_policies(listing, ["/staff"]))
+            return {uri.rsplit("/", 1)[-1]: labels for uri, labels in found.items()}
+
+        first = list_source_files("s3://tagged/in", key)
+        assert readers() == {
+            "meta.txt": ["/hr"],
+            "open.txt": ["/staff"],  # --access: no policy file, no tag of its own
+            "plain.txt": ["/legal"],
+            "tagged.txt": ["/finance", "role:auditor"],
+        }
+        assert readers(None)["tagged.txt"] == ["/legal"]  # not asked: the policy file decides
+        s3.put_object_tagging(Bucket="tagged", Key="in/legal/tagged.txt",
+                              Tagging={"TagSet": [{"Key": key, "Value": "/legal"}]})  # fmt: skip
+        assert readers()["tagged.txt"] == ["/legal"]
+        assert [f.marker for f in list_source_files("s3://tagged/in", key).files] == [
+            f.marker for f in first.files
+        ]
+        s3.put_object_tagging(Bucket="tagged", Key="in/open.txt",
+                              Tagging={"TagSet": [{"Key": key, "Value": "role:"}]})  # fmt: skip
+        with pytest.raises(AccessPolicyError, match="s3://tagged/in/open.txt"):
+            readers()

@@ -1,7 +1,8 @@
 """The ingress's query logging without a cluster: a noted request becomes one log row with its
-A/B arm, model versions and hits; its answer is recorded with the arm, so feedback right after
-the answer finds it and is counted per arm; a request nobody noted is not logged; a broken note
-costs a counted row, never an exception."""
+A/B arm, model versions and hits; its answer is recorded with the arm and its owner, so feedback
+right after the answer finds it (the asker's only: a subject's or a key's) and is counted per
+arm; a request nobody noted is not logged; a broken note costs a counted row, never an
+exception."""
 
 from __future__ import annotations
 
@@ -12,17 +13,18 @@ import pyarrow.dataset as pads
 import pytest
 from starlette.requests import Request
 
-from ruai.conversations import ConversationStore
-from ruai.identity import Principal
+from ruai.conversations import ConversationStore, ResponseNotFoundError, owner_id
+from ruai.identity import AuthKind, Principal
 from ruai.lifecycle.arms import Arm
 from ruai.settings import Settings
 from ruai.store.base import Hit
 from serve_apps.query_logging import RECORD_ERROR, QueryLogging, note
 
 
-def request(path: str = "/v1/chat/completions", **state) -> Request:
-    scope = {"type": "http", "method": "POST", "path": path, "headers": [], "query_string": b"",
-             "route": SimpleNamespace(path=path)}  # fmt: skip
+def request(path: str = "/v1/chat/completions", key: str | None = None, **state) -> Request:
+    headers = [(b"authorization", f"Bearer {key}".encode())] if key else []
+    scope = {"type": "http", "method": "POST", "path": path, "headers": headers,
+             "query_string": b"", "route": SimpleNamespace(path=path)}  # fmt: skip
     made = Request(scope)
     for name, value in state.items():
         setattr(made.state, name, value)
@@ -55,7 +57,11 @@ def test_a_noted_answer_is_logged_and_its_feedback_counted_per_arm(logging_and_s
     logging.observe(request("/v1/search"), 200, 3.0)  # nobody noted it: not logged
 
     logging.settle("chatcmpl-1")  # what /v1/feedback does before looking the answer up
-    answer = store.add_feedback("acme", "chatcmpl-1", -1)
+    # the answer is alice's (the subject of her token): nobody else of acme may rate it
+    for someone_else in ("sub:bob", owner_id(None, "key-acme"), None):
+        with pytest.raises(ResponseNotFoundError):
+            store.add_feedback("acme", "chatcmpl-1", -1, owner=someone_else)
+    answer = store.add_feedback("acme", "chatcmpl-1", -1, owner="sub:alice")
     assert (answer.experiment, answer.arm, answer.adapter) == ("lora-v2", "challenger", "lora-7")
     assert (answer.llm_model, answer.dense_model, answer.collection) == ("saiga", "navec", "ruai")
     logging.count_feedback(answer, -1)
@@ -72,6 +78,19 @@ def test_a_noted_answer_is_logged_and_its_feedback_counted_per_arm(logging_and_s
     assert (row["subject"], row["auth"], row["key_id"]) == ("alice", "token", None)
     assert row["groups"] == ["/legal", "role:reader"]
     assert row["sources"] == ["a.md", "b.md"] and row["cited"] == ["a.md"]
+
+
+def test_an_answer_to_an_api_key_is_that_keys(logging_and_store) -> None:
+    logging, store = logging_and_store
+    asked = request(key="key-acme")
+    service = Principal("key-1f2e", "acme", auth=AuthKind.API_KEY, key_id="key-1f2e")
+    note(asked, tenant="acme", question="Когда умер Тесла?", principal=service)
+    logging.answered(asked, "chatcmpl-2")
+    logging.settle("chatcmpl-2")
+    for someone_else in (owner_id(None, "key-acme-2"), "sub:alice"):
+        with pytest.raises(ResponseNotFoundError):
+            store.add_feedback("acme", "chatcmpl-2", 1, owner=someone_else)
+    assert store.add_feedback("acme", "chatcmpl-2", 1, owner=owner_id(service, "key-acme"))
 
 
 def test_a_broken_note_costs_a_counted_row_not_the_request(logging_and_store) -> None:

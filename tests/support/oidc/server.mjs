@@ -1,7 +1,7 @@
 // A real OpenID provider (panva/oidc-provider, OpenID certified) for the tests: it issues JWT
 // access tokens with Keycloak-shaped claims through the client credentials grant, and, with
 // "ui" set, signs people in on its own login page (authorization code + PKCE, any password) for
-// a public browser client.
+// a public browser client, and gives it a refresh token (rotated at each use) as Keycloak does.
 //
 //   node server.mjs CONFIG.json
 //
@@ -41,6 +41,8 @@ const provider = new Provider(config.issuer, {
     ...browserClients,
   ],
   clientBasedCORS: () => true,
+  // Keycloak gives a standard-flow client a refresh token without the offline_access scope
+  issueRefreshToken: (ctx, client) => client.grantTypeAllowed("refresh_token"),
   claims: { openid: ["sub"], profile: ["preferred_username", "name"] },
   findAccount: (ctx, id) =>
     accounts[id] ? { accountId: id, claims: () => ({ sub: id, ...accounts[id] }) } : undefined,
