@@ -51,6 +51,7 @@ from serve_apps.request_body import read_body, replayed
 from serve_apps.routing import RAG_PREFIX, ModelRouter
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 from serve_apps.search_client import search_client
+from serve_apps.stream_events import StreamEvent, TextDelta, answer_of
 from serve_apps.upstream import cause, within
 
 logger = logging.getLogger("ray.serve")
@@ -326,39 +327,33 @@ class RagIngress:
             top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
             hits = await self._search(route.collection, principal, query, top_k, arm=arm)
             note(request, hits=hits)
-            deltas = generator.rag(question, passages_from_hits(hits), options, out,
+            events = generator.rag(question, passages_from_hits(hits), options, out,
                                    body.after_question())  # fmt: skip
         else:
-            deltas = generator.chat(body.llm_messages(), options, out)
+            events = generator.chat(body.llm_messages(), options, out)
         started = time.perf_counter()
-        first = await self._first(deltas)
+        first = await self._first(events)
         first_at = time.perf_counter()
         self.metrics.ttft.observe((first_at - started) * 1000,
                                   tags={"generator": self.generator.kind,
                                         "arm": experiments.arm_label(request)})  # fmt: skip
         note(request, ttft_ms=(first_at - request.state.started) * 1000)  # since the request came
-        # a generator's own frames (vLLM's) keep their id; text deltas get one here
-        relay = generator.frames and body.stream
-        cid = sse.decoded(first)["id"] if relay else shapes.completion_id()
+        # a stream of vLLM's frames keeps their id; the others get one here
+        upstream_id = body.stream and first.frame is not None
+        cid = sse.decoded(first.frame)["id"] if upstream_id else shapes.completion_id()
         self.query_log.answered(request, cid)  # queued: feedback's record, the log's response id
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            done = {"on_done": lambda: self._answered(request, out),
-                    "on_error": self._stream_error,
-                    "final": experiments.body_fields(request)}  # fmt: skip
-            events = (
-                sse.relay(body.model, first, deltas, out, include_usage, **done)
-                if relay
-                else sse.chat_events(cid, body.model, first, deltas, out, include_usage, **done)
-            )
-            return StreamingResponse(events, media_type="text/event-stream")
+            return StreamingResponse(
+                sse.chat_stream(cid, body.model, first, events, out, include_usage,
+                                on_done=lambda: self._answered(request, out),
+                                on_error=self._stream_error,
+                                final=experiments.body_fields(request)),
+                media_type="text/event-stream",
+            )  # fmt: skip
         with self._generation_errors():
-            rest = [delta async for delta in deltas]
-        calls: list[dict[str, Any]] = []
-        if generator.frames:
-            text, finish, calls = sse.frames_answer([first, *rest])
-        else:
-            text, finish = first + "".join(rest), "stop"
+            rest = [event async for event in events]
+        text, finish, calls = answer_of([first, *rest])
         self._answered(request, out)
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         sources = {"sources": [p.citation() for p in out.passages]}
@@ -367,10 +362,10 @@ class RagIngress:
 
     # --- generation helpers ---------------------------------------------------------------
 
-    async def _first(self, deltas: AsyncIterator[str]) -> str:
-        """The first delta, before any byte is sent: a failing generator is a clean 503/4xx."""
+    async def _first(self, events: AsyncIterator[StreamEvent]) -> StreamEvent:
+        """The first event, before any byte is sent: a failing generator is a clean 503/4xx."""
         with self._generation_errors():
-            return await within(anext(deltas, ""), self.settings.generator_timeout_s,
+            return await within(anext(events, TextDelta()), self.settings.generator_timeout_s,
                                 "RUAI_GENERATOR_TIMEOUT_S")  # fmt: skip
 
     @contextmanager
