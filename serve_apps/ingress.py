@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
@@ -48,7 +48,13 @@ from serve_apps.mcp_server import MCP_PATH, McpEndpoint
 from serve_apps.metrics import ServeMetrics, endpoint_label
 from serve_apps.query_logging import QueryLogging
 from serve_apps.request_body import read_body, replayed
-from serve_apps.request_context import Caller, Context, RequestContext, request_context
+from serve_apps.request_context import (
+    Caller,
+    Context,
+    RequestContext,
+    caller,
+    request_context,
+)
 from serve_apps.routing import RAG_PREFIX, ModelRouter
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 from serve_apps.search_client import search_client
@@ -257,12 +263,12 @@ class RagIngress:
         return JSONResponse({"ready": False, **checks}, status_code=503,
                             headers={"Retry-After": "1"})  # fmt: skip
 
-    @app.get("/openapi.json", include_in_schema=False)
-    async def openapi(self, principal: Caller) -> dict[str, Any]:
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(caller)])
+    async def openapi(self) -> dict[str, Any]:
         return app.openapi()
 
-    @app.get("/v1/models")
-    async def models(self, principal: Caller) -> dict[str, Any]:
+    @app.get("/v1/models", dependencies=[Depends(caller)])
+    async def models(self) -> dict[str, Any]:
         kind = self.generator.kind
         cards = [
             shapes.model_card(model, "ruai", collection=collection, generator=kind)
@@ -289,8 +295,8 @@ class RagIngress:
         return {"object": "list", "collection": collection, "data": data,
                 **experiments.body_fields(context)}  # fmt: skip
 
-    @app.post("/v1/embeddings")
-    async def embeddings(self, body: EmbeddingsBody, principal: Caller) -> dict[str, Any]:
+    @app.post("/v1/embeddings", dependencies=[Depends(caller)])
+    async def embeddings(self, body: EmbeddingsBody) -> dict[str, Any]:
         texts = body.texts()
         self.limits.check_embedding_inputs(texts)
         vectors, tokens = await self.retrieved(self.retrieval.embed(texts))
