@@ -1,9 +1,9 @@
 """What A/B assignment adds to a request on the ingress: µs per request of the arm path
-(serve_apps/experiments.py: reset, assign, metric label, guardrail record + check, response
-header and body fields), experiments off vs on, and with the guardrail window holding 0 to
-30,000 samples (300 s at 100 requests/s). In process, on real Starlette requests: this code runs
-on the replica's event loop without awaiting, so its cost per request does not depend on the
-concurrency. Writes benchmarks/results/arms.json and arms.png.
+(serve_apps/experiments.py: the request's context, assign, metric label, guardrail record +
+check, response header and body fields), experiments off vs on, and with the guardrail window
+holding 0 to 30,000 samples (300 s at 100 requests/s). In process, on real Starlette requests:
+this code runs on the replica's event loop without awaiting, so its cost per request does not
+depend on the concurrency. Writes benchmarks/results/arms.json and arms.png.
 
     python benchmarks/arms.py [--requests 20000]
 """
@@ -22,6 +22,7 @@ from starlette.responses import Response
 from ruai.lifecycle.arms_config import ArmsConfig
 from serve_apps import experiments
 from serve_apps.experiments import Arms
+from serve_apps.request_context import request_context
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CANARY = {"name": "canary", "arms": [{"name": "stable", "weight": 90},
@@ -38,9 +39,8 @@ def _arms(config: dict, window_samples: int) -> Arms:
     arms.configure(ArmsConfig.model_validate(config))
     for i in range(window_samples):  # a full window of healthy samples on each arm
         request = _request(f"warm-{i}")
-        experiments.unassigned(request)
         if arms.assign(request, "rag-docs"):
-            arms.observe(request, 200, 0.05)
+            arms.observe(request_context(request), 200, 0.05)
     return arms
 
 
@@ -50,12 +50,12 @@ def _per_request_us(arms: Arms, n: int) -> list[float]:
     timings = []
     for request, response in zip(requests, responses, strict=True):
         started = time.perf_counter_ns()
-        experiments.unassigned(request)
+        context = request_context(request)  # the request's context, as the middleware starts it
         arms.assign(request, "rag-docs")
-        experiments.arm_label(request)
-        arms.observe(request, 200, 0.05)
-        experiments.tag_headers(request, response.headers)
-        experiments.body_fields(request)
+        experiments.arm_label(context)
+        arms.observe(context, 200, 0.05)
+        experiments.tag_headers(context, response.headers)
+        experiments.body_fields(context)
         timings.append((time.perf_counter_ns() - started) / 1000)
     return timings
 

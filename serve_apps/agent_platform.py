@@ -15,10 +15,10 @@ from ruai.agents.platform_tools import hit_fields
 from ruai.identity import Principal
 from ruai.llm.passages import passages_from_hits
 from ruai.store.base import Hit
-from serve_apps import sse
 from serve_apps.chat_routes import document_context
 from serve_apps.generation import Generation
 from serve_apps.query_logging import note
+from serve_apps.stream_events import StreamEvent, answer_of
 from serve_apps.upstream import within
 
 
@@ -61,15 +61,15 @@ class IngressPlatform:
         hits = await ingress._search(collection, self.principal, question, ingress.settings.top_k)
         self._note(question, collection, hits)
         out = Generation()
-        deltas = ingress.generator.rag(question, passages_from_hits(hits), {}, out)
+        events = ingress.generator.rag(question, passages_from_hits(hits), {}, out)
 
-        async def collected() -> list[str]:
-            return [delta async for delta in deltas]
+        async def collected() -> list[StreamEvent]:
+            return [event async for event in events]
 
         with ingress._generation_errors():
-            parts = await within(collected(), ingress.settings.generator_timeout_s,
-                                 "RUAI_GENERATOR_TIMEOUT_S")  # fmt: skip
-        text = sse.frames_answer(parts)[0] if ingress.generator.frames else "".join(parts)
+            answer = await within(collected(), ingress.settings.generator_timeout_s,
+                                  "RUAI_GENERATOR_TIMEOUT_S")  # fmt: skip
+        text = answer_of(answer)[0]
         if self.request is not None:
             note(self.request, cited=out.passages)
         return {"answer": text, "sources": [p.citation() for p in out.passages]}

@@ -16,13 +16,9 @@ from ruai.identity import AccessDeniedError, AuthenticationError, AuthKind, Prin
 from ruai.identity.tokens import TokenVerifier, looks_like_jwt
 from ruai.settings import Settings
 from serve_apps.errors import forbidden, unauthorized
+from serve_apps.request_context import request_context
 
 logger = logging.getLogger("ray.serve")
-
-
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    return header[7:].strip() if header.lower().startswith("bearer ") else None
 
 
 def _from_loopback(request: Request) -> bool:
@@ -54,16 +50,13 @@ class Authenticator:
         return self.tokens is None and not self.keys.enabled
 
     async def principal(self, request: Request) -> Principal:
-        """The caller (cached on the request), or a 401/403 ApiError."""
-        known = getattr(request.state, "principal", None)
-        if known is not None:
-            return known
-        principal = await self._authenticate(request)
-        request.state.principal = principal
-        return principal
+        """The caller (kept on the request's context), or a 401/403 ApiError."""
+        context = request_context(request)
+        if context.principal is None:
+            context.principal = await self._authenticate(request, context.credential)
+        return context.principal
 
-    async def _authenticate(self, request: Request) -> Principal:
-        credential = bearer(request)
+    async def _authenticate(self, request: Request, credential: str | None) -> Principal:
         if self.open:
             if not _from_loopback(request):
                 raise unauthorized("this deployment accepts calls from its own machine only")

@@ -2,8 +2,9 @@
 owner (a signed-in subject or an API key), ``/v1/feedback`` on one's own answers, and a cited
 chunk within its document.
 
-The routes are plain functions on an APIRouter that the ingress includes; they reach the
-replica's RagIngress (its auth, routing and deployment handles) through Serve's replica context.
+The routes are plain functions on an APIRouter that the ingress includes; they get the caller
+and the replica's RagIngress (its settings, routing and retrieval) through the dependencies of
+``request_context``.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from ruai.conversations.database import DatabaseUnavailableError
 from ruai.identity import Principal
 from ruai.ingest.documents import doc_id_for
 from ruai.settings import Settings
-from serve_apps.auth import bearer
 from serve_apps.chat_schemas import ContextBody, FeedbackBody, NewConversation, NewMessage, Rename
 from serve_apps.errors import ApiError, not_found, unavailable
 from serve_apps.query_logging import note
+from serve_apps.request_context import Caller, Ingress, request_context
 from serve_apps.upstream import UpstreamTimeoutError, within
 
 logger = logging.getLogger("ray.serve")
@@ -50,13 +51,6 @@ _store_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 
 
-def _ingress() -> Any:
-    """This replica's RagIngress."""
-    from ray import serve
-
-    return serve.get_replica_context().servable_object
-
-
 def open_conversation_store(settings: Settings) -> ConversationStore:
     """The replica's store, opened (and migrated) on first use; blocking (the answer recorder's
     thread calls it directly, the routes through ``conversation_store``)."""
@@ -68,7 +62,7 @@ def open_conversation_store(settings: Settings) -> ConversationStore:
 
 
 async def conversation_store(settings: Settings) -> ConversationStore:
-    return await _call(open_conversation_store, settings)
+    return await _call(settings, open_conversation_store, settings)
 
 
 def _database_threads(settings: Settings) -> ThreadPoolExecutor:
@@ -82,10 +76,9 @@ def _database_threads(settings: Settings) -> ThreadPoolExecutor:
         return _executor
 
 
-async def _call(function: Callable[..., T], *args: Any) -> T:
+async def _call(settings: Settings, function: Callable[..., T], *args: Any) -> T:
     """A store call on the database threads within RUAI_CONVERSATIONS_TIMEOUT_S (a call still
     queued then never runs), with the store's errors as API errors."""
-    settings = _ingress().settings
     loop = asyncio.get_running_loop()
     call = loop.run_in_executor(_database_threads(settings), partial(function, *args))
     try:
@@ -104,26 +97,25 @@ class Owner:
     """Who is asking: the Principal (the ingress's own auth), its tenant, and whose
     conversations it holds (``owner_id``)."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, ingress: Any, principal: Principal) -> None:
         self.request = request
-        self.ingress = _ingress()
-
-    async def authenticate(self) -> Owner:
-        self.principal: Principal = await self.ingress.auth.principal(self.request)
-        self.tenant: str = self.principal.tenant
-        self.key_id = owner_id(self.principal, bearer(self.request))
-        return self
+        self.ingress = ingress
+        self.principal = principal
+        self.tenant = principal.tenant
+        self.key_id = owner_id(principal, request_context(request).credential)
 
     async def store(self) -> ConversationStore:
         return await conversation_store(self.ingress.settings)
 
-    async def call(self, method: str, *args: Any) -> Any:
+    async def call(self, method: Callable[..., T], *args: Any) -> T:
+        """``method`` of the conversation store (``ConversationStore.list``, …) on this
+        owner's conversations: called with the store, the tenant, the owner and ``args``."""
         store = await self.store()
-        return await _call(getattr(store, method), self.tenant, self.key_id, *args)
+        return await _call(self.ingress.settings, method, store, self.tenant, self.key_id, *args)
 
 
-async def _owner(request: Request) -> Owner:
-    return await Owner(request).authenticate()
+def _owner(request: Request, ingress: Ingress, principal: Caller) -> Owner:
+    return Owner(request, ingress, principal)
 
 
 AskedBy = Annotated[Owner, Depends(_owner)]
@@ -138,10 +130,10 @@ async def index() -> FileResponse:
 
 
 @router.get("/ui/config.json", include_in_schema=False)
-async def ui_config() -> dict[str, Any]:
+async def ui_config(ingress: Ingress) -> dict[str, Any]:
     """How the page signs people in: the provider and public client (PKCE), and whether the
     API-key form is offered."""
-    settings: Settings = _ingress().settings
+    settings: Settings = ingress.settings
     oidc = None
     if settings.oidc_issuer and settings.oidc_ui_client_id:
         oidc = {"issuer": settings.oidc_issuer, "client_id": settings.oidc_ui_client_id,
@@ -161,19 +153,19 @@ async def ui_file(name: str) -> FileResponse:
 
 @router.get("/v1/conversations")
 async def list_conversations(owner: AskedBy) -> dict[str, Any]:
-    conversations = await owner.call("list")
+    conversations = await owner.call(ConversationStore.list)
     return {"object": "list", "data": [c.to_dict() for c in conversations]}
 
 
 @router.post("/v1/conversations")
 async def create_conversation(body: NewConversation, owner: AskedBy) -> dict[str, Any]:
-    return (await owner.call("create", body.title, body.model)).to_dict()
+    return (await owner.call(ConversationStore.create, body.title, body.model)).to_dict()
 
 
 @router.get("/v1/conversations/{conversation_id}")
 async def get_conversation(conversation_id: str, owner: AskedBy) -> dict[str, Any]:
-    conversation = await owner.call("get", conversation_id)
-    messages = [m.to_dict() for m in await owner.call("messages", conversation_id)]
+    conversation = await owner.call(ConversationStore.get, conversation_id)
+    messages = [m.to_dict() for m in await owner.call(ConversationStore.messages, conversation_id)]
     await _withhold_unreadable(owner, messages)
     return conversation.to_dict() | {"messages": messages}
 
@@ -219,18 +211,19 @@ async def _withhold_unreadable(owner: Owner, messages: list[dict[str, Any]]) -> 
 
 @router.patch("/v1/conversations/{conversation_id}")
 async def rename_conversation(conversation_id: str, body: Rename, owner: AskedBy) -> dict[str, Any]:
-    return (await owner.call("rename", conversation_id, body.title)).to_dict()
+    return (await owner.call(ConversationStore.rename, conversation_id, body.title)).to_dict()
 
 
 @router.delete("/v1/conversations/{conversation_id}")
 async def delete_conversation(conversation_id: str, owner: AskedBy) -> dict[str, Any]:
-    await owner.call("delete", conversation_id)
+    await owner.call(ConversationStore.delete, conversation_id)
     return {"id": conversation_id, "deleted": True}
 
 
 @router.post("/v1/conversations/{conversation_id}/messages")
 async def add_message(conversation_id: str, body: NewMessage, owner: AskedBy) -> dict[str, Any]:
-    message = await owner.call("add_message", conversation_id, body.role, body.content, body.meta)
+    message = await owner.call(ConversationStore.add_message, conversation_id, body.role,
+                               body.content, body.meta)  # fmt: skip
     return message.to_dict()
 
 
@@ -242,10 +235,11 @@ async def feedback(body: FeedbackBody, owner: AskedBy) -> dict[str, Any]:
     query_log = owner.ingress.query_log
     # an answer still being recorded: waited for within the call's own timeout
     waited_s = owner.ingress.settings.conversations_timeout_s / 2
-    await _call(query_log.settle, body.response_id, waited_s)
+    settings = owner.ingress.settings
+    await _call(settings, query_log.settle, body.response_id, waited_s)
     store = await owner.store()
-    answer = await _call(store.add_feedback, owner.tenant, body.response_id, body.rating,
-                         body.comment, body.source, owner.key_id)  # fmt: skip
+    answer = await _call(settings, store.add_feedback, owner.tenant, body.response_id,
+                         body.rating, body.comment, body.source, owner.key_id)  # fmt: skip
     query_log.count_feedback(answer, body.rating)
     return {"response_id": body.response_id, "rating": body.rating, "stored": True}
 

@@ -6,10 +6,11 @@ the ingress deployment as its Serve ``user_config``, so a ``serve deploy`` that 
 (``jobs.rollout``) reconfigures the running replicas in place. Per request: the experiment of the
 request's model is looked up, its arm assigned by ``ruai.lifecycle.arms`` from the caller's API
 key (else the body's ``user``; else a random key: not sticky), or forced by the ``X-Ruai-Arm``
-header. ``request.state.experiment`` / ``request.state.arm`` hold the names ("" outside any
-experiment) for the response header, the metrics' ``arm`` label and the query log. Guardrails
-(``ruai.lifecycle.guardrails``) watch each arm's 5xx rate and p95 latency on this replica and
-set a breaking arm's weight to 0 here, logged and counted in ``ruai_arm_guardrail_trips``.
+header. The request's context (``RequestContext.experiment`` / ``.arm``) holds the names (""
+outside any experiment) for the response header, the metrics' ``arm`` label and the query log.
+Guardrails (``ruai.lifecycle.guardrails``) watch each arm's 5xx rate and p95 latency on this
+replica and set a breaking arm's weight to 0 here, logged and counted in
+``ruai_arm_guardrail_trips``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from starlette.datastructures import MutableHeaders
 from ruai.lifecycle.arms import Arm
 from ruai.lifecycle.arms_config import ArmsConfig, ScopedExperiment
 from ruai.lifecycle.guardrails import Guard, Trip
-from serve_apps.auth import bearer
 from serve_apps.errors import ApiError, invalid
 from serve_apps.metrics import NO_ARM
+from serve_apps.request_context import RequestContext, request_context
 from serve_apps.routing import Route
 
 logger = logging.getLogger("ray.serve")
@@ -35,28 +36,20 @@ ARM_HEADER = "X-Ruai-Arm"
 EXPERIMENT_HEADER = "X-Ruai-Experiment"
 
 
-def unassigned(request: Request) -> None:
-    """Every request starts outside any experiment (the query log reads these two names)."""
-    request.state.experiment = ""
-    request.state.arm = ""
+def arm_label(context: RequestContext) -> str:
+    return context.arm or NO_ARM
 
 
-def arm_label(request: Request) -> str:
-    return getattr(request.state, "arm", "") or NO_ARM
-
-
-def tag_headers(request: Request, headers: MutableHeaders) -> None:
+def tag_headers(context: RequestContext, headers: MutableHeaders) -> None:
     """The arm's response headers (a response's start message, also an error's)."""
-    arm = getattr(request.state, "arm", "")
-    if arm:
-        headers[ARM_HEADER] = arm
-        headers[EXPERIMENT_HEADER] = request.state.experiment
+    if context.arm:
+        headers[ARM_HEADER] = context.arm
+        headers[EXPERIMENT_HEADER] = context.experiment
 
 
-def body_fields(request: Request) -> dict[str, str]:
+def body_fields(context: RequestContext) -> dict[str, str]:
     """The fields a response body names its arm with (none outside an experiment)."""
-    arm = getattr(request.state, "arm", "")
-    return {"experiment": request.state.experiment, "arm": arm} if arm else {}
+    return {"experiment": context.experiment, "arm": context.arm} if context.arm else {}
 
 
 def routed(route: Route, arm: Arm | None) -> Route:
@@ -99,7 +92,7 @@ class Arms:
         self, request: Request, model: str | None, user: str | None = None, *,
         may_force: bool = False,
     ) -> Arm | None:
-        """The arm of this request (None outside any experiment); names it on request.state.
+        """The arm of this request (None outside any experiment), named on its context.
         Only a caller that ``may_force`` (RUAI_ARM_HEADER_CALLERS) chooses one by header: any
         other could aim its requests, and so the guardrail, at an arm."""
         if not self._by_model:
@@ -120,22 +113,20 @@ class Arms:
                 f"{ARM_HEADER}: experiment {name!r} has no arm {forced[:64]!r} (arms: "
                 f"{', '.join(a.name for a in experiment.arms)})", ARM_HEADER, "unknown_arm",
             )  # fmt: skip
-        key = bearer(request) or user or uuid.uuid4().hex
-        arm = experiment.assign(key, forced)
-        request.state.experiment = name
-        request.state.arm = arm.name
+        context = request_context(request)
+        arm = experiment.assign(context.credential or user or uuid.uuid4().hex, forced)
+        context.experiment, context.arm = name, arm.name
         return arm
 
-    def observe(self, request: Request, status: int, latency_s: float) -> None:
+    def observe(self, context: RequestContext, status: int, latency_s: float) -> None:
         """Feed the arm's guard with this response; an arm that breaks its limits goes to 0."""
-        arm = getattr(request.state, "arm", "")
-        guard = self._guards.get(getattr(request.state, "experiment", ""))
-        if not arm or guard is None:
+        guard = self._guards.get(context.experiment)
+        if not context.arm or guard is None:
             return
-        guard.record(arm, latency_s, error=status >= 500)
-        trip = guard.check(arm)
+        guard.record(context.arm, latency_s, error=status >= 500)
+        trip = guard.check(context.arm)
         if trip is not None:
-            self._trip(request.state.experiment, trip)
+            self._trip(context.experiment, trip)
 
     def _trip(self, name: str, trip: Trip) -> None:
         experiment = self.experiments[name]

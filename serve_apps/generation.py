@@ -1,12 +1,11 @@
-"""The ingress's side of generation: one async stream and a usage count, whether the answer comes
-from the extractive deployment (text deltas) or from the vLLM LLMServer (vLLM's own SSE frames,
-passed on undecoded: ``Generator.frames``)."""
+"""The ingress's side of generation: one async stream of typed events (``stream_events``) and a
+usage count, whether the answer comes from the extractive deployment (its text, framed by the
+ingress) or from the vLLM LLMServer (vLLM's own SSE frames, kept for pass-through)."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,14 +18,8 @@ from ruai.llm.prompts import Message
 from ruai.llm.sampling import with_sampling_defaults
 from ruai.settings import Settings
 from ruai.text.chunking import count_words
-
-
-class GenerationError(RuntimeError):
-    """The generator refused the request (its message is safe to show the client)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+from serve_apps.stream_events import Finish, GenerationError, StreamEvent, TextDelta, Usage
+from serve_apps.vllm_stream import VLLMStream
 
 
 @dataclass(slots=True)
@@ -36,7 +29,7 @@ class Generation:
     passages: list[Passage] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    model: str = ""  # the model name in the generator's frames (``Generator.frames``)
+    model: str = ""  # the model name in the generator's upstream frames (vLLM's)
 
 
 class Generator(Protocol):
@@ -44,9 +37,6 @@ class Generator(Protocol):
 
     kind: str
     serves_llm: bool  # answers plain chats under settings.llm_served_name, and LoRA adapters
-    # True: rag/chat yield OpenAI ``chat.completion.chunk`` SSE frames (``data: …\n\n``, the
-    # usage frame included, no [DONE]) named ``out.model``; False: text deltas
-    frames: bool
     calls_tools: bool  # False: answers with text only (tool_choice "auto"/"none" only)
 
     def rag(
@@ -56,15 +46,16 @@ class Generator(Protocol):
         sampling: dict[str, Any],
         out: Generation,
         followup: Sequence[Message] = (),
-    ) -> AsyncIterator[str]:
-        """An answer from ``passages`` (deltas or frames); fills ``out`` as it streams.
+    ) -> AsyncIterator[StreamEvent]:
+        """An answer from ``passages``, ending with ``Finish`` and ``Usage``; fills ``out`` as
+        it streams.
         ``sampling``: sampling values and the client's tools (``ChatRequest.tool_options``);
         ``followup``: the tool calls and results after the question."""
 
     def chat(
         self, messages: list[Message], sampling: dict[str, Any], out: Generation
-    ) -> AsyncIterator[str]:
-        """A plain chat (deltas or frames; ``serves_llm`` generators only)."""
+    ) -> AsyncIterator[StreamEvent]:
+        """A plain chat, as ``rag``'s (``serves_llm`` generators only)."""
 
     def with_adapter(self, adapter: str) -> Generator:
         """This generator answering with a LoRA adapter (``serves_llm`` generators only)."""
@@ -80,7 +71,6 @@ class ExtractiveClient:
 
     kind = "extractive"
     serves_llm = False
-    frames = False
     calls_tools = False
 
     def __init__(self, handle: DeploymentHandle | None, settings: Settings) -> None:
@@ -103,18 +93,20 @@ class ExtractiveClient:
         sampling: dict[str, Any],
         out: Generation,
         followup: Sequence[Message] = (),
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[StreamEvent]:
         out.passages = passages
         out.prompt_tokens = count_words(question) + sum(count_words(p.text) for p in passages)
         text = await self._answer(question, passages)
         out.completion_tokens = count_words(text)
-        yield text
+        yield TextDelta(text)
+        yield Finish()
+        yield Usage(out.prompt_tokens, out.completion_tokens)
 
     async def chat(
         self, messages: list[Message], sampling: dict[str, Any], out: Generation
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[StreamEvent]:
         raise GenerationError("the extractive generator answers RAG requests only", 404)
-        yield ""  # an async generator, like every Generator's chat
+        yield Finish()  # an async generator, like every Generator's chat
 
     def with_adapter(self, adapter: str) -> ExtractiveClient:
         raise GenerationError("the extractive generator has no LoRA adapters", 404)
@@ -124,13 +116,11 @@ class ExtractiveClient:
 
 
 class VLLMClient:
-    """Calls ray.serve.llm's LLMServer.chat through its handle (always streaming) and passes
-    vLLM's SSE frames on as they come: only those without a content choice (usage, errors,
-    [DONE]) are decoded."""
+    """Calls ray.serve.llm's LLMServer.chat through its handle (always streaming); its frames
+    come out as typed events (``VLLMStream``)."""
 
     kind = "vllm"
     serves_llm = True
-    frames = True
     calls_tools = True
 
     def __init__(self, handle: DeploymentHandle, settings: Settings) -> None:
@@ -154,7 +144,7 @@ class VLLMClient:
         sampling: dict[str, Any],
         out: Generation,
         followup: Sequence[Message] = (),
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[StreamEvent]:
         sampling = with_sampling_defaults(self.settings, sampling)
         budget = self.settings.max_model_len - sampling["max_tokens"]
         if budget <= 0:
@@ -171,12 +161,12 @@ class VLLMClient:
             )  # fmt: skip
         except PromptTooLongError as exc:
             raise GenerationError(str(exc)) from exc
-        async for delta in self.chat(messages, sampling, out):
-            yield delta
+        async for event in self.chat(messages, sampling, out):
+            yield event
 
     async def chat(
         self, messages: list[Message], sampling: dict[str, Any], out: Generation
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[StreamEvent]:
         from ray.serve.llm.openai_api_models import ChatCompletionRequest
 
         sampling = with_sampling_defaults(self.settings, sampling)
@@ -190,10 +180,11 @@ class VLLMClient:
         out.model = self.model
         stream = self.handle.chat.remote(request)
         try:
-            async for batch in stream:
-                for item in batch if isinstance(batch, list) else [batch]:
-                    if _passed_on(item, out):
-                        yield item
+            async for event in VLLMStream().events(stream):
+                if isinstance(event, Usage):
+                    out.prompt_tokens = event.prompt_tokens
+                    out.completion_tokens = event.completion_tokens
+                yield event
         finally:
             # a client that went away cancels the engine's generation
             stream.cancel()
@@ -206,31 +197,3 @@ def llm_tokenizer_path(settings: Settings) -> str:
     from serve_apps.llm import llm_model_path
 
     return llm_model_path(settings)
-
-
-def _passed_on(item: Any, out: Generation) -> bool:
-    """Whether LLMServer's ``item`` (one ``data: …\n\n`` frame) goes on to the client. A frame
-    with a choice is passed on undecoded (vLLM's compact JSON: any quote inside a string is
-    escaped, so the marker is never text); the others are read: the usage frame fills ``out``
-    and goes on, an error raises, [DONE] stays (the ingress ends the stream itself)."""
-    if not isinstance(item, str):
-        error = getattr(item, "error", None)
-        if error is not None:
-            raise GenerationError(error.message, int(getattr(error, "code", 400) or 400))
-        raise GenerationError(f"unexpected generator output {type(item).__name__}", 502)
-    if CHOICE in item:
-        return True
-    payload = item.strip().removeprefix("data: ")
-    if payload == "[DONE]" or not payload:
-        return False
-    chunk = json.loads(payload)
-    if "error" in chunk:
-        error = chunk["error"] if isinstance(chunk["error"], dict) else chunk
-        raise GenerationError(error.get("message", "generation failed"))
-    if chunk.get("usage"):
-        out.prompt_tokens = chunk["usage"].get("prompt_tokens", 0)
-        out.completion_tokens = chunk["usage"].get("completion_tokens", 0)
-    return True
-
-
-CHOICE = '"choices":[{'

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
@@ -46,11 +46,19 @@ from serve_apps.generation import (
 from serve_apps.limits import Limits
 from serve_apps.mcp_server import MCP_PATH, McpEndpoint
 from serve_apps.metrics import ServeMetrics, endpoint_label
-from serve_apps.query_logging import QueryLogging, note
+from serve_apps.query_logging import QueryLogging
 from serve_apps.request_body import read_body, replayed
+from serve_apps.request_context import (
+    Caller,
+    Context,
+    RequestContext,
+    caller,
+    request_context,
+)
 from serve_apps.routing import RAG_PREFIX, ModelRouter
 from serve_apps.schemas import ChatRequest, EmbeddingsBody, SearchBody
 from serve_apps.search_client import search_client
+from serve_apps.stream_events import StreamEvent, TextDelta, answer_of
 from serve_apps.upstream import cause, within
 
 logger = logging.getLogger("ray.serve")
@@ -115,18 +123,16 @@ class AdmitAndObserve:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started, status = time.perf_counter(), 500
-        headers_at: float | None = None
-        state = scope["app"].state
-        request = Request(scope)  # its state is the scope's: what the endpoint sets, we read
-        request.state.started = started
-        experiments.unassigned(request)
+        status = 500
+        ingress = scope["app"].state.ingress
+        request = Request(scope)  # its state is the scope's: the endpoint's context is this one
+        context = request_context(request)
 
         async def sent(message: dict) -> None:
-            nonlocal status, headers_at
+            nonlocal status
             if message["type"] == "http.response.start":
-                status, headers_at = message["status"], time.perf_counter()
-                experiments.tag_headers(request, MutableHeaders(scope=message))
+                status, context.headers_at = message["status"], time.perf_counter()
+                experiments.tag_headers(context, MutableHeaders(scope=message))
             await send(message)
 
         try:
@@ -134,19 +140,19 @@ class AdmitAndObserve:
                 await self.app(scope, receive, sent)
             else:
                 # the body first: a slow or endless upload times out without holding a slot
-                body = await read_body(scope, receive, state.max_request_bytes,
-                                       state.body_read_timeout_s)  # fmt: skip
-                async with state.admission.slot():
+                body = await read_body(scope, receive, ingress.settings.max_request_bytes,
+                                       ingress.settings.body_read_timeout_s)  # fmt: skip
+                async with ingress.admission.slot():
                     await self.app(scope, replayed(body, receive), sent)
         except ApiError as exc:
             await exc.response()(scope, receive, sent)
         finally:
             ended = time.perf_counter()
-            elapsed_ms = (ended - started) * 1000
-            state.metrics.observe_request(endpoint_label(scope), status, elapsed_ms,
-                                          experiments.arm_label(request))  # fmt: skip
-            state.arms.observe(request, status, (headers_at or ended) - started)
-            state.query_log.observe(request, status, elapsed_ms)
+            elapsed_ms = (ended - context.started) * 1000
+            ingress.metrics.observe_request(endpoint_label(scope), status, elapsed_ms,
+                                            experiments.arm_label(context))  # fmt: skip
+            ingress.arms.observe(context, status, (context.headers_at or ended) - context.started)
+            ingress.query_log.observe(request, status, elapsed_ms)
 
 
 app.add_middleware(AdmitAndObserve)
@@ -175,12 +181,12 @@ class RagIngress:
         self.auth = Authenticator(settings)
         self.limits = Limits(settings)
         self.arm_header_callers = frozenset(settings.arm_header_callers)
-        app.state.admission = Admission(*admission)
-        app.state.max_request_bytes = settings.max_request_bytes
-        app.state.body_read_timeout_s = settings.body_read_timeout_s
-        app.state.metrics = self.metrics = ServeMetrics()
-        app.state.arms = self.arms = Arms(self.metrics.guardrail_trips)
-        app.state.query_log = self.query_log = QueryLogging(settings, open_conversation_store)
+        self.admission = Admission(*admission)
+        self.metrics = ServeMetrics()
+        self.arms = Arms(self.metrics.guardrail_trips)
+        self.query_log = QueryLogging(settings, open_conversation_store)
+        # what the middleware, the chat routes and the MCP endpoint reach (``request_context``)
+        app.state.ingress = self
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         """Serve's user_config: the experiments and guardrails, changed in place."""
@@ -257,14 +263,12 @@ class RagIngress:
         return JSONResponse({"ready": False, **checks}, status_code=503,
                             headers={"Retry-After": "1"})  # fmt: skip
 
-    @app.get("/openapi.json", include_in_schema=False)
-    async def openapi(self, request: Request) -> dict[str, Any]:
-        await self.auth.principal(request)
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(caller)])
+    async def openapi(self) -> dict[str, Any]:
         return app.openapi()
 
-    @app.get("/v1/models")
-    async def models(self, request: Request) -> dict[str, Any]:
-        await self.auth.principal(request)
+    @app.get("/v1/models", dependencies=[Depends(caller)])
+    async def models(self) -> dict[str, Any]:
         kind = self.generator.kind
         cards = [
             shapes.model_card(model, "ruai", collection=collection, generator=kind)
@@ -275,24 +279,24 @@ class RagIngress:
         return {"object": "list", "data": cards}
 
     @app.post("/v1/search")
-    async def search(self, body: SearchBody, request: Request) -> dict[str, Any]:
-        principal = await self.auth.principal(request)
+    async def search(
+        self, body: SearchBody, request: Request, principal: Caller, context: Context
+    ) -> dict[str, Any]:
         collection = self.router.collection(body.collection or self.router.collections[0])
         arm = self.arms.assign(request, f"{RAG_PREFIX}{collection}",
                                may_force=self._may_force_arm(principal))  # fmt: skip
         collection = experiments.collection(collection, arm)
         top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
-        note(request, tenant=principal.tenant, principal=principal, question=body.query,
-             collection=collection)  # fmt: skip
+        context.note(tenant=principal.tenant, principal=principal, question=body.query,
+                     collection=collection)  # fmt: skip
         hits = await self._search(collection, principal, body.query, top_k, body.mode, arm)
-        note(request, hits=hits)
+        context.note(hits=hits)
         data = [p.citation() | {"text": p.text} for p in passages_from_hits(hits)]
         return {"object": "list", "collection": collection, "data": data,
-                **experiments.body_fields(request)}  # fmt: skip
+                **experiments.body_fields(context)}  # fmt: skip
 
-    @app.post("/v1/embeddings")
-    async def embeddings(self, body: EmbeddingsBody, request: Request) -> dict[str, Any]:
-        await self.auth.principal(request)
+    @app.post("/v1/embeddings", dependencies=[Depends(caller)])
+    async def embeddings(self, body: EmbeddingsBody) -> dict[str, Any]:
         texts = body.texts()
         self.limits.check_embedding_inputs(texts)
         vectors, tokens = await self.retrieved(self.retrieval.embed(texts))
@@ -300,8 +304,7 @@ class RagIngress:
         return shapes.embeddings(model, vectors, tokens)
 
     @app.post("/v1/chat/completions")
-    async def chat(self, body: ChatRequest, request: Request):
-        principal = await self.auth.principal(request)
+    async def chat(self, body: ChatRequest, request: Request, principal: Caller, context: Context):
         body.check_supported(self.generator.calls_tools)
         texts = body.texts()
         self.limits.check_messages(texts)
@@ -310,9 +313,9 @@ class RagIngress:
                                may_force=self._may_force_arm(principal))  # fmt: skip
         route = experiments.routed(self.router.route(body.model), arm)
         generator = self.generator.with_adapter(route.adapter) if route.adapter else self.generator
-        note(request, tenant=principal.tenant, principal=principal, question=body.question(),
-             collection=route.collection, adapter=route.adapter,
-             llm_model=self.query_log.llm_model)  # fmt: skip
+        context.note(tenant=principal.tenant, principal=principal, question=body.question(),
+                     collection=route.collection, adapter=route.adapter,
+                     llm_model=self.query_log.llm_model)  # fmt: skip
         out = Generation()
         options = body.sampling() | body.tool_options()  # a RAG model offers the tools too
         if route.collection is not None:
@@ -325,52 +328,46 @@ class RagIngress:
                                     self.settings.max_question_chars)  # fmt: skip
             top_k = experiments.top_k(body.top_k, arm, self.settings.top_k)
             hits = await self._search(route.collection, principal, query, top_k, arm=arm)
-            note(request, hits=hits)
-            deltas = generator.rag(question, passages_from_hits(hits), options, out,
+            context.note(hits=hits)
+            events = generator.rag(question, passages_from_hits(hits), options, out,
                                    body.after_question())  # fmt: skip
         else:
-            deltas = generator.chat(body.llm_messages(), options, out)
+            events = generator.chat(body.llm_messages(), options, out)
         started = time.perf_counter()
-        first = await self._first(deltas)
+        first = await self._first(events)
         first_at = time.perf_counter()
         self.metrics.ttft.observe((first_at - started) * 1000,
                                   tags={"generator": self.generator.kind,
-                                        "arm": experiments.arm_label(request)})  # fmt: skip
-        note(request, ttft_ms=(first_at - request.state.started) * 1000)  # since the request came
-        # a generator's own frames (vLLM's) keep their id; text deltas get one here
-        relay = generator.frames and body.stream
-        cid = sse.decoded(first)["id"] if relay else shapes.completion_id()
+                                        "arm": experiments.arm_label(context)})  # fmt: skip
+        context.note(ttft_ms=(first_at - context.started) * 1000)  # since the request came
+        # a stream of vLLM's frames keeps their id; the others get one here
+        upstream_id = body.stream and first.frame is not None
+        cid = sse.decoded(first.frame)["id"] if upstream_id else shapes.completion_id()
         self.query_log.answered(request, cid)  # queued: feedback's record, the log's response id
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            done = {"on_done": lambda: self._answered(request, out),
-                    "on_error": self._stream_error,
-                    "final": experiments.body_fields(request)}  # fmt: skip
-            events = (
-                sse.relay(body.model, first, deltas, out, include_usage, **done)
-                if relay
-                else sse.chat_events(cid, body.model, first, deltas, out, include_usage, **done)
-            )
-            return StreamingResponse(events, media_type="text/event-stream")
+            return StreamingResponse(
+                sse.chat_stream(cid, body.model, first, events, out, include_usage,
+                                on_done=lambda: self._answered(context, out),
+                                on_error=self._stream_error,
+                                final=experiments.body_fields(context)),
+                media_type="text/event-stream",
+            )  # fmt: skip
         with self._generation_errors():
-            rest = [delta async for delta in deltas]
-        calls: list[dict[str, Any]] = []
-        if generator.frames:
-            text, finish, calls = sse.frames_answer([first, *rest])
-        else:
-            text, finish = first + "".join(rest), "stop"
-        self._answered(request, out)
+            rest = [event async for event in events]
+        text, finish, calls = answer_of([first, *rest])
+        self._answered(context, out)
         usage = shapes.usage(out.prompt_tokens, out.completion_tokens)
         sources = {"sources": [p.citation() for p in out.passages]}
-        extra = sources | experiments.body_fields(request)
+        extra = sources | experiments.body_fields(context)
         return shapes.chat_completion(cid, body.model, text, usage, extra, finish, calls)
 
     # --- generation helpers ---------------------------------------------------------------
 
-    async def _first(self, deltas: AsyncIterator[str]) -> str:
-        """The first delta, before any byte is sent: a failing generator is a clean 503/4xx."""
+    async def _first(self, events: AsyncIterator[StreamEvent]) -> StreamEvent:
+        """The first event, before any byte is sent: a failing generator is a clean 503/4xx."""
         with self._generation_errors():
-            return await within(anext(deltas, ""), self.settings.generator_timeout_s,
+            return await within(anext(events, TextDelta()), self.settings.generator_timeout_s,
                                 "RUAI_GENERATOR_TIMEOUT_S")  # fmt: skip
 
     @contextmanager
@@ -394,10 +391,10 @@ class RagIngress:
         self.metrics.errors.inc(tags={"endpoint": "/v1/chat/completions", "kind": "stream"})
         return str(cause(exc))
 
-    def _answered(self, request: Request, out: Generation) -> None:
+    def _answered(self, context: RequestContext, out: Generation) -> None:
         """An answer's end: its tokens counted, the sources it showed noted for the audit."""
         self._count_tokens(out)
-        note(request, cited=out.passages)
+        context.note(cited=out.passages)
 
     def _count_tokens(self, out: Generation) -> None:
         self.metrics.observe_tokens(self.generator.kind, out.prompt_tokens, out.completion_tokens)

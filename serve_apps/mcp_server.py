@@ -19,9 +19,9 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from ruai.agents.platform_tools import platform_tools
 from ruai.agents.tools import ToolArgumentsError
-from ruai.identity import Principal
 from serve_apps.agent_platform import IngressPlatform
 from serve_apps.errors import ApiError
+from serve_apps.request_context import caller, ingress, request_context
 
 logger = logging.getLogger("ray.serve")
 MCP_PATH = "/mcp"
@@ -42,24 +42,13 @@ LOOPBACK = TransportSecuritySettings(
 )
 
 
-def _ingress() -> Any:
-    from serve_apps.chat_routes import _ingress
-
-    return _ingress()
-
-
-async def caller(request: Request) -> Principal:
-    """Who calls, as the API authenticates them (a 401 ApiError otherwise)."""
-    return await _ingress().auth.principal(request)
-
-
 async def _list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
     return types.ListToolsResult(tools=LISTED)
 
 
 async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-    principal = ctx.request.state.mcp_principal
-    platform = IngressPlatform(_ingress(), principal, ctx.request)
+    principal = request_context(ctx.request).principal
+    platform = IngressPlatform(ingress(ctx.request), principal, ctx.request)
     tools = {tool.name: tool for tool in platform_tools(platform)}
     tool = tools.get(params.name)
     if tool is None:
@@ -98,18 +87,18 @@ class McpEndpoint:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         request = Request(scope)
         try:
-            request.state.mcp_principal = await caller(request)
+            await caller(request)  # kept on the request's context, which the tools read
         except ApiError as exc:
             await exc.response()(scope, receive, send)
             return
-        manager = await self._running()
+        manager = await self._running(ingress(request).auth.open)
         await manager.handle_request(scope, receive, send)
 
-    async def _running(self) -> StreamableHTTPSessionManager:
+    async def _running(self, loopback_only: bool) -> StreamableHTTPSessionManager:
+        """``loopback_only``: without API keys only this machine may call: other hosts are
+        refused (DNS rebinding)."""
         if self._ready is None:
             self._ready = asyncio.Event()
-            # without API keys only this machine may call: refuse other hosts (DNS rebinding)
-            loopback_only = _ingress().auth.open
             self.manager = StreamableHTTPSessionManager(
                 app=self.server, json_response=True, stateless=True,
                 security_settings=LOOPBACK if loopback_only else None,

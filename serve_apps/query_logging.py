@@ -1,7 +1,8 @@
 """The ingress's query log and answer records, off the request path.
 
 An endpoint ``note``s what it knows about the request (tenant, question, retrieved hits, model
-versions) on ``request.state``; the ingress middleware calls ``QueryLogging.observe`` with the
+versions) on the request's context (``RequestContext.log``); the ingress middleware calls
+``QueryLogging.observe`` with the
 final status and latency, which turns the note into a ``QueryRecord`` and hands it to the
 replica's sink (``ruai.lifecycle.query_log_sink``). ``answered`` queues the response id, the
 tenant, whose answer it is (``owner_id``: the subject or the API key) and what answered (A/B
@@ -9,8 +10,8 @@ arm, model versions) for the conversation store's ``responses`` table, which /v1
 and counts per arm. Neither waits for a disk or a database: a sink that is slow, stalled or
 dead costs rows, counted in ``ruai_query_log_dropped``.
 
-The A/B arm is read from ``request.state.experiment`` / ``request.state.arm`` (a name or an
-object with a ``name``), set by whoever assigns arms before the endpoint runs.
+The A/B arm is read from the context's ``experiment`` / ``arm``, set by whoever assigns arms
+before the endpoint runs.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from ruai.lifecycle.query_log import QueryRecord
 from ruai.lifecycle.query_log_sink import BatchingSink, query_log_sink
 from ruai.settings import Settings
 from ruai.store.base import Hit
-from serve_apps.auth import bearer
 from serve_apps.metrics import endpoint_label
+from serve_apps.request_context import request_context
 
 logger = logging.getLogger("ray.serve")
 RECORD_ERROR = "record_error"  # building the record failed (a bug): counted, never raised
@@ -43,10 +44,7 @@ def note(request: Request, **fields: Any) -> None:
     """Add ``fields`` (tenant, principal, question, hits, cited passages, collection, adapter,
     llm_model, dense_model, response_id, ttft_ms) to this request's query-log entry; later
     notes win."""
-    entry = getattr(request.state, "query_log", None)
-    if entry is None:
-        request.state.query_log = entry = {}
-    entry.update(fields)
+    request_context(request).note(**fields)
 
 
 def _who(principal: Principal | None) -> dict[str, Any]:
@@ -63,13 +61,6 @@ def _who(principal: Principal | None) -> dict[str, Any]:
 
 def _distinct(sources: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(source for source in sources if source))
-
-
-def _label(value: Any) -> str | None:
-    """An arm or experiment as set on request.state: a name, or an object with one."""
-    if value is None:
-        return None
-    return str(getattr(value, "name", value))
 
 
 def _replica_id() -> str:
@@ -127,7 +118,7 @@ class QueryLogging:
 
     def observe(self, request: Request, status: int, elapsed_ms: float) -> None:
         """Log the request if an endpoint noted it; never raises."""
-        entry = getattr(request.state, "query_log", None)
+        entry = request_context(request).log
         if entry is None or self.sink is None:
             return
         try:
@@ -163,9 +154,10 @@ class QueryLogging:
 
     def _labels(self, request: Request, entry: dict[str, Any]) -> dict[str, str | None]:
         """What answered: the A/B arm and the model versions (ANSWER_LABELS)."""
+        context = request_context(request)
         return {
-            "experiment": _label(getattr(request.state, "experiment", None)),
-            "arm": _label(getattr(request.state, "arm", None)),
+            "experiment": context.experiment,
+            "arm": context.arm,
             "llm_model": entry.get("llm_model"),
             "adapter": entry.get("adapter"),
             "dense_model": entry.get("dense_model", self.settings.dense_model),
@@ -177,9 +169,10 @@ class QueryLogging:
     def answered(self, request: Request, response_id: str) -> None:
         """Note the response id and queue the answer record (tenant, owner, arm, model
         versions)."""
-        note(request, response_id=response_id)
-        entry = request.state.query_log
-        owner = owner_id(entry.get("principal"), bearer(request))
+        context = request_context(request)
+        context.note(response_id=response_id)
+        entry = context.log
+        owner = owner_id(entry.get("principal") or context.principal, context.credential)
         answer = AnswerRecord(response_id, entry["tenant"], **self._labels(request, entry),
                               owner=owner)  # fmt: skip
         with self._pending_lock:

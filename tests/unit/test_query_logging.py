@@ -15,19 +15,21 @@ from starlette.requests import Request
 
 from ruai.conversations import ConversationStore, ResponseNotFoundError, owner_id
 from ruai.identity import AuthKind, Principal
-from ruai.lifecycle.arms import Arm
 from ruai.settings import Settings
 from ruai.store.base import Hit
 from serve_apps.query_logging import RECORD_ERROR, QueryLogging, note
+from serve_apps.request_context import request_context
 
 
-def request(path: str = "/v1/chat/completions", key: str | None = None, **state) -> Request:
+def request(
+    path: str = "/v1/chat/completions", key: str | None = None, experiment: str = "", arm: str = ""
+) -> Request:
     headers = [(b"authorization", f"Bearer {key}".encode())] if key else []
     scope = {"type": "http", "method": "POST", "path": path, "headers": headers,
              "query_string": b"", "route": SimpleNamespace(path=path)}  # fmt: skip
     made = Request(scope)
-    for name, value in state.items():
-        setattr(made.state, name, value)
+    context = request_context(made)
+    context.experiment, context.arm = experiment, arm
     return made
 
 
@@ -44,7 +46,7 @@ def logging_and_store(tmp_path: Path):
 
 def test_a_noted_answer_is_logged_and_its_feedback_counted_per_arm(logging_and_store) -> None:
     logging, store = logging_and_store
-    asked = request(arm=Arm(name="challenger", weight=10), experiment="lora-v2")
+    asked = request(arm="challenger", experiment="lora-v2")
     alice = Principal("alice", "acme", groups=("/legal",), roles=("reader",))
     note(asked, tenant="acme", question="Когда умер Тесла?", collection="ruai", adapter="lora-7",
          llm_model="saiga", principal=alice,

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from ruai.settings import Settings
 from serve_apps.app_args import RagAppArgs
 from serve_apps.errors import ApiError
-from serve_apps.experiments import ARM_HEADER, Arms, ArmsConfig, body_fields, unassigned
+from serve_apps.experiments import ARM_HEADER, Arms, ArmsConfig, body_fields
+from serve_apps.request_context import request_context
 
 CANARY = {
     "name": "canary",
@@ -24,9 +25,7 @@ CANARY = {
 def request(key: str | None = None, arm: str | None = None) -> Request:
     headers = [(b"authorization", f"Bearer {key}".encode())] if key else []
     headers += [(ARM_HEADER.lower().encode(), arm.encode())] if arm else []
-    made = Request({"type": "http", "method": "POST", "path": "/", "headers": headers})
-    unassigned(made)
-    return made
+    return Request({"type": "http", "method": "POST", "path": "/", "headers": headers})
 
 
 def arms(config: dict) -> Arms:
@@ -87,8 +86,9 @@ def test_sticky_by_api_key_else_user_and_overridden_by_the_header() -> None:
     stable_key = next(k for k in keys if experiment.assign(k).name == "stable")
     forced = request(stable_key, arm="wide")
     assert made.assign(forced, "rag-docs", may_force=True).name == "wide"
-    assert (forced.state.experiment, forced.state.arm) == ("canary", "wide")
-    assert body_fields(forced) == {"experiment": "canary", "arm": "wide"}
+    context = request_context(forced)
+    assert (context.experiment, context.arm) == ("canary", "wide")
+    assert body_fields(context) == {"experiment": "canary", "arm": "wide"}
     with pytest.raises(ApiError) as refused:
         made.assign(request(stable_key, arm="nope"), "rag-docs", may_force=True)
     assert (refused.value.status, refused.value.code) == (400, "unknown_arm")
@@ -98,7 +98,8 @@ def test_an_experiment_takes_only_its_models_requests() -> None:
     made = arms({"experiments": [CANARY | {"model": "rag-docs"}]})
     outside = request("key-1")
     assert made.assign(outside, "rag-other") is None
-    assert (outside.state.experiment, outside.state.arm, body_fields(outside)) == ("", "", {})
+    context = request_context(outside)
+    assert (context.experiment, context.arm, body_fields(context)) == ("", "", {})
     assert made.assign(request("key-1"), "rag-docs:some-adapter") is not None
 
 
@@ -108,7 +109,7 @@ def test_guardrail_sets_a_failing_arm_to_zero_and_keeps_the_other() -> None:
     for key in keys:
         answered = request(key)
         arm = made.assign(answered, "rag-docs")
-        made.observe(answered, 503 if arm.name == "wide" else 200, 0.01)
+        made.observe(request_context(answered), 503 if arm.name == "wide" else 200, 0.01)
     assert made.weights() == {"canary": {"stable": 90, "wide": 0}}
     assert {made.assign(request(k), "rag-docs").name for k in keys} == {"stable"}
     # a new config (an operator's decision) starts fresh windows and its own weights
@@ -122,7 +123,7 @@ def test_the_last_arm_with_traffic_is_never_stopped() -> None:
     for i in range(5):
         failed = request(f"key-{i}")
         made.assign(failed, None)
-        made.observe(failed, 500, 0.01)
+        made.observe(request_context(failed), 500, 0.01)
     assert made.weights() == {"solo": {"A": 1, "B": 0}}
 
 
@@ -130,6 +131,7 @@ def test_the_guardrail_times_a_stream_to_its_first_token_not_its_end(tmp_path) -
     """Through the ingress's middleware: long streamed answers do not make an arm slow, slow
     answers do."""
     import asyncio
+    from types import SimpleNamespace
 
     from fastapi import FastAPI
     from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -144,9 +146,12 @@ def test_the_guardrail_times_a_stream_to_its_first_token_not_its_end(tmp_path) -
     made = arms({"experiments": [two], "guardrails": {"min_requests": 3, "max_p95_s": 0.25}})
     settings = Settings(query_log_enabled=False, conversations_path=tmp_path / "c.sqlite3")
     app = FastAPI()
-    app.state.admission, app.state.metrics, app.state.arms = Admission(4, 4), ServeMetrics(), made
-    app.state.query_log = logging = QueryLogging(settings, lambda _settings: None)
-    app.state.max_request_bytes, app.state.body_read_timeout_s = 1 << 20, 10.0
+    logging = QueryLogging(settings, lambda _settings: None)
+    # the parts of a RagIngress that the middleware reads
+    app.state.ingress = SimpleNamespace(
+        settings=settings, admission=Admission(4, 4), metrics=ServeMetrics(), arms=made,
+        query_log=logging,
+    )  # fmt: skip
 
     @app.get("/stream")
     async def stream(request: Request) -> StreamingResponse:

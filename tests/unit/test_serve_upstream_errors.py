@@ -21,6 +21,7 @@ from serve_apps.errors import ApiError
 from serve_apps.generation import Generation, GenerationError, VLLMClient
 from serve_apps.ingress import RagIngress
 from serve_apps.search import SearchService
+from serve_apps.stream_events import StreamEvent, TextDelta
 
 IngressClass = RagIngress.func_or_class
 
@@ -62,12 +63,12 @@ def test_retrieval_failures_are_404_or_503_and_a_hang_ends_at_the_timeout(tmp_pa
 def test_a_generator_failing_after_its_first_delta_is_an_error_body() -> None:
     app = ingress(Settings())
 
-    async def deltas(exc: BaseException):
-        yield "Тесла"
+    async def events(exc: BaseException):
+        yield TextDelta("Тесла")
         raise exc
 
-    async def answer(exc: BaseException) -> list[str]:
-        stream = deltas(exc)
+    async def answer(exc: BaseException) -> list[StreamEvent]:
+        stream = events(exc)
         first = await app._first(stream)
         with app._generation_errors():
             return [first, *[delta async for delta in stream]]
@@ -84,9 +85,9 @@ def test_a_prompt_the_budget_cannot_hold_is_a_400(tiny_mistral: Path) -> None:
     client.settings, client.handle = settings, None
     client.template = ChatTemplate.from_pretrained(str(tiny_mistral))
 
-    async def first(question: str, max_tokens: int) -> str:
-        deltas = client.rag(question, [], {"max_tokens": max_tokens}, Generation())
-        return await anext(deltas)
+    async def first(question: str, max_tokens: int) -> StreamEvent:
+        events = client.rag(question, [], {"max_tokens": max_tokens}, Generation())
+        return await anext(events)
 
     with pytest.raises(GenerationError) as raised:
         asyncio.run(first("Когда умер Тесла?", 256))
