@@ -4,9 +4,11 @@
 # skip without CUDA). Extra arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+SECONDS=0
 bash scripts/setup.sh || exit 1
 bash scripts/system-packages.sh || exit 1
 bash scripts/oidc-provider.sh || exit 1
+echo ">> install took ${SECONDS}s"
 export RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
 # two workers (RUAI_TEST_WORKERS): much of the suite waits on processes starting (Ray, Serve
 # replicas, vLLM, PostgreSQL, Chromium); a module stays on one worker (tests/conftest.py)
