@@ -38,7 +38,7 @@ DATASET = Path(
     os.environ.get("RUAI_XQUAD_RU", REPO.parent / "shared/data/xquad-ru/xquad.ru.dev.json")
 )
 CARD_GIB = 24  # the GPU workers of the design (RTX 4090)
-FILES_PER_BLOCK = 32  # ingest_files_per_batch: one block a call, as the actors get them
+FILES_PER_BLOCK = 128  # ingest_files_per_batch: one block a call, as the actors get them
 
 
 def document_blocks(copies: int) -> list[pa.Table]:

@@ -326,13 +326,13 @@ RAY_STARTS = {
 # (one stage actor: the other core runs the parse child, the owner, the driver and Ray)
 JOB_VARIANTS = {
     "": {},
-    ", 8 files/block (the earlier default)": {"ingest_files_per_batch": 8},
+    ", 32 files/block (the earlier default)": {"ingest_files_per_batch": 32},
     ", 1 stage actor": {"ingest_concurrency": 1},
-    ", 128 files/block": {"ingest_files_per_batch": 128},
+    ", 8 files/block": {"ingest_files_per_batch": 8},
 }
 # the names --variants and --starts take
 VARIANT_KEYS = dict(
-    zip(("shipped", "8-files", "one-actor", "128-files"), JOB_VARIANTS, strict=True)
+    zip(("shipped", "32-files", "one-actor", "8-files"), JOB_VARIANTS, strict=True)
 )
 START_KEYS = dict(zip(("defaults", "lean"), RAY_STARTS, strict=True))
 
