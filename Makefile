@@ -1,4 +1,4 @@
-.PHONY: setup main test lint bench bench-serve bench-store bench-train validate-configs manifests
+.PHONY: setup main test lint bench bench-10k bench-embed-gpu bench-serve bench-store bench-train validate-configs manifests
 setup:  ## create or refresh .venv
 	bash scripts/setup.sh
 main:   ## the main job end to end (sample corpus → ray job submit ingest → search → serve → ask)
@@ -7,8 +7,12 @@ test:   ## the whole test suite
 	bash scripts/test.sh
 lint:
 	.venv/bin/ruff check .
-bench:  ## benchmarks/ingest.py: this job vs a plain loop vs LangChain
+bench:  ## benchmarks/ingest.py on ~100k chunks: this job vs a plain loop vs LangChain
+	.venv/bin/python benchmarks/ingest.py --copies 335 --out ingest_100k --starts defaults --variants shipped,one-actor
+bench-10k:  ## the same on ~10k chunks, every Ray start and job variant
 	.venv/bin/python benchmarks/ingest.py
+bench-embed-gpu:  ## benchmarks/embed_gpu.py: the embed stage alone on CUDA, batch sizes 32-512
+	.venv/bin/python benchmarks/embed_gpu.py
 bench-serve:  ## benchmarks/serve.py: /v1/search and RAG latency, Serve overhead, store at 100k
 	.venv/bin/python benchmarks/serve.py
 bench-store:  ## benchmarks/store_scale.py: Qdrant Edge recall@10 and p50 at 100k / 300k points

@@ -1,4 +1,4 @@
-"""Files → searchable index on ≥ 10,000 chunks, side by side in one run:
+"""Files → searchable index on 10,000 to 100,000+ chunks, side by side in one run:
 
   (a) this job: the Ray Data pipeline (pipelines.ingest.run_ingest) into Qdrant Edge;
   (b) a plain single-process loop doing the same steps with the same ruai pieces into Qdrant Edge;
@@ -9,11 +9,17 @@
 BM25), and with natasha NER too given --with-ner; (a) runs on two Ray starts (ray.init's
 defaults, and a lean one: no prestarted workers, a small object store), in a child process of
 its own: its driver holds only what a `jobs.ingest` driver holds, not what (b) and (c) loaded.
-Reports docs/s, chunks/s, peak memory of the process tree (Ray's workers included) as summed
-RSS and as summed PSS, split by kind of process at the peak, the load average beside each row,
-and the ratios; writes benchmarks/results/ingest.json and ingest.png.
+Reports docs/s, chunks/s, CPU-seconds per 1,000 chunks split by kind of process (stage actors,
+parse children, store owner, driver, Ray's own), peak memory of the process tree (Ray's workers
+included) as summed RSS and as summed PSS, split by kind of process at the peak, how loaded the
+machine was (the load average, and the CPU-seconds other processes used meanwhile), and the
+ratios; writes benchmarks/results/<out>.json and <out>.png.
 
-    python benchmarks/ingest.py [--copies 34] [--skip-langchain] [--with-ner]
+    python benchmarks/ingest.py [--copies 34] [--out ingest] [--variants shipped,one-actor]
+        [--starts defaults,lean] [--skip-langchain] [--with-ner]
+
+The corpus: the 48 XQuAD-ru articles as Markdown, ``--copies`` times (each copy's heading says
+which copy it is, so each is a distinct document); 34 copies ≈ 10k chunks, 335 ≈ 100k.
 """
 
 from __future__ import annotations
@@ -59,6 +65,22 @@ PROCESS_KINDS = (
     ("parse child processes", ("ruai.ingest.isolated_extraction",)),
     ("Ray's own processes", ("raylet", "gcs_server", "dashboard", "agent", "monitor", "ray/")),
 )
+
+
+# the split the CPU-seconds are reported in: the job's own kinds, and everything else Ray runs
+# (raylet, GCS, agents, Ray Data's helper actors, prestarted workers) as "Ray's own"
+CPU_GROUPS = ("stage actors", "parse child processes", "store owner", "driver")
+RAY_OWN = "Ray's own"
+
+
+def cpu_group(kind: str) -> str:
+    return kind if kind in CPU_GROUPS else RAY_OWN
+
+
+def _busy_cpu_s() -> float:
+    """CPU-seconds the whole machine has been busy (every process, ours and others')."""
+    times = psutil.cpu_times()
+    return times.user + times.nice + times.system + times.irq + times.softirq
 
 
 def process_kind(proc: psutil.Process) -> str:
@@ -133,7 +155,11 @@ class PeakMemory:
                 times = proc.cpu_times()
                 used = times.user + times.system
                 if proc.pid in self._cpu:
-                    start = self._cpu[proc.pid][1]
+                    known, start, _ = self._cpu[proc.pid]
+                    # a process keeps the kind it had: an exiting one has no command line left
+                    # (it would count as "other"), a worker took its title after start-up
+                    if kind == "other":
+                        kind = known
                 else:  # already running at the start, or started since (counted from zero)
                     start = 0.0 if self._thread.is_alive() else used
                 self._cpu[proc.pid] = (kind, start, used)
@@ -168,10 +194,18 @@ class PeakMemory:
 
 def measure(name: str, docs: int, fn: Callable[[], int]) -> dict:
     print(f">> {name} …", flush=True)
+    load_before = os.getloadavg()[0]
+    busy_before = _busy_cpu_s()
     with PeakMemory() as memory:
         started = time.perf_counter()
         chunks = fn()
         seconds = time.perf_counter() - started
+    busy = _busy_cpu_s() - busy_before
+    cpu = memory.cpu_by_kind
+    by_group: dict[str, float] = {}
+    for kind, used in cpu.items():
+        by_group[cpu_group(kind)] = by_group.get(cpu_group(kind), 0.0) + used
+    per_1k = 1000 / max(chunks, 1)
     row = {
         "name": name,
         "seconds": round(seconds, 2),
@@ -188,8 +222,16 @@ def measure(name: str, docs: int, fn: Callable[[], int]) -> dict:
         "peak_pss_shmem_mib_by_kind": {
             k: round(v / 2**20) for k, v in sorted(memory.pss_shmem_by_kind.items())
         },
-        "cpu_s_by_kind": memory.cpu_by_kind,
+        "cpu_s": round(sum(cpu.values()), 1),
+        "cpu_s_per_1k_chunks": round(sum(cpu.values()) * per_1k, 3),
+        "cpu_s_per_1k_chunks_by_group": {
+            group: round(by_group.get(group, 0.0) * per_1k, 3) for group in (*CPU_GROUPS, RAY_OWN)
+        },
+        "cpu_s_by_kind": cpu,
         "load_average_1m": round(os.getloadavg()[0], 1),
+        "load_average_1m_before": round(load_before, 1),
+        # what the rest of the machine (other users) used meanwhile, of 2 × seconds on 2 cores
+        "others_cpu_s": round(max(0.0, busy - sum(cpu.values())), 1),
     }
     print(f"   {row}", flush=True)
     return row
@@ -242,6 +284,7 @@ def langchain(settings: Settings, files: list[Path], path: Path) -> int:
 
 INGEST_BARS = (
     ("chunks_per_s", "chunks/s (higher is better)", "#4c72b0"),
+    ("cpu_s_per_1k_chunks", "CPU-s per 1,000 chunks (lower is better)", "#c44e52"),
     ("peak_rss_mib", "peak RSS, MiB (process + children)", "#dd8452"),
     ("peak_pss_mib", "peak PSS, MiB (shared pages split)", "#55a868"),
 )
@@ -283,12 +326,18 @@ RAY_STARTS = {
 # (one stage actor: the other core runs the parse child, the owner, the driver and Ray)
 JOB_VARIANTS = {
     "": {},
-    ", 8 files/block (the earlier default)": {"ingest_files_per_batch": 8},
+    ", 32 files/block (the earlier default)": {"ingest_files_per_batch": 32},
     ", 1 stage actor": {"ingest_concurrency": 1},
+    ", 8 files/block": {"ingest_files_per_batch": 8},
 }
+# the names --variants and --starts take
+VARIANT_KEYS = dict(
+    zip(("shipped", "32-files", "one-actor", "8-files"), JOB_VARIANTS, strict=True)
+)
+START_KEYS = dict(zip(("defaults", "lean"), RAY_STARTS, strict=True))
 
 
-def run_ray_part(work: Path, with_ner: bool) -> None:
+def run_ray_part(work: Path, with_ner: bool, starts: list[str], variants: list[str]) -> None:
     """(a) on each Ray start, in this fresh process; the rows go to ``work/ray.json``."""
     import ray
 
@@ -297,7 +346,8 @@ def run_ray_part(work: Path, with_ner: bool) -> None:
     docs = len(list((work / "corpus").rglob("*.md")))
     use_token_auth()  # the project's token, not ~/.ray
     rows, ray_init_s = [], {}
-    for start, options in RAY_STARTS.items():
+    for start in starts:
+        options = RAY_STARTS[start]
         started = time.perf_counter()
         try:
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **options)
@@ -305,8 +355,11 @@ def run_ray_part(work: Path, with_ner: bool) -> None:
             ray.shutdown()
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **options)
         ray_init_s[start] = round(time.perf_counter() - started, 2)
-        runs = [(entities, "", {}) for entities in ((False, True) if with_ner else (False,))]
-        runs += [(False, variant, job) for variant, job in JOB_VARIANTS.items() if variant]
+        runs = [
+            (entities, variant, JOB_VARIANTS[variant])
+            for variant in variants
+            for entities in ((False, True) if with_ner and not variant else (False,))
+        ]
         for n, (entities, variant, job) in enumerate(runs):
             settings = Settings(
                 qdrant_path=work / f"ray{start[:4]}{n}",
@@ -330,12 +383,21 @@ def main() -> None:
     parser.add_argument(
         "--copies", type=int, default=34, help="sample corpus copies (~299 chunks each)"
     )
+    parser.add_argument("--out", default="ingest", help="results file name, without suffix")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANT_KEYS), help=f"of {', '.join(VARIANT_KEYS)}"
+    )
+    parser.add_argument(
+        "--starts", default=",".join(START_KEYS), help=f"of {', '.join(START_KEYS)}"
+    )
     parser.add_argument("--skip-langchain", action="store_true")
     parser.add_argument("--with-ner", action="store_true", help="also (a) and (b) with NER")
     parser.add_argument("--ray-part", type=Path, help=argparse.SUPPRESS)  # internal: (a) only
     args = parser.parse_args()
+    starts = [START_KEYS[key] for key in args.starts.split(",")]
+    variants = [VARIANT_KEYS[key] for key in args.variants.split(",")]
     if args.ray_part:
-        run_ray_part(args.ray_part, args.with_ner)
+        run_ray_part(args.ray_part, args.with_ner, starts, variants)
         return
 
     work = Path(tempfile.mkdtemp(prefix="ruai-bench-"))
@@ -343,11 +405,9 @@ def main() -> None:
     files = replicate_corpus(work / "sample" / "articles", work / "corpus", args.copies)
     docs = len(files)
     print(f"corpus: {docs} documents in {work / 'corpus'}")
-    variants = (False, True) if args.with_ner else (False,)
-
     rows = []
     # the single-process baselines first, so that Ray's processes don't count in their memory
-    for entities in variants:
+    for entities in (False, True) if args.with_ner else (False,):
         settings = Settings(
             qdrant_path=work / f"loop{int(entities)}", extract_entities=entities, collection="bench"
         )
@@ -362,6 +422,7 @@ def main() -> None:
         )
 
     command = [sys.executable, __file__, "--ray-part", str(work)]
+    command += ["--starts", args.starts, "--variants", args.variants]
     subprocess.run(command + (["--with-ner"] if args.with_ner else []), check=True)
     ray_part = json.loads((work / "ray.json").read_text())
     rows += ray_part["rows"]
@@ -374,24 +435,31 @@ def main() -> None:
             return round(by_name[a]["chunks_per_s"] / by_name[b]["chunks_per_s"], 2)
         return None
 
+    def cpu_ratio(a: str, b: str) -> float | None:
+        if a in by_name and b in by_name:
+            return round(by_name[a]["cpu_s_per_1k_chunks"] / by_name[b]["cpu_s_per_1k_chunks"], 2)
+        return None
+
     ratios = {}
-    for start in RAY_STARTS:
-        for variant in JOB_VARIANTS:
+    for start in starts:
+        for variant in variants:
             job = f"(a) ray job, {start}{variant}"
             ratios[f"{start}{variant}: a_vs_b"] = ratio(job, "(b) plain loop")
             ratios[f"{start}{variant}: a_vs_c"] = ratio(job, "(c) LangChain from_texts")
+            ratios[f"{start}{variant}: cpu_per_chunk_a_vs_b"] = cpu_ratio(job, "(b) plain loop")
         job = f"(a) ray job, {start}"
         if args.with_ner:
             ratios[f"{start}: a_vs_b_ner"] = ratio(f"{job}, NER", "(b) plain loop, NER")
     result = {
         "machine": {"cpus": psutil.cpu_count(), "platform": platform.platform()},
+        "corpus": {"xquad_ru_article_copies": args.copies, "documents": docs},
         "ray_init_seconds": ray_init_s,
         "rows": rows,
         "ratios_chunks_per_s": ratios,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    plot(rows, RESULTS / "ingest.png")
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    plot(rows, RESULTS / f"{args.out}.png")
     print(json.dumps(ratios, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 

@@ -45,8 +45,9 @@ def _fused(settings: Settings) -> bool:
 
 def files_per_block(files: int, settings: Settings) -> int:
     """``ingest_files_per_batch``, or fewer when each stage actor would get under two blocks:
-    large blocks cut Ray's per-task cost (docs/benchmarks.md: 8 → 32 files a block took the job
-    from 42 to 28 CPU-seconds on 10k chunks), small corpora still spread over the pool."""
+    large blocks cut Ray's per-task cost (docs/benchmarks.md: 32 → 128 files a block took the
+    job from 2.41 to 2.14 CPU-seconds per 1,000 chunks at 100k chunks), small corpora still
+    spread over the pool."""
     per_actor = files // (2 * settings.ingest_concurrency)
     return max(1, min(settings.ingest_files_per_batch, per_actor))
 

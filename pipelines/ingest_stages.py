@@ -23,8 +23,16 @@ from ruai.encoders.factory import build_dense_encoder
 from ruai.ingest.documents import content_hash_of, doc_id_for
 from ruai.ingest.isolated_extraction import IsolatedExtractor
 from ruai.ingest.processing import DocumentProcessor, ProcessedDocument
-from ruai.ingest.rows import DOC_ROW_SCHEMA, OUTCOME_COLUMNS, chunk_rows, doc_row, with_dense
+from ruai.ingest.rows import (
+    DOC_ROW_SCHEMA,
+    OUTCOME_COLUMNS,
+    chunk_rows,
+    chunk_texts,
+    doc_row,
+    with_dense,
+)
 from ruai.settings import Settings
+from ruai.text.lemmas import Lemmatizer
 
 # doc_id → (stored content hash, stored source marker, stored access labels), or its ObjectRef
 # (one copy in the object store for all actors). A doc_id present here has a version in the
@@ -99,10 +107,12 @@ class ChunkStage:
 
 
 class EmbedStep:
-    """Adds the ``dense`` column (one vector per chunk): one encoder per actor, GPU if given."""
+    """Adds the ``dense`` column (one vector per chunk): one encoder per actor, GPU if given.
+    ``lemmatizer``: the chunk step's, where both run in one actor (navec then reads the lemma
+    cache BM25 filled instead of analysing every word again)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.encoder = build_dense_encoder(settings)
+    def __init__(self, settings: Settings, lemmatizer: Lemmatizer | None = None) -> None:
+        self.encoder = build_dense_encoder(settings, lemmatizer=lemmatizer)
         self.crash_marker = settings.embed_crash_marker
 
     def _maybe_crash(self) -> None:
@@ -113,7 +123,7 @@ class EmbedStep:
 
     def __call__(self, table: pa.Table) -> pa.Table:
         self._maybe_crash()
-        texts = pc.list_flatten(table.column("texts")).to_pylist()
+        texts = chunk_texts(table)
         if texts:
             dense = np.asarray(self.encoder.encode_passages(texts), dtype=np.float32)
         else:
@@ -187,8 +197,10 @@ class WriteStep:
 class EmbedWriteStage:
     """The final stage when embedding has its own actors (GPU): embed, then write."""
 
-    def __init__(self, settings: Settings, collection: str) -> None:
-        self.embed = EmbedStep(settings)
+    def __init__(
+        self, settings: Settings, collection: str, lemmatizer: Lemmatizer | None = None
+    ) -> None:
+        self.embed = EmbedStep(settings, lemmatizer)
         self.write = WriteStep(settings, collection)
 
     def __call__(self, table: pa.Table) -> pa.Table:
@@ -202,7 +214,7 @@ class ChunkEmbedWriteStage:
         self, settings: Settings, tenant: str, collection: str, known: KnownDocs = None
     ) -> None:
         self.chunk = ChunkStage(settings, tenant, known)
-        self.rest = EmbedWriteStage(settings, collection)
+        self.rest = EmbedWriteStage(settings, collection, self.chunk.processor.lemmatizer)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         return self.rest(self.chunk(batch))

@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from ruai.encoders.base import DenseEncoder
 from ruai.ingest.extraction import Extractor
 from ruai.ingest.processing import DocumentProcessor
-from ruai.ingest.rows import DOC_ROW_SCHEMA, chunk_rows, doc_row, points_from_table, with_dense
+from ruai.ingest.rows import (
+    DOC_ROW_SCHEMA,
+    chunk_rows,
+    chunk_texts,
+    doc_row,
+    points_from_table,
+    with_dense,
+)
 from ruai.settings import Settings
 from ruai.store.base import VectorStore
 
@@ -28,19 +36,31 @@ def index_files(
     dense: DenseEncoder,
     processor: DocumentProcessor | None = None,
 ) -> int:
-    """Ingest ``files`` into ``settings.collection`` of ``store``; the number of chunks written."""
+    """Ingest ``files`` into ``settings.collection`` of ``store``; the number of chunks written.
+    Documents are embedded and written ``write_batch_size`` chunks at a time, as the pipeline's
+    final stage writes a block."""
     if processor is None:
         processor = DocumentProcessor(settings, Extractor.from_settings(settings))
     store.ensure_collection(settings.collection, dense.dim)
-    chunks = 0
+    rows: list[dict] = []
+    pending = written = 0
     for path in files:
         doc = processor.process(str(path), path.read_bytes())
-        if not doc.chunks:
-            continue
-        row = doc_row(doc, settings.tenant, marker="", stored=False, access=[])
-        table = pa.Table.from_pylist([row], schema=DOC_ROW_SCHEMA)
-        vectors = dense.encode_passages(row["texts"])
-        points = points_from_table(chunk_rows(with_dense(table, vectors)))
-        chunks += store.upsert(settings.collection, points)
+        if doc.chunks:
+            rows.append(doc_row(doc, settings.tenant, marker="", stored=False, access=[]))
+            pending += len(doc.chunks)
+        if pending >= settings.write_batch_size:
+            written += _write(settings, rows, store, dense)
+            rows, pending = [], 0
+    if rows:
+        written += _write(settings, rows, store, dense)
     store.optimize(settings.collection)
-    return chunks
+    return written
+
+
+def _write(settings: Settings, rows: list[dict], store: VectorStore, dense: DenseEncoder) -> int:
+    table = pa.Table.from_pylist(rows, schema=DOC_ROW_SCHEMA)
+    vectors = np.asarray(dense.encode_passages(chunk_texts(table)), dtype=np.float32)
+    return store.upsert(
+        settings.collection, points_from_table(chunk_rows(with_dense(table, vectors)))
+    )

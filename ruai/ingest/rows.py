@@ -29,19 +29,33 @@ def points_from_table(table: pa.Table) -> list[PointRecord]:
     return [
         PointRecord(
             id=chunk_id,
-            dense=vector.tolist(),
-            sparse=SparseVector(list(indices), list(values)),
+            dense=vector,
+            sparse=SparseVector(indices, values),
             payload=json.loads(payload),
         )
         for chunk_id, vector, indices, values, payload in zip(
-            table.column("chunk_id").to_pylist(),
-            np.asarray(dense, dtype=np.float32),
-            table.column("sparse_indices").to_pylist(),
-            table.column("sparse_values").to_pylist(),
-            table.column("payload").to_pylist(),
+            _strings(table.column("chunk_id")),
+            np.asarray(dense, dtype=np.float32).tolist(),
+            _lists(table.column("sparse_indices")),
+            _lists(table.column("sparse_values")),
+            _strings(table.column("payload")),
             strict=True,
         )
     ]
+
+
+def _strings(column: pa.ChunkedArray) -> list[str]:
+    return column.to_numpy(zero_copy_only=False).tolist()  # faster than to_pylist's scalars
+
+
+def _lists(column: pa.ChunkedArray) -> list[list]:
+    """A list column as Python lists: one conversion of the flat values, then a slice per row
+    (a tenth of ``to_pylist``'s cost per row)."""
+    array = column.combine_chunks()
+    offsets = array.offsets.to_numpy()
+    flat = array.flatten().to_numpy().tolist()
+    bounds = (offsets - offsets[0]).tolist()
+    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 # One row per document, the shape ingestion's stages exchange: the document's outcome is a column
@@ -98,6 +112,11 @@ def doc_row(
         "sparse_values": [s.values for s in processed.sparse],
         "access": access,
     }
+
+
+def chunk_texts(table: pa.Table) -> list[str]:
+    """The texts of document rows' chunks, flattened: what the embedding step encodes."""
+    return _strings(pc.list_flatten(table.column("texts")))
 
 
 def with_dense(table: pa.Table, dense: np.ndarray) -> pa.Table:

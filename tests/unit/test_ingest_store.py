@@ -13,7 +13,7 @@ import pytest
 import ray
 
 from pipelines.ingest import run_ingest
-from pipelines.ingest_stages import WriteStep
+from pipelines.ingest_stages import ChunkEmbedWriteStage, WriteStep
 from ruai.encoders.base import SparseVector
 from ruai.ingest.documents import chunk_id_for, doc_id_for
 from ruai.ingest.rows import chunk_rows, points_from_table, with_dense
@@ -195,3 +195,12 @@ def test_doc_states_count_a_documents_points_against_its_chunk_count(
         docs[2][0].payload["content_hash"],  # no chunk_count (stored before it existed): as before
     ]
     store.close()
+
+
+def test_the_fused_stage_analyses_each_word_once(tmp_path: Path) -> None:
+    """Chunking (lemmas, BM25) and navec read one lemma cache in the fused actor."""
+    stage = ChunkEmbedWriteStage(_settings(tmp_path), TENANT, "docs", {})
+    try:
+        assert stage.rest.embed.encoder.lemmatizer is stage.chunk.processor.lemmatizer
+    finally:
+        stage.rest.write.store.close()
