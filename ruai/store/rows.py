@@ -38,12 +38,14 @@ class ChunkPayload(TypedDict):
     # re-run skips the object at listing time when it is unchanged (DocState.marker)
     source_marker: str
     # where the chunk lies (ruai.documents.Place), in the formats that have one: a PDF's or a
-    # scan's page (1-based), a DOCX page after explicit page breaks, a slide, a sheet, or the
-    # e-mail attachment it comes from
+    # scan's page (1-based), a DOCX page after explicit page breaks, a slide, a sheet
     page: NotRequired[int]
     slide: NotRequired[int]
     sheet: NotRequired[str]
+    # an e-mail attachment's document: its name in the mail, and the mail's source (ingestion
+    # replaces and prunes it with the mail)
     attachment: NotRequired[str]
+    parent_source: NotRequired[str]
     # who may read it: access labels (ruai/identity/access.py); empty: the whole tenant
     access: list[str]
 
@@ -93,6 +95,7 @@ def points_from_table(table: pa.Table) -> list[PointRecord]:
 DOC_ROW_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
+        ("parent_source", pa.string()),  # an attachment's: the mail's source; else ""
         ("doc_id", pa.string()),
         ("content_hash", pa.string()),
         ("outcome", pa.string()),
@@ -108,7 +111,15 @@ DOC_ROW_SCHEMA = pa.schema(
     ]
 )
 # what the final stage hands back to the driver: the outcome columns and the points written
-OUTCOME_COLUMNS = ("source", "doc_id", "content_hash", "outcome", "reason", "ocr_pages")
+OUTCOME_COLUMNS = (
+    "source",
+    "parent_source",
+    "doc_id",
+    "content_hash",
+    "outcome",
+    "reason",
+    "ocr_pages",
+)
 
 
 def with_dense(table: pa.Table, dense: np.ndarray) -> pa.Table:
