@@ -30,12 +30,13 @@ def index_files(
     store.ensure_collection(settings.collection, dense.dim)
     chunks = 0
     for path in files:
-        doc = processor.process(str(path), path.read_bytes())
-        vectors = dense.encode_passages([c.text for c in doc.chunks])
-        points = [
-            PointRecord(c.chunk_id, v.tolist(), s, chunk_payload(doc, c, settings.tenant))
-            for c, v, s in zip(doc.chunks, vectors, doc.sparse, strict=True)
-        ]
-        chunks += store.upsert(settings.collection, points)
+        # an e-mail's attachments are documents of their own, as in the pipeline
+        for doc in processor.add_entities(processor.prepare_all(str(path), path.read_bytes())):
+            vectors = dense.encode_passages([c.text for c in doc.chunks])
+            points = [
+                PointRecord(c.chunk_id, v.tolist(), s, chunk_payload(doc, c, settings.tenant))
+                for c, v, s in zip(doc.chunks, vectors, doc.sparse, strict=True)
+            ]
+            chunks += store.upsert(settings.collection, points)
     store.optimize(settings.collection)
     return chunks

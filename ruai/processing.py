@@ -77,9 +77,6 @@ class DocumentProcessor:
             ),
         )
 
-    def process(self, source: str, data: bytes) -> ProcessedDocument:
-        return self.add_entities([self.prepare(source, data)])[0]
-
     def prepare_all(self, source: str, data: bytes) -> list[ProcessedDocument]:
         """``prepare`` of the file, then of each attachment it carries (an e-mail's) as a
         document of its own: source ``<mail>#<name>``, parsed by ``extract`` under the same
