@@ -5,8 +5,10 @@
     python -m jobs.audit --verify [--since 90d]
 
 SOURCE: a document's source as ingested (a path or URI) or its file name; SUBJECT: a signed-in
-user's subject (the token's ``sub``) or an API key's id (``key-…``). Reads the query log the
-ingress writes (RUAI_QUERY_LOG_DIR, or RUAI_QUERY_LOG_DSN); a table, or JSON with --json.
+user's subject (the token's ``sub``) or an API key's id (``key-…``); its agents' steps (the
+model's tokens, each tool with its arguments and result size) and MCP tool calls are rows too.
+Reads the query log the ingress writes (RUAI_QUERY_LOG_DIR, or RUAI_QUERY_LOG_DSN); a table,
+or JSON with --json.
 --verify checks the log's hash chains (ruai/lifecycle/audit_chain.py): exit status 1 and one line
 per problem when a record was edited or deleted.
 """
@@ -63,7 +65,9 @@ def main(
         return
     title = f"who saw {document}" if document is not None else f"what {user} saw"
     table = Table(title=f"{title}, {window.label()}: {len(entries)} requests", show_lines=True)
-    for column in ("time", "user", "groups", "endpoint", "question", "retrieved", "cited"):
+    columns = ["time", "user", "groups", "endpoint", "question", "retrieved", "cited"]
+    steps = any(e.agent for e in entries)  # an agent's steps, tool calls over MCP
+    for column in columns + ["agent step / tool call"] * steps:
         table.add_column(column)
     for e in entries:
         who = e.subject or ""
@@ -77,6 +81,7 @@ def main(
             e.question if e.question is not None else f"sha256 {e.question_sha256[:12]}…",
             "\n".join(e.retrieved),
             "\n".join(e.cited),
+            *[e.action()] * steps,
         )
     Console().print(table)
 

@@ -132,7 +132,8 @@ class AgentWorker:
         model = OpenAIChatModel(job.api_url, job.model, job.api_key, timeout_s=job.max_seconds)
         platform = HttpPlatform(job.api_url.removesuffix("/v1"), job.api_key, job.collection)
         self.agent = Agent(model, platform_tools(platform),
-                           Budget(job.max_steps, job.max_seconds), SYSTEM_PROMPT)  # fmt: skip
+                           Budget(job.max_steps, job.max_seconds), SYSTEM_PROMPT,
+                           on_step=platform.record_step)  # fmt: skip
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         rows: dict[str, list] = {"id": [], "status": [], "error": []}

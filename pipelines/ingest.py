@@ -34,7 +34,8 @@ from pipelines.sources import (
 from raystore import store_for, with_absolute_paths
 from ruai.ingest.documents import doc_id_for
 from ruai.settings import Settings
-from ruai.store.base import DocState
+from ruai.store.base import DocState, VectorStore
+from ruai.store.doc_state_tally import MIXED_VERSIONS
 
 
 def _fused(settings: Settings) -> bool:
@@ -113,6 +114,7 @@ def _count_outcomes(report: IngestReport, table: pa.Table) -> None:
     for row in table.to_pylist():
         if row["outcome"] == "ok":
             report.documents_ok += 1
+            report.documents_attachments += bool(row.get("parent_source"))
             report.chunks += row["chunks"]
             report.points_written += row["chunks"]
             if row.get("ocr_pages"):
@@ -163,6 +165,12 @@ def run_ingest(
     check_builder(store, collection, built)
     record_builder(store, collection, built)
     states = store.doc_states(collection, tenant)
+    attachments = _attachments_by_mail(states)
+    for mail, stored in attachments.items():
+        if any(not state.content_hash for state in stored):  # one not wholly written: re-read
+            mail_state = states.get(doc_id_for(mail, tenant))
+            if mail_state is not None:
+                mail_state.content_hash = MIXED_VERSIONS
     # an object whose change marker (size, mtime) is the one stored is unchanged: nobody reads it
     # (a document with several versions in the store has no marker and no hash: it is re-read)
     to_read = [f for f in files if not _unchanged_by_marker(f, states, tenant)]
@@ -176,10 +184,13 @@ def run_ingest(
         and states[doc_id := doc_id_for(f.uri, tenant)].access != tuple(readers[f.uri])
     }
     if relabel:
-        store.set_access(collection, relabel)
         report.documents_unchanged -= len(relabel)
         report.files_unchanged_listed -= len(relabel)
         report.documents_access_updated += len(relabel)
+        relabelled = {states[doc_id].source for doc_id in relabel}
+        for mail in relabelled & attachments.keys():
+            relabel |= dict.fromkeys((a.doc_id for a in attachments[mail]), readers[mail])
+        store.set_access(collection, relabel)
     report.access_policies = len(policies.policy_files)
 
     if to_read:
@@ -187,17 +198,21 @@ def run_ingest(
         # its chunks: the driver reads no file and holds no vector, it counts outcomes
         known = {doc_id: (s.content_hash, s.marker, s.access) for doc_id, s in states.items()}
         dataset = build_dataset(settings, to_read, tenant, collection, ray.put(known), readers)
+        outcomes = []
         for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
             _count_outcomes(report, table)
+            outcomes.append(table.select(["source", "doc_id", "outcome"]))
             if on_progress:
                 on_progress(report)
+        _follow_mails(store, collection, report, attachments, outcomes, readers)
 
     if prune:
         present = {f.uri for f in files}
+        # an attachment goes with its mail
         absent = {
-            doc_id: state.source
+            doc_id: file
             for doc_id, state in states.items()
-            if is_under(state.source, root) and state.source not in present
+            if is_under(file := state.parent or state.source, root) and file not in present
         }
         gone = [doc_id for doc_id, source in absent.items() if not listing.in_unlisted(source)]
         store.delete_docs(collection, dict.fromkeys(gone))
@@ -208,6 +223,46 @@ def run_ingest(
     report.points_total = store.count(collection, tenant)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _attachments_by_mail(states: dict[str, DocState]) -> dict[str, list[DocState]]:
+    """The stored attachment documents of each mail (by the mail's source)."""
+    attachments: dict[str, list[DocState]] = {}
+    for state in states.values():
+        if state.parent:
+            attachments.setdefault(state.parent, []).append(state)
+    return attachments
+
+
+def _follow_mails(
+    store: VectorStore,
+    collection: str,
+    report: IngestReport,
+    attachments: dict[str, list[DocState]],
+    outcomes: list[pa.Table],
+    readers: dict[str, list[str]],
+) -> None:
+    """The stored attachments of the mails this run read follow their mail: the readers of a
+    mail whose access alone changed; gone when the mail's new version (or its removal) no
+    longer carries them."""
+    if not attachments or not outcomes:
+        return
+    rows = pa.concat_tables(outcomes).to_pylist()
+    seen = {row["doc_id"] for row in rows}
+    relabel: dict[str, list[str]] = {}
+    gone: list[DocState] = []
+    for row in rows:
+        stored = attachments.get(row["source"], [])
+        if row["outcome"] == "access":
+            relabel |= dict.fromkeys((a.doc_id for a in stored), readers[row["source"]])
+        elif row["outcome"] in ("ok", "removed"):
+            gone += [a for a in stored if a.doc_id not in seen]
+    if relabel:
+        store.set_access(collection, relabel)
+    store.delete_docs(collection, dict.fromkeys(a.doc_id for a in gone))
+    report.documents_removed += [
+        {"source": a.source, "reason": f"no longer attached to {a.parent}"} for a in gone
+    ]
 
 
 def _unchanged_by_marker(file: SourceFile, states: dict[str, DocState], tenant: str) -> bool:

@@ -51,7 +51,9 @@ class ChunkStage:
         self.tenant = tenant
         self.known = ray.get(known) if isinstance(known, ray.ObjectRef) else known or {}
 
-    def _isolated(self, uri: str, step: Callable[[], ProcessedDocument]) -> ProcessedDocument:
+    def _isolated(
+        self, uri: str, step: Callable[[], list[ProcessedDocument]]
+    ) -> list[ProcessedDocument]:
         """One document's failure, expected or a bug, never costs the others."""
         try:
             return step()
@@ -59,22 +61,27 @@ class ChunkStage:
             reason = f"read error: {exc}"
         except Exception as exc:
             reason = f"internal error: {type(exc).__name__}: {exc}"
-        return ProcessedDocument(uri, doc_id_for(uri, self.tenant), "failed", reason=reason)
+        return [ProcessedDocument(uri, doc_id_for(uri, self.tenant), "failed", reason=reason)]
 
-    def _prepare(self, uri: str, size: int, marker: str, access: list[str]) -> ProcessedDocument:
+    def _prepare(
+        self, uri: str, size: int, marker: str, access: list[str]
+    ) -> list[ProcessedDocument]:
+        """The file's document, then its attachments' (an e-mail's), each its own document."""
         too_large = self.processor.too_large(uri, size)
         if too_large:
-            return too_large
+            return [too_large]
         data = read_source_file(uri)
         doc_id = doc_id_for(uri, self.tenant)
         digest = content_hash_of(data)
         # same bytes and same marker: nothing to write (a new marker alone is written, so that
-        # the next run skips the object at listing time), or only the access payload
+        # the next run skips the object at listing time), or only the access payload; the
+        # driver does the same for the attachments of such a mail
         stored = self.known.get(doc_id)
         if stored is not None and stored[:2] == (digest, marker):
             same_access = stored[2] == tuple(access)
-            return ProcessedDocument(uri, doc_id, "unchanged" if same_access else "access", digest)
-        return self.processor.prepare(uri, data)
+            status = "unchanged" if same_access else "access"
+            return [ProcessedDocument(uri, doc_id, status, digest)]
+        return self.processor.prepare_all(uri, data)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         files = list(
@@ -86,22 +93,25 @@ class ChunkStage:
                 strict=True,
             )
         )
+        # (document, its file's marker and access): an attachment is read as its mail is
         documents = [
-            self._isolated(
+            (doc, marker, access)
+            for uri, size, marker, access in files
+            for doc in self._isolated(
                 uri, lambda uri=uri, size=size, m=marker, a=access: self._prepare(uri, size, m, a)
             )
-            for uri, size, marker, access in files
         ]
+        processed = [doc for doc, _, _ in documents]
         try:
-            self.processor.add_entities(documents)
+            self.processor.add_entities(processed)
         except Exception:  # find the document that breaks the batch, keep the rest
-            documents = [
-                self._isolated(doc.source, lambda doc=doc: self.processor.add_entities([doc])[0])
-                for doc in documents
+            processed = [
+                self._isolated(doc.source, lambda doc=doc: self.processor.add_entities([doc]))[0]
+                for doc in processed
             ]
         rows = [
             doc_row(doc, self.tenant, marker, doc.doc_id in self.known, access)
-            for doc, (_, _, marker, access) in zip(documents, files, strict=True)
+            for doc, (_, marker, access) in zip(processed, documents, strict=True)
         ]
         return pa.Table.from_pylist(rows, schema=DOC_ROW_SCHEMA)
 

@@ -20,6 +20,8 @@ class IngestReport:
     # file reached twice, directories that cannot be listed): [{source, reason}]
     files_skipped: list[dict[str, str]] = field(default_factory=list)
     documents_ok: int = 0
+    # of those, e-mail attachments written as documents of their own
+    documents_attachments: int = 0
     documents_unchanged: int = 0
     # of those, the objects skipped at listing time by their change marker (never read)
     files_unchanged_listed: int = 0

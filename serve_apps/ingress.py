@@ -31,6 +31,7 @@ from ruai.store.base import CollectionNotFoundError, Hit
 from serve_apps import experiments, sse
 from serve_apps import openai_shapes as shapes
 from serve_apps.admission import Admission
+from serve_apps.agent_steps import router as agent_steps_router
 from serve_apps.auth import Authenticator
 from serve_apps.chat_routes import open_conversation_store
 from serve_apps.chat_routes import router as chat_router
@@ -68,6 +69,7 @@ T = TypeVar("T")
 # their scripts from a CDN, which an offline cluster cannot reach: off
 app = FastAPI(title="ruai RAG API", openapi_url=None, docs_url=None, redoc_url=None)
 app.include_router(chat_router)  # the chat UI at /, conversations, /v1/feedback
+app.include_router(agent_steps_router)  # an agent's steps into the audit trail
 # the platform's tools over MCP (streamable HTTP), as the caller's tenant
 app.router.routes.append(Route(MCP_PATH, McpEndpoint(), methods=["GET", "POST", "DELETE"]))
 UNADMITTED_PATHS = ("/healthz",)

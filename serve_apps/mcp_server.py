@@ -21,6 +21,7 @@ from ruai.agents.platform_tools import platform_tools
 from ruai.agents.tools import ToolArgumentsError
 from serve_apps.agent_platform import IngressPlatform
 from serve_apps.errors import ApiError
+from serve_apps.query_logging import note
 from serve_apps.request_context import caller, ingress, request_context
 
 logger = logging.getLogger("ray.serve")
@@ -47,28 +48,34 @@ async def _list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
 
 
 async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    """The tool's result; the call (tool, arguments, result size or error) is noted on the
+    request for the query log's audit record, with what the tool searched."""
     principal = request_context(ctx.request).principal
+    arguments = json.dumps(params.arguments or {}, ensure_ascii=False)
+    note(ctx.request, tenant=principal.tenant, principal=principal, tool=params.name,
+         tool_arguments=arguments)  # fmt: skip
     platform = IngressPlatform(ingress(ctx.request), principal, ctx.request)
     tools = {tool.name: tool for tool in platform_tools(platform)}
     tool = tools.get(params.name)
     if tool is None:
-        return _error(f"no tool {params.name!r}; tools: {sorted(tools)}")
+        return _error(ctx.request, f"no tool {params.name!r}; tools: {sorted(tools)}")
     try:
         result = await tool.call(params.arguments or {})
     except ToolArgumentsError as exc:
-        return _error(str(exc))
+        return _error(ctx.request, str(exc))
     except ApiError as exc:  # a missing collection or chunk, a limit, a store that is down
-        return _error(exc.message)
+        return _error(ctx.request, exc.message)
     text = json.dumps(result, ensure_ascii=False)
+    note(ctx.request, result_chars=len(text))
     logger.info("mcp tool %s tenant=%s arguments=%d chars result=%d chars", params.name,
-                principal.tenant,
-                len(json.dumps(params.arguments or {})), len(text))  # fmt: skip
+                principal.tenant, len(arguments), len(text))  # fmt: skip
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
                                 structured_content=result)  # fmt: skip
 
 
-def _error(message: str) -> types.CallToolResult:
+def _error(request: Request, message: str) -> types.CallToolResult:
     """A tool's failure as its result, so that the model reads it and may correct itself."""
+    note(request, error=message)
     return types.CallToolResult(content=[types.TextContent(type="text", text=message)],
                                 is_error=True)  # fmt: skip
 

@@ -42,8 +42,8 @@ RECORD_ERROR = "record_error"  # building the record failed (a bug): counted, ne
 
 def note(request: Request, **fields: Any) -> None:
     """Add ``fields`` (tenant, principal, question, hits, cited passages, collection, adapter,
-    llm_model, dense_model, response_id, ttft_ms) to this request's query-log entry; later
-    notes win."""
+    llm_model, dense_model, response_id, ttft_ms; an MCP tool call's tool, tool_arguments,
+    result_chars, error) to this request's query-log entry; later notes win."""
     request_context(request).note(**fields)
 
 
@@ -150,6 +150,11 @@ class QueryLogging:
             **_who(principal),
             sources=_distinct(str(hit.payload.get("source", "")) for hit in hits),
             cited=_distinct(p.source for p in entry.get("cited") or ()),
+            # an MCP tool call's
+            tool=entry.get("tool"),
+            tool_arguments=entry.get("tool_arguments") if tenant not in self.hash_only else None,
+            result_chars=entry.get("result_chars"),
+            error=entry.get("error"),
         )
 
     def _labels(self, request: Request, entry: dict[str, Any]) -> dict[str, str | None]:

@@ -1,12 +1,17 @@
 """The platform's tools over its HTTP API (``/v1/search``, ``/v1/context``, ``/v1/models``,
 ``/v1/chat/completions``), as the holder of one API key: what an agent job runs, so that the
-served application enforces the key's tenant exactly as for any other client."""
+served application enforces the key's tenant exactly as for any other client. The agent's steps
+go to the same API (``/v1/agent/steps``): the application writes them to its audit trail as the
+key's principal."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import httpx
+
+from ruai.agents.loop import AgentRun, Step
 
 RAG_PREFIX = "rag-"
 
@@ -56,3 +61,8 @@ class HttpPlatform:
         answer = await self._call("POST", "/v1/chat/completions", body)
         return {"answer": answer["choices"][0]["message"]["content"] or "",
                 "sources": answer.get("sources") or []}  # fmt: skip
+
+    async def record_step(self, run: AgentRun, step: Step) -> None:
+        """The agent loop's ``on_step``: the step into the platform's audit trail."""
+        await self._call("POST", "/v1/agent/steps",
+                         {"run_id": run.run_id, "task": run.task, **asdict(step)})  # fmt: skip

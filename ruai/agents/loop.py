@@ -1,14 +1,16 @@
 """The agent loop: the model is called with the tools; the tools it calls run and their results
 go back to it, until it answers without calling one, its step budget (model calls) or its time
 budget runs out. Every step is recorded: the model's tokens, each tool's name, arguments,
-result size and error."""
+result size and error; ``on_step`` writes each finished step to the audit trail (the platform's
+``/v1/agent/steps``, ruai/agents/http_platform.py) before the next one starts."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -45,6 +47,8 @@ class Step:
 @dataclass(slots=True)
 class AgentRun:
     status: Status
+    task: str = ""
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     answer: str = ""
     citations: list[dict[str, Any]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
@@ -58,9 +62,14 @@ class AgentRun:
         return asdict(self) | {"tokens": self.tokens}
 
 
+# sees each finished step of a run (the audit trail, a progress display); what it raises ends
+# the run (a step that cannot be recorded is not followed by another)
+StepObserver = Callable[["AgentRun", Step], Awaitable[None]]
+
+
 class Agent:
     """``run(task)`` answers one task with ``model`` and ``tools`` within ``budget``;
-    ``on_step`` sees each finished step (the query log, a progress display)."""
+    ``on_step`` sees each finished step."""
 
     def __init__(
         self,
@@ -69,7 +78,7 @@ class Agent:
         budget: Budget | None = None,
         system_prompt: str | None = None,
         tool_choice: Any = "auto",
-        on_step: Callable[[Step], None] | None = None,
+        on_step: StepObserver | None = None,
     ) -> None:
         self.model = model
         self.tools = {tool.name: tool for tool in tools}
@@ -84,7 +93,7 @@ class Agent:
         if self.system_prompt:
             messages.append({"role": "system", "content": self.system_prompt})
         messages.append({"role": "user", "content": task})
-        run = AgentRun(status="step_budget")
+        run = AgentRun(status="step_budget", task=task)
         try:
             async with asyncio.timeout(self.budget.max_seconds):
                 await self._steps(messages, run)
@@ -104,17 +113,17 @@ class Agent:
             run.citations += reply.sources
             if not reply.tool_calls:
                 run.status, run.answer = "answered", reply.content
-                self._finished(step, started)
+                await self._finished(run, step, started)
                 return
             messages.append(reply.message())
             for call in reply.tool_calls:
                 messages.append(await self._tool_result(call, step, run))
-            self._finished(step, started)
+            await self._finished(run, step, started)
 
-    def _finished(self, step: Step, started: float) -> None:
+    async def _finished(self, run: AgentRun, step: Step, started: float) -> None:
         step.elapsed_ms = (time.perf_counter() - started) * 1000
         if self.on_step is not None:
-            self.on_step(step)
+            await self.on_step(run, step)
 
     async def _tool_result(self, call: dict[str, Any], step: Step, run: AgentRun) -> dict:
         """The tool message answering ``call``; a failing tool's error goes back to the model

@@ -126,6 +126,8 @@ def hit_fields(hits: list[Hit]) -> list[dict[str, Any]]:
                   "text": passage.text}  # fmt: skip
         if hit.payload.get("page") is not None:
             fields["page"] = hit.payload["page"]
+        if passage.parent_source:  # an e-mail attachment: the mail it came with
+            fields["parent_source"] = passage.parent_source
         found.append(fields)
     return found
 

@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # Where a part of a document is, as its citations name it: ("page", 12), ("slide", 3),
-# ("sheet", "Тарифы"), ("attachment", "акт.pdf"); None where the format has no such place.
+# ("sheet", "Тарифы"); None where the format has no such place.
 Place = tuple[str, int | str]
+# the payload fields a citation names a place by: those, and an e-mail attachment's name
 PLACE_KINDS = ("page", "slide", "sheet", "attachment")
 
 # A fixed namespace so that ids are the same on every machine and every run.
@@ -55,6 +56,14 @@ class Part:
     table: TableLayout | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file carried inside a document (an e-mail's attachment): ingested as its own document."""
+
+    name: str
+    data: bytes
+
+
 @dataclass(slots=True)
 class Document:
     source: str
@@ -64,6 +73,7 @@ class Document:
     meta: dict[str, Any] = field(default_factory=dict)
     # in text order, covering every paragraph; empty: the whole text is one part without a place
     parts: list[Part] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -45,10 +45,11 @@ def index_files(
     rows: list[dict] = []
     pending = written = 0
     for path in files:
-        doc = processor.process(str(path), path.read_bytes())
-        if doc.chunks:
-            rows.append(doc_row(doc, settings.tenant, marker="", stored=False, access=[]))
-            pending += len(doc.chunks)
+        # an e-mail's attachments are documents of their own, as in the pipeline
+        for doc in processor.add_entities(processor.prepare_all(str(path), path.read_bytes())):
+            if doc.chunks:
+                rows.append(doc_row(doc, settings.tenant, marker="", stored=False, access=[]))
+                pending += len(doc.chunks)
         if pending >= settings.write_batch_size:
             written += _write(settings, rows, store, dense)
             rows, pending = [], 0

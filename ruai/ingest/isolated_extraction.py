@@ -27,8 +27,8 @@ from ruai.loaders import LimitExceededError, LoaderError, detect_format
 from ruai.pickle_frames import frame, read_frame
 from ruai.settings import Settings
 
-# the formats whose parsing may OCR pages (an e-mail through its attachments)
-OCR_FORMATS = ("pdf", "image", "eml")
+# the formats whose parsing may OCR pages
+OCR_FORMATS = ("pdf", "image")
 _START_TIMEOUT_S = 300.0  # imports and the tokenizer, on a loaded machine
 
 

@@ -34,13 +34,15 @@ class ChunkPayload(TypedDict):
     # the object store's change marker of the source ("size:mtime"; "" for local files): a
     # re-run skips the object at listing time when it is unchanged (DocState.marker)
     source_marker: str
-    # where the chunk lies (ruai.ingest.documents.Place), in the formats that have one: a PDF's or a
-    # scan's page (1-based), a DOCX page after explicit page breaks, a slide, a sheet, or the
-    # e-mail attachment it comes from
+    # where the chunk lies (ruai.ingest.documents.Place), in the formats that have one: a PDF's or
+    # a scan's page (1-based), a DOCX page after explicit page breaks, a slide, a sheet
     page: NotRequired[int]
     slide: NotRequired[int]
     sheet: NotRequired[str]
+    # an e-mail attachment's document: its name in the mail, and the mail's source (ingestion
+    # replaces and prunes it with the mail)
     attachment: NotRequired[str]
+    parent_source: NotRequired[str]
     # who may read it: access labels (ruai/identity/access.py); empty: the whole tenant
     access: list[str]
 
@@ -71,8 +73,15 @@ def chunk_payload(
         "language": document.meta.get("language", ""),
         "source_marker": source_marker,
         **place_fields(chunk.place),  # type: ignore[typeddict-item]
+        **_attachment_fields(processed),  # type: ignore[typeddict-item]
         "access": list(access or []),
     }
+
+
+def _attachment_fields(processed: ProcessedDocument) -> dict[str, str]:
+    if not processed.parent_source:
+        return {}
+    return {"parent_source": processed.parent_source, "attachment": processed.attachment}
 
 
 def encode_payload(payload: ChunkPayload) -> str:

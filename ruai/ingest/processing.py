@@ -37,6 +37,9 @@ class ProcessedDocument:
     document: Document | None = None
     chunks: list[Chunk] = field(default_factory=list)
     sparse: list[SparseVector] = field(default_factory=list)
+    # an e-mail attachment's: the mail's source and the attachment's name in it
+    parent_source: str = ""
+    attachment: str = ""
 
 
 class DocumentProcessor:
@@ -73,15 +76,28 @@ class DocumentProcessor:
             ),
         )
 
-    def process(self, source: str, data: bytes) -> ProcessedDocument:
-        return self.add_entities([self.prepare(source, data)])[0]
+    def prepare_all(self, source: str, data: bytes) -> list[ProcessedDocument]:
+        """``prepare`` of the file, then of each attachment it carries (an e-mail's) as a
+        document of its own: source ``<mail>#<name>``, parsed by ``extract`` under the same
+        limits, linked to the mail by ``parent_source``."""
+        processed = self.prepare(source, data)
+        documents = [processed]
+        if processed.document is not None:
+            for attachment in processed.document.attachments:
+                derived = self.prepare(f"{source}#{attachment.name}", attachment.data,
+                                       parse_as=attachment.name)  # fmt: skip
+                derived.parent_source, derived.attachment = source, attachment.name
+                documents.append(derived)
+            processed.document.attachments = []  # their bytes are not needed any more
+        return documents
 
-    def prepare(self, source: str, data: bytes) -> ProcessedDocument:
-        """Everything but entities: parse, chunk, lemmatize, encode BM25."""
+    def prepare(self, source: str, data: bytes, parse_as: str | None = None) -> ProcessedDocument:
+        """Everything but entities: parse, chunk, lemmatize, encode BM25. ``parse_as``: the
+        file name that picks the parser, when ``source`` does not end with it."""
         doc_id = doc_id_for(source, self.tenant)
         digest = content_hash_of(data)
         try:
-            extraction = self.extract(source, data)
+            extraction = self.extract(parse_as or source, data)
         except NoTextError as exc:
             return ProcessedDocument(source, doc_id, "empty", digest, reason=str(exc))
         except LoaderError as exc:

@@ -68,6 +68,7 @@ def _lists(column: pa.ChunkedArray) -> list[list]:
 DOC_ROW_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
+        ("parent_source", pa.string()),  # an attachment's: the mail's source; else ""
         ("doc_id", pa.string()),
         ("content_hash", pa.string()),
         ("outcome", pa.string()),
@@ -83,7 +84,15 @@ DOC_ROW_SCHEMA = pa.schema(
     ]
 )
 # what the final stage hands back to the driver: the outcome columns and the points written
-OUTCOME_COLUMNS = ("source", "doc_id", "content_hash", "outcome", "reason", "ocr_pages")
+OUTCOME_COLUMNS = (
+    "source",
+    "parent_source",
+    "doc_id",
+    "content_hash",
+    "outcome",
+    "reason",
+    "ocr_pages",
+)
 
 
 def doc_row(
@@ -97,6 +106,7 @@ def doc_row(
         outcome = "removed" if stored else "failed"
     return {
         "source": processed.source,
+        "parent_source": processed.parent_source,
         "doc_id": processed.doc_id,
         "content_hash": processed.content_hash,
         "outcome": outcome,

@@ -1,4 +1,5 @@
-"""The audit trail read back from the query log: who saw a document, what a user saw.
+"""The audit trail read back from the query log: who saw a document, what a user saw (and
+which steps their agents took, which tools they called over MCP).
 
 Every answered request's record names its caller (subject, groups, token or which API key), the
 documents retrieved for it and those its answer showed as sources (ruai/lifecycle/query_log.py).
@@ -8,11 +9,13 @@ name); a user by subject or by API key id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+
+from ruai.lifecycle.query_log import AGENT_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,22 @@ class AuditEntry:
     question_sha256: str
     retrieved: list[str]  # sources of the retrieved chunks
     cited: list[str]  # sources the answer showed
+    latency_ms: float = 0.0
+    # an agent's step or an MCP tool call (ruai.lifecycle.query_log.AGENT_COLUMNS), else {}
+    agent: dict[str, Any] = field(default_factory=dict)
+
+    def action(self) -> str:
+        """An agent step or tool call in a line: ``agent 1a2b3c4d step 2: search_documents
+        {"query": …} → 1234 chars``; "" for a plain request."""
+        if not self.agent:
+            return ""
+        a = self.agent
+        where = f"agent {a['agent_run'][:8]} step {a['agent_step']}: " if a.get("agent_run") else ""
+        if a.get("tool") is None:
+            return f"{where}model, {a.get('prompt_tokens')}+{a.get('completion_tokens')} tokens"
+        done = f"error {a['error']}" if a.get("error") else f"{a.get('result_chars')} chars"
+        arguments = a.get("tool_arguments")
+        return f"{where}{a['tool']} {arguments if arguments is not None else '…'} → {done}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +63,8 @@ class AuditEntry:
             "question_sha256": self.question_sha256,
             "retrieved": self.retrieved,
             "cited": self.cited,
+            "latency_ms": self.latency_ms,
+            **self.agent,
         }
 
 
@@ -65,6 +86,10 @@ def _entry(row: dict[str, Any]) -> AuditEntry:
         question_sha256=row["question_sha256"],
         retrieved=list(row.get("sources") or []),
         cited=list(row.get("cited") or []),
+        latency_ms=row.get("latency_ms") or 0.0,
+        agent={name: row.get(name) for name in AGENT_COLUMNS}
+        if row.get("tool") or row.get("agent_run")
+        else {},
     )
 
 

@@ -5,8 +5,9 @@ matches its hash, a deleted one leaves a gap in its chain's sequence. The oldest
 may be gone (retention deletes them): a chain is checked from its oldest remaining row on.
 
 The chained fields are who asked, when, what (the question's hash), through which endpoint with
-which status, and which chunks and documents were retrieved and shown; latency and scores are
-left out (measurements, stored as float32)."""
+which status, and which chunks and documents were retrieved and shown, and an agent step's
+columns where a row has them; latency and scores are left out (measurements, stored as
+float32)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+
+from ruai.lifecycle.query_log import AGENT_COLUMNS
 
 CHAINED_FIELDS = (
     "ts", "tenant", "endpoint", "status", "question_sha256", "chunk_ids", "response_id",
@@ -37,15 +40,17 @@ class Link:
 
 
 def digest(fields: dict[str, Any], prev_sha256: str) -> str:
+    # an agent column counts where it is set: rows without one hash as they did before
+    agent = {name: fields[name] for name in AGENT_COLUMNS if fields.get(name) is not None}
     canonical = json.dumps(
-        {name: fields.get(name) for name in CHAINED_FIELDS},
+        {name: fields.get(name) for name in CHAINED_FIELDS} | agent,
         ensure_ascii=False, sort_keys=True, separators=(",", ":"),
     )  # fmt: skip
     return hashlib.sha256(f"{prev_sha256}\n{canonical}".encode()).hexdigest()
 
 
 def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
-    out = {name: fields.get(name) for name in CHAINED_FIELDS}
+    out = {name: fields.get(name) for name in (*CHAINED_FIELDS, *AGENT_COLUMNS)}
     for name in _LISTS:
         out[name] = list(out[name] or [])
     if isinstance(out["ts"], datetime):
@@ -66,7 +71,8 @@ class AuditChain:
         seq, prev = self.state
         links = []
         for record in records:
-            fields = _normalized({name: getattr(record, name, None) for name in CHAINED_FIELDS}
+            fields = _normalized({name: getattr(record, name, None)
+                                  for name in (*CHAINED_FIELDS, *AGENT_COLUMNS)}
                                  | {"ts": record.ts_ms})  # fmt: skip
             sha = digest(fields, prev)
             links.append(Link(self.name, seq, prev, sha))

@@ -48,8 +48,24 @@ SCHEMA = pa.schema(
         pa.field("seq", pa.int64()),
         pa.field("prev_sha256", pa.string()),
         pa.field("sha256", pa.string()),
+        # an agent's step (ruai/agents/loop.py; null on other rows): its run and step number,
+        # and either the model call (its tokens) or one tool call (the tool, its arguments as
+        # written, null where the tenant logs only hashes, the result's size, its error); an MCP
+        # tool call fills the tool's columns only
+        pa.field("agent_run", pa.string()),
+        pa.field("agent_step", pa.int32()),
+        pa.field("tool", pa.string()),
+        pa.field("tool_arguments", pa.string()),
+        pa.field("result_chars", pa.int64()),
+        pa.field("prompt_tokens", pa.int32()),
+        pa.field("completion_tokens", pa.int32()),
+        pa.field("error", pa.string()),
     ]
 )
+AGENT_COLUMNS = (
+    "agent_run", "agent_step", "tool", "tool_arguments", "result_chars", "prompt_tokens",
+    "completion_tokens", "error",
+)  # fmt: skip
 CHAIN_COLUMNS = ("chain", "seq", "prev_sha256", "sha256")
 # the list columns: tuples in a QueryRecord, lists in Arrow and PostgreSQL arrays
 LIST_COLUMNS = ("chunk_ids", "scores", "groups", "sources", "cited")
@@ -87,6 +103,14 @@ class QueryRecord:
     key_id: str | None = None
     sources: tuple[str, ...] = field(default_factory=tuple)
     cited: tuple[str, ...] = field(default_factory=tuple)
+    agent_run: str | None = None
+    agent_step: int | None = None
+    tool: str | None = None
+    tool_arguments: str | None = None
+    result_chars: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    error: str | None = None
 
     @classmethod
     def of(

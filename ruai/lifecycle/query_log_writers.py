@@ -43,6 +43,10 @@ _PG_TYPES = {
     "groups": "TEXT[]",
     "sources": "TEXT[]",
     "cited": "TEXT[]",
+    "agent_step": "INTEGER",
+    "result_chars": "BIGINT",
+    "prompt_tokens": "INTEGER",
+    "completion_tokens": "INTEGER",
 }
 
 

@@ -24,11 +24,16 @@ class Passage:
     # where in the source the chunk lies, as stored: {"page": 12}, {"slide": 3},
     # {"sheet": "Тарифы"}, {"attachment": "акт.pdf"}; {} where the format has no such place
     place: dict[str, int | str] = field(default_factory=dict)
+    # an e-mail attachment's: the mail it came with (its ``place`` names the attachment)
+    parent_source: str = ""
 
     def citation(self) -> dict[str, Any]:
-        """The structured source an API response lists for marker ``[n]``, with its place."""
+        """The structured source an API response lists for marker ``[n]``, with its place (and
+        an attachment's mail)."""
         fields = asdict(self)
         del fields["entities"]
+        if not fields["parent_source"]:
+            del fields["parent_source"]
         fields |= fields.pop("place")
         fields["snippet"] = fields.pop("text")[:SNIPPET_CHARS]
         return fields
@@ -45,6 +50,7 @@ def passages_from_hits(hits: list[Hit]) -> list[Passage]:
             title=str(hit.payload.get("title") or ""),
             entities=list(hit.payload.get("entities") or []),
             place={kind: hit.payload[kind] for kind in PLACE_KINDS if kind in hit.payload},
+            parent_source=str(hit.payload.get("parent_source") or ""),
         )
         for i, hit in enumerate(hits, 1)
     ]

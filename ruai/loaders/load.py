@@ -127,6 +127,7 @@ def load_document(source: str, data: bytes, limits: ParseLimits = UNLIMITED) -> 
         content_hash=content_hash_of(data),
         meta=meta,
         parts=parts,
+        attachments=parsed.attachments,
     )
 
 
@@ -146,6 +147,16 @@ def detect_format(source: str, data: bytes) -> str:
         if name.endswith(extension):
             return fmt
     return sniffed
+
+
+def readable_format(source: str, data: bytes) -> str | None:
+    """The format when the content's signature or the extension names one; None for text-like
+    content under an unknown extension (an e-mail skips such attachments: signatures, archives)."""
+    fmt = detect_format(source, data)
+    if fmt not in _TEXT_FORMATS:
+        return fmt
+    name = _file_name(source).lower()
+    return fmt if any(name.endswith(extension) for extension in EXTENSIONS) else None
 
 
 def sniff_format(data: bytes) -> str:
@@ -170,8 +181,7 @@ def sniff_format(data: bytes) -> str:
 
 
 def parse_as(fmt: str, data: bytes, limits: ParseLimits) -> ParsedText:
-    """One format's parser, its failures as :class:`LoaderError` (an e-mail parses its
-    attachments with this)."""
+    """One format's parser, its failures as :class:`LoaderError`."""
     try:
         return PARSERS[fmt](data, limits)
     except (LoaderError, MemoryError):  # a memory cap is a limit, not a corrupt file

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ruai.ingest.documents import Place
+from ruai.ingest.documents import Attachment, Place
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +36,4 @@ class ParsedText:
     # when given, the document's text is these (``text`` is then unused)
     sections: list[Section] = field(default_factory=list)
     ocr_pages: int = 0  # pages whose text came from OCR
+    attachments: list[Attachment] = field(default_factory=list)  # of a readable format

@@ -80,6 +80,8 @@ class DocState:
     marker: str = ""
     # who may read it (sorted labels; () the whole tenant); None when its points disagree
     access: tuple[str, ...] | None = ()
+    # an e-mail attachment's: the mail's source (it goes and is replaced with the mail)
+    parent: str = ""
 
 
 # "linear" fusion scores a point by dense_weight * cosine + sparse_weight * BM25, read from the

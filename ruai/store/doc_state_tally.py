@@ -8,7 +8,15 @@ from typing import Any
 from ruai.store.base import DocState
 
 # the only payload fields doc_states reads: scroll with a selector limited to these
-DOC_STATE_FIELDS = ("doc_id", "source", "content_hash", "source_marker", "chunk_count", "access")
+DOC_STATE_FIELDS = (
+    "doc_id",
+    "source",
+    "content_hash",
+    "source_marker",
+    "chunk_count",
+    "access",
+    "parent_source",
+)
 # content_hash of a doc whose points carry more than one version (a replace that was cut off
 # between the upsert of the new chunks and the delete of the old ones), or fewer points than its
 # chunk_count (a new doc whose write was cut off): it matches no real hash, so the ingest
@@ -31,7 +39,12 @@ class DocStateTally:
         state = self._states.get(doc_id)
         if state is None:
             state = DocState(
-                doc_id, str(payload.get("source", "")), content_hash, marker=marker, access=access
+                doc_id,
+                str(payload.get("source", "")),
+                content_hash,
+                marker=marker,
+                access=access,
+                parent=str(payload.get("parent_source", "")),
             )
             self._states[doc_id] = state
         else:

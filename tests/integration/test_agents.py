@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support.chat_app import MODEL
+from tests.support.query_log_rows import logged_rows
 
 pytestmark = pytest.mark.integration
 
@@ -139,30 +140,23 @@ def test_mcp_client_lists_and_calls_every_tool(chat_served) -> None:
 
 
 def test_mcp_searches_are_in_the_query_log(chat_served) -> None:
-    """Who searched what through MCP, and which chunks came back, as for the API."""
-    import time
+    """Who searched what through MCP, with which tool and arguments, and which chunks came
+    back, as for the API."""
     import uuid
-
-    import pyarrow.dataset as pads
 
     from ruai.lifecycle.query_log import question_hash
 
     query = f"Никола Тесла {uuid.uuid4().hex[:8]}"
-    found = result_of(mcp_session(chat_served["base"], "key-acme", lambda c: c.call_tool(
-        "search_documents", {"query": query, "top_k": 2})))  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        if chat_served["query_log"].is_dir():
-            table = pads.dataset(chat_served["query_log"], format="parquet", partitioning="hive",
-                                 exclude_invalid_files=True).to_table()  # fmt: skip
-            rows = [r for r in table.to_pylist() if r["question_sha256"] == question_hash(query)]
-            if rows:
-                break
-        assert time.monotonic() < deadline, "the MCP search was not logged within 60 s"
-        time.sleep(0.2)
-    (row,) = rows
+    arguments = {"query": query, "top_k": 2}
+    called = mcp_session(chat_served["base"], "key-acme", lambda c: c.call_tool(
+        "search_documents", arguments))  # fmt: skip
+    found = result_of(called)
+    digest = question_hash(query)
+    (row,) = logged_rows(chat_served["query_log"], lambda r: r["question_sha256"] == digest)
     assert (row["endpoint"], row["tenant"], row["question"]) == ("/mcp", "acme", query)
     assert list(row["chunk_ids"]) == [hit["chunk_id"] for hit in found["hits"]]
+    assert (row["tool"], json.loads(row["tool_arguments"])) == ("search_documents", arguments)
+    assert row["result_chars"] == len(called.content[0].text) and row["error"] is None
 
 
 def test_mcp_without_a_key_is_401(chat_served) -> None:
@@ -305,7 +299,8 @@ def test_platform_tools_over_http_run_as_the_keys_tenant(chat_served) -> None:
 
 def test_agent_loop_ends_answered_at_its_time_budget_or_failed(chat_served) -> None:
     """Against the extractive RAG model (it answers without calling tools): an answer with its
-    citations in one step; no time left: time_budget; a model that does not exist: failed."""
+    citations in one step, recorded in the audit trail; no time left: time_budget; a model that
+    does not exist: failed."""
     import asyncio
 
     from ruai.agents.chat_model import OpenAIChatModel
@@ -313,11 +308,13 @@ def test_agent_loop_ends_answered_at_its_time_budget_or_failed(chat_served) -> N
     from ruai.agents.loop import Agent, Budget
     from ruai.agents.platform_tools import platform_tools
 
-    tools = platform_tools(HttpPlatform(chat_served["base"], "key-acme", "chat_test"))
+    platform = HttpPlatform(chat_served["base"], "key-acme", "chat_test")
+    tools = platform_tools(platform)
 
     def run(model: str, seconds: float):
         chat = OpenAIChatModel(f"{chat_served['base']}/v1", model, "key-acme")
-        agent = Agent(chat, tools, Budget(max_steps=3, max_seconds=seconds))
+        agent = Agent(chat, tools, Budget(max_steps=3, max_seconds=seconds),
+                      on_step=platform.record_step)  # fmt: skip
         return asyncio.run(agent.run("Когда умер Никола Тесла?"))
 
     answered = run(MODEL, 120)
@@ -325,6 +322,13 @@ def test_agent_loop_ends_answered_at_its_time_budget_or_failed(chat_served) -> N
     assert len(answered.steps) == 1 and answered.steps[0].prompt_tokens > 0
     assert answered.citations and all(
         c["source"] in chat_served["sources"]["acme"] for c in answered.citations)
+    # its step is in the audit trail, as the key's
+    (row,) = logged_rows(chat_served["query_log"], lambda r: r["agent_run"] == answered.run_id)
+    assert (row["endpoint"], row["tenant"], row["auth"]) == ("/v1/agent/steps", "acme", "api_key")
+    assert (row["agent_step"], row["tool"], row["question"]) == (1, None, answered.task)
+    step = answered.steps[0]
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (
+        step.prompt_tokens, step.completion_tokens)
     assert run(MODEL, 1e-6).status == "time_budget"
     failed = run("rag-nope", 120)
     assert failed.status == "failed" and "404" in failed.error

@@ -13,6 +13,7 @@ from pipelines.ingest import run_ingest
 from raystore import store_for
 from ruai.eval.paragraph_index import ParagraphIndex
 from ruai.eval.squad import read_squad
+from tests.support import office_documents as od
 
 pytestmark = pytest.mark.integration
 
@@ -136,6 +137,48 @@ def test_access_from_policy_files_and_a_payload_only_change(make_settings, few_a
     for groups, found in (((("/legal",)), False), (("finance",), True)):
         hits = retriever.search(query, top_k=50, access=AccessScope.of(groups).labels)
         assert (str(nested / moved.name) in {h.payload["source"] for h in hits}) is found
+
+
+def test_mail_attachments_follow_their_mail(make_settings, tmp_path):
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    mail = folder / "letter.eml"
+    tariffs = od.xlsx({"Тарифы": od.tariff_rows()})
+    order = od.rtf(["Приказ о вводе узла связи в Калуге в эксплуатацию."])
+    attached = {"тарифы.xlsx": tariffs, "приказ.rtf": order}
+    mail.write_bytes(od.eml("Тарифы и приказ", "Высылаю тарифы и приказ.", attached))
+    (folder / ".ruai-access.yaml").write_text("groups: [/sales]\n")
+    settings = make_settings()
+    store = store_for(settings)
+
+    def stored() -> dict[str, tuple]:
+        states = store.doc_states(settings.collection, settings.tenant).values()
+        return {Path(s.source).name: (Path(s.parent).name, s.access) for s in states}
+
+    first = run_ingest(settings, str(folder))
+    assert (first.documents_ok, first.documents_attachments) == (3, 2)
+    assert stored() == {
+        "letter.eml": ("", ("/sales",)),
+        "letter.eml#тарифы.xlsx": ("letter.eml", ("/sales",)),
+        "letter.eml#приказ.rtf": ("letter.eml", ("/sales",)),
+    }
+    # the mail's readers change: its attachments' too, nothing is parsed or written
+    (folder / ".ruai-access.yaml").write_text("groups: [/legal]\n")
+    second = run_ingest(settings, str(folder))
+    assert (second.documents_access_updated, second.points_written) == (1, 0)
+    assert {access for _, access in stored().values()} == {("/legal",)}
+    # a new version of the mail without the order: the order's document goes
+    mail.write_bytes(od.eml("Тарифы", "Высылаю тарифы.", {"тарифы.xlsx": tariffs}))
+    third = run_ingest(settings, str(folder))
+    assert (third.documents_ok, third.documents_attachments) == (2, 1)
+    assert [Path(item["source"]).name for item in third.documents_removed] == [
+        "letter.eml#приказ.rtf"
+    ]
+    assert set(stored()) == {"letter.eml", "letter.eml#тарифы.xlsx"}
+    # the mail deleted: pruned with its attachment
+    mail.unlink()
+    fourth = run_ingest(settings, str(folder), prune=True)
+    assert (fourth.documents_pruned, fourth.points_total) == (2, 0)
 
 
 def _write_bad_files(folder: Path) -> dict[str, str]:

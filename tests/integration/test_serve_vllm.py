@@ -71,6 +71,8 @@ def served(
             "generator_timeout_s": 15,
             "llm_lora_path": f"s3://{BUCKET}/tiny",
             "llm_max_lora_rank": 8,
+            "query_log_dir": str(tmp / "query_log"),
+            "query_log_flush_s": 0.2,
         },
         # enable_log_requests: vLLM logs "Request … aborted." when a generation is cancelled
         "engine_kwargs": {
@@ -88,7 +90,7 @@ def served(
         "llm_env_vars": {"VLLM_CPU_KVCACHE_SPACE": "1", **lora_bucket},
     }
     with running_app(args, free_port(), ready_timeout_s=420) as base:
-        yield {"base": base, "sources": sources["acme"]}
+        yield {"base": base, "sources": sources["acme"], "query_log": tmp / "query_log"}
     release_store(settings)
 
 
@@ -327,8 +329,10 @@ def test_the_agent_loop_runs_tools_and_stops_at_its_step_budget(served) -> None:
     import asyncio
 
     from ruai.agents.chat_model import OpenAIChatModel
+    from ruai.agents.http_platform import HttpPlatform
     from ruai.agents.loop import Agent, Budget
     from ruai.agents.tools import Tool
+    from tests.support.query_log_rows import logged_rows
 
     ran: list[dict] = []
 
@@ -341,12 +345,23 @@ def test_the_agent_loop_runs_tools_and_stops_at_its_step_budget(served) -> None:
     model = OpenAIChatModel(f"{served['base']}/v1", "tiny", "key-acme",
                             sampling={"max_tokens": TOOL_TOKENS,
                                       "parallel_tool_calls": False})  # fmt: skip
-    agent = Agent(model, [tool], Budget(max_steps=3, max_seconds=300), tool_choice="required")
+    platform = HttpPlatform(served["base"], "key-acme", COLLECTION)
+    agent = Agent(model, [tool], Budget(max_steps=3, max_seconds=300), tool_choice="required",
+                  on_step=platform.record_step)  # fmt: skip
     run = asyncio.run(agent.run(TESLA))
     assert run.status == "step_budget" and len(run.steps) == 3, run
     calls = [call for step in run.steps for call in step.calls]
     assert len(calls) == len(ran) >= 3 and not any(call.error for call in calls)
     assert all(call.result_chars > 0 and call.tool == "lookup_article" for call in calls)
+    # every step in the audit trail: each model call's tokens, each tool call's arguments
+    rows = logged_rows(served["query_log"], lambda r: r["agent_run"] == run.run_id,
+                       at_least=len(run.steps) + len(calls))  # fmt: skip
+    rows.sort(key=lambda r: (r["agent_step"], r["tool"] is not None))
+    tools = [(r["agent_step"], r["tool_arguments"], r["result_chars"]) for r in rows if r["tool"]]
+    assert tools == [(step.n, call.arguments, call.result_chars)
+                     for step in run.steps for call in step.calls]  # fmt: skip
+    tokens = [(r["prompt_tokens"], r["completion_tokens"]) for r in rows if r["tool"] is None]
+    assert tokens == [(step.prompt_tokens, step.completion_tokens) for step in run.steps]
     # each step reads the earlier calls and results: the prompt grows
     prompts = [step.prompt_tokens for step in run.steps]
     assert prompts == sorted(prompts) and prompts[0] < prompts[-1]

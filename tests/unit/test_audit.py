@@ -113,3 +113,50 @@ def test_the_hash_chain_shows_edited_and_deleted_records(tmp_path: Path) -> None
     files[0].unlink()
     files[1].unlink()
     assert verify(read_query_log(tmp_path)) == []
+
+
+def test_an_agents_steps_are_audit_rows_of_its_caller(tmp_path: Path) -> None:
+    """A step as /v1/agent/steps records it: the model call and each tool call, as rows of the
+    key that ran the agent, in the hash chain; jobs.audit --user lists them."""
+    from serve_apps.agent_steps import StepBody, step_records
+
+    bot = Principal("key-0123", "acme", auth=AuthKind.API_KEY, key_id="key-0123")
+    step = StepBody.model_validate({
+        "run_id": "9f1c2a7b" * 4, "task": "Ответь на письмо", "n": 2, "prompt_tokens": 812,
+        "completion_tokens": 40, "elapsed_ms": 900.0, "calls": [
+            {"tool": "search_documents", "arguments": '{"query": "тариф"}', "result_chars": 1234,
+             "elapsed_ms": 300.0},
+            {"tool": "read_document", "arguments": "{}", "error": "ToolArgumentsError: source",
+             "elapsed_ms": 1.0},
+        ]})  # fmt: skip
+    records = step_records(step, bot, keep_text=True, max_chars=2000)
+    ParquetWriter(tmp_path, "r1")(records)
+    log = read_query_log(tmp_path)
+    assert verify(log) == []
+    model, search, read = what_user_saw(log, "key-0123")
+    assert model.action() == "agent 9f1c2a7b step 2: model, 812+40 tokens"
+    assert model.latency_ms == 900.0 - 301.0
+    assert search.action() == (
+        'agent 9f1c2a7b step 2: search_documents {"query": "тариф"} → 1234 chars'
+    )
+    assert read.action().endswith("→ error ToolArgumentsError: source")
+    assert {e.question for e in (model, search, read)} == {"Ответь на письмо"}
+    hashed = step_records(step, bot, keep_text=False, max_chars=2000)
+    assert [r.tool_arguments for r in hashed] == [None] * 3 and hashed[0].question is None
+
+    env = {**os.environ, "RUAI_QUERY_LOG_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-m", "jobs.audit", "--user", "key-0123", "--json"],
+                            capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    assert [(e["tool"], e["result_chars"]) for e in listed] == [
+        (None, None), ("search_documents", 1234), ("read_document", 0)
+    ]
+    assert listed[0]["prompt_tokens"] == 812 and listed[0]["agent_run"] == step.run_id
+    # an edited argument breaks the chain
+    file = next(tmp_path.rglob("*.parquet"))
+    table = pq.read_table(file, schema=SCHEMA)
+    arguments = pa.array([None, '{"query": "другое"}', "{}"], type=pa.string())
+    index = SCHEMA.get_field_index("tool_arguments")
+    pq.write_table(table.set_column(index, "tool_arguments", arguments), file)
+    assert "edited" in verify(read_query_log(tmp_path))[0]

@@ -2,7 +2,8 @@
 child, BM25, navec, the Edge shard; no Ray) and found by the one search path that
 ``jobs.search`` uses: a phrase of each scanned page, slide and sheet at rank 1 with its place in
 the API's citation; questions about table cells answered by the chunk holding the header and
-the row; a second run over the same files writes nothing."""
+the row; an e-mail's attachments as documents of their own, linked to the mail; a second run
+over the same files writes nothing."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ CONTACTS = [["Отдел", "Телефон"], ["Служба эксплуата�
 TERMS = [["Работа", "Срок"], ["Подключение", "3 дня"], ["Ремонт линии", "1 день"]]
 PRICES = [["Услуга", "Цена, руб."], ["Настройка роутера у абонента", "500"]]
 HEADER_LINE = " | ".join(od.TARIFF_HEADER)
+ACT = ["Акт сверки взаиморасчётов с подрядчиком из Саратова за третий квартал."]
 
 
 def _typed_pdf(font: str, pages: list[list[str]]) -> bytes:
@@ -87,7 +89,9 @@ def _corpus(directory: Path, font: str) -> list[Path]:
         "order.doc": od.word97(["Распоряжение о переносе серверной в здание на улице Гагарина."]),
         "terms.ods": od.ods({"Сроки": TERMS}),
         "letter.eml": od.eml(
-            "Схема сети", "Направляю схему резервирования.", {"прайс.ods": od.ods({"Цены": PRICES})}
+            "Схема сети",
+            "Направляю схему резервирования.",
+            {"прайс.ods": od.ods({"Цены": PRICES}), "акт.pdf": _typed_pdf(font, [ACT])},
         ),
         "about.txt": (
             "Тарифы компании пересматриваются раз в год. Стоимость и скорость тарифа зависят "
@@ -151,6 +155,7 @@ def test_every_document_is_written_and_the_ocr_is_reported(ingested) -> None:
     assert {name: row["outcome"] for name, row in rows.items()} == dict.fromkeys(rows, "ok")
     report = IngestReport("docs", "corpus", TENANT)
     _count_outcomes(report, pa.Table.from_pylist(list(rows.values())))
+    assert report.documents_attachments == 2
     assert {Path(item["source"]).name: item["pages"] for item in report.documents_ocr} == {
         "scan.pdf": 2,
         "scan.png": 1,
@@ -173,7 +178,8 @@ def test_typed_pages_slides_and_sheets_are_found_first_with_their_place(ingested
         (SLIDES[1]["body"][0], "deck.pptx", "slide", 2),
         ("Телефон службы эксплуатации магистральной сети", "tariffs.xlsx", "sheet", "Контакты"),
         ("Схема резервирования сети", "letter.eml", None, None),
-        ("Сколько стоит настройка роутера?", "letter.eml", "attachment", "прайс.ods"),
+        ("Сколько стоит настройка роутера?", "letter.eml#прайс.ods", "sheet", "Цены"),
+        ("акт сверки с подрядчиком из Саратова", "letter.eml#акт.pdf", "page", 1),
         ("монтаж базовой станции в Тольятти", "contract.rtf", None, None),
         ("перенос серверной на улицу Гагарина", "order.doc", None, None),
     ]
@@ -182,6 +188,9 @@ def test_typed_pages_slides_and_sheets_are_found_first_with_their_place(ingested
         assert Path(top["source"]).name == file, query
         if kind is not None:
             assert top[kind] == value, query
+        if "#" in file:  # an attachment: its own document, linked to the mail
+            mail, attachment = file.split("#")
+            assert (Path(top["parent_source"]).name, top["attachment"]) == (mail, attachment)
 
 
 def test_table_cell_questions_find_the_chunk_with_header_and_row(ingested) -> None:
