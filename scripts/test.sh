@@ -11,10 +11,11 @@ bash scripts/oidc-provider.sh || exit 1
 echo ">> install took ${SECONDS}s"
 export RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
 # two workers (RUAI_TEST_WORKERS): much of the suite waits on processes starting (Ray, Serve
-# replicas, vLLM, PostgreSQL, Chromium); a module stays on one worker (tests/conftest.py)
+# replicas, vLLM, PostgreSQL, Chromium); a module stays on one worker, so its module-scoped apps
+# start once
 workers="${RUAI_TEST_WORKERS:-2}"
 parallel=()
-[ "$workers" -gt 1 ] && parallel=(-n "$workers" --dist loadgroup)
+[ "$workers" -gt 1 ] && parallel=(-n "$workers" --dist loadfile)
 # the slowest tests at the end of the log: where the suite's time goes
 .venv/bin/python -m pytest tests "${parallel[@]}" --durations=30 "$@"
 rc=$?

