@@ -22,6 +22,7 @@ from raystore import store_for
 from ruai.documents import content_hash_of, doc_id_for
 from ruai.encoders.factory import build_dense_encoder
 from ruai.isolated_extraction import IsolatedExtractor
+from ruai.lifecycle.registry import resolve_dense_model
 from ruai.processing import DocumentProcessor, ProcessedDocument, chunk_payload
 from ruai.settings import Settings
 from ruai.store.rows import (
@@ -135,7 +136,7 @@ class EmbedStep:
     """Adds the ``dense`` column (one vector per chunk): one encoder per actor, GPU if given."""
 
     def __init__(self, settings: Settings) -> None:
-        self.encoder = build_dense_encoder(settings)
+        self.encoder = build_dense_encoder(resolve_dense_model(settings))
         self.crash_marker = settings.embed_crash_marker
 
     def _maybe_crash(self) -> None:

@@ -20,6 +20,7 @@ from typing import Literal, get_args
 
 from ruai.encoders.base import DenseEncoder, SparseEncoder, SparseVector
 from ruai.encoders.e5_small import NAME as E5_SMALL
+from ruai.lifecycle.registry import resolve_dense_model
 from ruai.settings import Settings
 from ruai.store.aliases import CollectionVersion
 from ruai.store.base import FusionConfig, Hit, SearchRequest, StoreError, VectorStore
@@ -139,7 +140,7 @@ class Searcher:
         return cls(
             settings,
             store,
-            build_dense_encoder(settings, lemmatizer),
+            build_dense_encoder(resolve_dense_model(settings), lemmatizer),
             build_sparse_encoder(settings, lemmatizer),
         )
 
@@ -151,7 +152,7 @@ class Searcher:
         if encoder is None:
             from ruai.encoders.factory import build_dense_encoder
 
-            settings = self.settings.model_copy(update={"dense_model": model})
+            settings = resolve_dense_model(self.settings.model_copy(update={"dense_model": model}))
             encoder = build_dense_encoder(settings, getattr(self.sparse, "lemmatizer", None))
             self._dense_by_model[model] = encoder
         if version.dim is not None and encoder.dim != version.dim:
