@@ -47,6 +47,7 @@ from ruai.eval.sample_corpus import replicate_corpus, write_sample_corpus
 from ruai.ingest.extraction import Extractor
 from ruai.ingest.inline_index import index_files
 from ruai.ingest.processing import DocumentProcessor
+from ruai.lifecycle.registry import resolve_dense_model
 from ruai.settings import Settings
 from ruai.store.edge import EdgeStore
 
@@ -247,7 +248,7 @@ def ray_job(settings: Settings, source: Path) -> int:
 
 def plain_loop(settings: Settings, files: list[Path]) -> int:
     processor = DocumentProcessor(settings, Extractor.from_settings(settings))
-    dense = build_dense_encoder(settings, lemmatizer=processor.lemmatizer)
+    dense = build_dense_encoder(resolve_dense_model(settings), lemmatizer=processor.lemmatizer)
     with EdgeStore(settings.qdrant_path) as store:
         return index_files(settings, files, store, dense, processor)
 
@@ -259,8 +260,8 @@ def langchain(settings: Settings, files: list[Path], path: Path) -> int:
     from ruai.loaders import load_document
     from ruai.text.chunking import chunk_text
 
-    encoder = build_dense_encoder(settings)
-    count_tokens, max_tokens = build_token_counter(settings)
+    encoder = build_dense_encoder(resolve_dense_model(settings))
+    count_tokens, max_tokens = build_token_counter(resolve_dense_model(settings))
 
     class RuaiEmbeddings(Embeddings):
         def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from raystore import RayStore
 from ruai.encoders.model_info import dense_dim
+from ruai.lifecycle.registry import Registry, is_model_uri, resolve_dense_model
 from ruai.settings import Settings
 from ruai.store.aliases import CollectionVersion, utc_now
 from ruai.store.base import StoreError
@@ -20,8 +21,6 @@ class BuilderMismatchError(StoreError):
 def pinned_model(model: str, settings: Settings) -> str:
     """The model as a version records it: a registry alias pinned to the version it names now
     (``models:/emb@challenger`` → ``models:/emb/3``), a local directory made absolute."""
-    from ruai.lifecycle.registry import Registry, is_model_uri
-
     if is_model_uri(model):
         version = Registry.from_settings(settings).get(model)
         return f"models:/{version.name}/{version.version}"
@@ -32,7 +31,7 @@ def pinned_model(model: str, settings: Settings) -> str:
 def configured_builder(settings: Settings) -> CollectionVersion:
     """What RUAI_DENSE_MODEL would build: the pinned model and its vectors' size (unnamed)."""
     model = pinned_model(settings.dense_model, settings)
-    dim = dense_dim(settings.model_copy(update={"dense_model": model}))
+    dim = dense_dim(resolve_dense_model(settings.model_copy(update={"dense_model": model})))
     return CollectionVersion("", model=model, dim=dim)
 
 

@@ -31,6 +31,7 @@ from ruai.ingest.rows import (
     doc_row,
     with_dense,
 )
+from ruai.lifecycle.registry import resolve_dense_model
 from ruai.settings import Settings
 from ruai.text.lemmas import Lemmatizer
 
@@ -122,7 +123,7 @@ class EmbedStep:
     cache BM25 filled instead of analysing every word again)."""
 
     def __init__(self, settings: Settings, lemmatizer: Lemmatizer | None = None) -> None:
-        self.encoder = build_dense_encoder(settings, lemmatizer=lemmatizer)
+        self.encoder = build_dense_encoder(resolve_dense_model(settings), lemmatizer=lemmatizer)
         self.crash_marker = settings.embed_crash_marker
 
     def _maybe_crash(self) -> None:

@@ -66,6 +66,7 @@ def run_monitor(
     metrics: bool = True,
 ) -> MonitorRun:
     from ruai.encoders.factory import build_dense_encoder
+    from ruai.lifecycle.registry import resolve_dense_model
 
     current = read_window(settings, window)
     if isinstance(reference, Path):
@@ -74,7 +75,7 @@ def run_monitor(
         before = window.before(reference)
         past, label = read_window(settings, before), before.label()
     ratings = read_ratings(settings, current)
-    encoder = build_dense_encoder(settings)
+    encoder = build_dense_encoder(resolve_dense_model(settings))
     report = monitor(
         current, past, encoder.encode_queries, settings, ratings,
         window=window.label(), reference_label=label,

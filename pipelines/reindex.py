@@ -26,6 +26,7 @@ from raystore import RayStore, store_for, with_absolute_paths
 from ruai.encoders.model_info import dense_dim
 from ruai.ingest.payload import encode_payload
 from ruai.ingest.rows import DOC_ROW_SCHEMA, chunk_rows
+from ruai.lifecycle.registry import resolve_dense_model
 from ruai.settings import Settings
 from ruai.store.aliases import (
     CollectionVersion,
@@ -150,7 +151,7 @@ def run_reindex(
     report.source_version = source.name
     report.points_source = store.count(source.name)
     new_settings = settings.model_copy(update={"dense_model": report.model})
-    report.dim = dense_dim(new_settings)
+    report.dim = dense_dim(resolve_dense_model(new_settings))
     report.new_version = next_version_name(collection, store.collection_names())
     store.ensure_collection(report.new_version, report.dim)
 

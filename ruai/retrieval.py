@@ -6,18 +6,21 @@ resolves it once per query (``store.version_of``), encodes with ``Searcher.dense
 (the dense model that version was embedded with) and searches the concrete version, so a query
 never meets vectors of another model even while the alias flips.
 
-``Searcher.requests`` encodes a batch of queries (only the vectors the mode needs) and
-``search_request`` is the only place a mode picks vectors; the store call is the caller's
-(blocking ``store.search`` or Serve's awaited ``store.search_async``).
+A search is a ``Query`` (question, tenant, top-k, mode, access labels, the collection version
+and an arm's fusion weight). ``Searcher.requests`` turns a batch of them into store requests (one
+encoder call per dense model, only the vectors the modes need) and ``search_request`` is the only
+place a mode picks vectors; the store call is the caller's (blocking ``store.search`` or Serve's
+awaited ``store.search_async``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 from ruai.encoders.base import DenseEncoder, SparseEncoder, SparseVector
 from ruai.encoders.e5_small import NAME as E5_SMALL
+from ruai.lifecycle.registry import resolve_dense_model
 from ruai.settings import Settings
 from ruai.store.aliases import CollectionVersion
 from ruai.store.base import FusionConfig, Hit, SearchRequest, StoreError, VectorStore
@@ -62,6 +65,23 @@ class QueryVectors:
 
     dense: list[float] | None
     sparse: SparseVector | None
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One search: ``text`` filtered to ``tenant``, ``top_k`` hits in ``mode``. ``access``: the
+    caller's labels (``Principal.access_labels``), None for an operator; ``version``: the
+    collection version it searches (its recorded dense model encodes the text), None for this
+    searcher's own model; ``dense_weight``: an experiment arm's fusion weight, None for
+    Settings'."""
+
+    text: str
+    tenant: str
+    top_k: int
+    mode: Mode = "hybrid"
+    access: frozenset[str] | None = None
+    version: CollectionVersion | None = None
+    dense_weight: float | None = None
 
 
 def search_request(
@@ -120,7 +140,7 @@ class Searcher:
         return cls(
             settings,
             store,
-            build_dense_encoder(settings, lemmatizer),
+            build_dense_encoder(resolve_dense_model(settings), lemmatizer),
             build_sparse_encoder(settings, lemmatizer),
         )
 
@@ -132,7 +152,7 @@ class Searcher:
         if encoder is None:
             from ruai.encoders.factory import build_dense_encoder
 
-            settings = self.settings.model_copy(update={"dense_model": model})
+            settings = resolve_dense_model(self.settings.model_copy(update={"dense_model": model}))
             encoder = build_dense_encoder(settings, getattr(self.sparse, "lemmatizer", None))
             self._dense_by_model[model] = encoder
         if version.dim is not None and encoder.dim != version.dim:
@@ -171,53 +191,25 @@ class Searcher:
             for i in range(len(queries))
         ]
 
-    def requests(
-        self,
-        queries: list[str],
-        modes: list[Mode],
-        tenants: list[str],
-        top_ks: list[int],
-        dense: DenseEncoder | None = None,
-        accesses: list[frozenset[str] | None] | None = None,
-    ) -> list[SearchRequest]:
-        """The store requests of a batch of queries, each with its own mode, tenant, top-k and
-        access labels (default: none, an operator's)."""
-        vectors = self.encode(queries, set(modes), dense)
-        fusion = self.fusion_for(dense or self.dense)
-        accesses = accesses or [None] * len(queries)
-        return [
-            search_request(v, mode, tenant, top_k, fusion, access)
-            for v, mode, tenant, top_k, access in zip(
-                vectors, modes, tenants, top_ks, accesses, strict=True
-            )
+    def requests(self, queries: list[Query]) -> list[SearchRequest]:
+        """The store requests of a batch of queries, in their order: one encoder call per dense
+        model (a query bound for a collection version is encoded with that version's model)."""
+        encoders = [
+            self.dense_for(q.version) if q.version is not None else self.dense for q in queries
         ]
-
-    def requests_on_versions(
-        self,
-        queries: list[str],
-        modes: list[Mode],
-        tenants: list[str],
-        top_ks: list[int],
-        versions: list[CollectionVersion],
-        accesses: list[frozenset[str] | None] | None = None,
-    ) -> list[SearchRequest]:
-        """``requests`` for queries bound for collection versions of possibly different dense
-        models: one encoder batch per model, the requests in the order of the queries."""
-        encoders = [self.dense_for(version) for version in versions]
-        accesses = accesses or [None] * len(queries)
         out: list[SearchRequest | None] = [None] * len(queries)
         for encoder in {id(e): e for e in encoders}.values():
             picked = [i for i, e in enumerate(encoders) if e is encoder]
-            batch = self.requests(
-                [queries[i] for i in picked],
-                [modes[i] for i in picked],
-                [tenants[i] for i in picked],
-                [top_ks[i] for i in picked],
-                encoder,
-                [accesses[i] for i in picked],
-            )
-            for i, request in zip(picked, batch, strict=True):
-                out[i] = request
+            batch = [queries[i] for i in picked]
+            vectors = self.encode([q.text for q in batch], {q.mode for q in batch}, encoder)
+            fusion = self.fusion_for(encoder)
+            for i, query, v in zip(picked, batch, vectors, strict=True):
+                weighted = fusion
+                if query.dense_weight is not None:
+                    weighted = replace(fusion, dense_weight=query.dense_weight)
+                out[i] = search_request(
+                    v, query.mode, query.tenant, query.top_k, weighted, query.access
+                )
         return out
 
     def search(
@@ -234,11 +226,7 @@ class Searcher:
             raise ValueError("this Searcher was built without a store to search")
         version = self.store.version_of(collection or self.settings.collection)
         (request,) = self.requests(
-            [query],
-            [mode],
-            [tenant or self.settings.tenant],
-            [top_k or self.settings.top_k],
-            self.dense_for(version),
-            [access],
-        )
+            [Query(query, tenant or self.settings.tenant, top_k or self.settings.top_k, mode,
+                   access, version)]
+        )  # fmt: skip
         return self.store.search(version.name, request)

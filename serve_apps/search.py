@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 
 from ray import serve
 
 from raystore import RayStore, store_for
-from ruai.retrieval import Mode, Searcher
+from ruai.retrieval import Mode, Query, Searcher
 from ruai.settings import Settings
 from ruai.store.aliases import CollectionVersion
 from ruai.store.base import CollectionNotFoundError, Hit, SearchRequest
@@ -53,19 +52,14 @@ class SearchService:
             cached = self._versions[collection] = (now + VERSION_TTL_S, version)
         return cached[1]
 
-    async def _requests(
-        self,
-        query: str,
-        mode: Mode,
-        tenant: str,
-        top_k: int,
-        version: CollectionVersion,
-        access: frozenset[str] | None,
-    ) -> SearchRequest:
-        # encoding is CPU work (a transformer forward pass with e5): off the event loop
-        [request] = await asyncio.to_thread(self.searcher.requests_on_versions, [query], [mode],
-                                            [tenant], [top_k], [version], [access])  # fmt: skip
+    async def _request(self, query: Query) -> SearchRequest:
+        """The store request of one query (``Search`` batches it with concurrent ones)."""
+        [request] = await self._requests([query])
         return request
+
+    async def _requests(self, queries: list[Query]) -> list[SearchRequest]:
+        # encoding is CPU work (a transformer forward pass with e5): off the event loop
+        return await asyncio.to_thread(self.searcher.requests, queries)
 
     async def search(
         self,
@@ -80,9 +74,9 @@ class SearchService:
         """``dense_weight``: an experiment arm's fusion weight instead of RUAI_DENSE_WEIGHT;
         ``access``: the caller's labels (Principal.access_labels), filtered inside the query."""
         version = await self._version(collection)
-        request = await self._requests(query, mode, tenant, top_k, version, access)
-        if dense_weight is not None:
-            request.fusion = replace(request.fusion, dense_weight=dense_weight)
+        request = await self._request(
+            Query(query, tenant, top_k, mode, access, version, dense_weight)
+        )
         try:
             return await self._connected().search_async(version.name, request)
         except CollectionNotFoundError:
@@ -152,18 +146,10 @@ class Search(SearchService):
     """The deployment: concurrent requests encoded in one batch (one encoder call, e.g. on the
     encoder's GPU fraction), each then awaiting its own store call."""
 
+    async def _request(self, query: Query) -> SearchRequest:
+        return await self._batched_request(query)
+
     # no waiting for a batch to fill: under load, requests queue while one batch is encoded
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0)
-    async def _requests(
-        self,
-        queries: list[str],
-        modes: list[Mode],
-        tenants: list[str],
-        top_ks: list[int],
-        versions: list[CollectionVersion],
-        accesses: list[frozenset[str] | None],
-    ) -> list[SearchRequest]:
-        return await asyncio.to_thread(
-            self.searcher.requests_on_versions, queries, modes, tenants, top_ks, versions,
-            accesses,
-        )  # fmt: skip
+    async def _batched_request(self, queries: list[Query]) -> list[SearchRequest]:
+        return await self._requests(queries)

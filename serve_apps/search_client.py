@@ -5,59 +5,36 @@ costs ~0.3 ms and the hop ~4 ms). Both answer the same awaited calls."""
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from ray.serve.handle import DeploymentHandle
 
+from raystore.forwarding import forwards
 from ruai.settings import Settings
-from ruai.store.base import Hit
 from serve_apps.search import SearchService
 
+# the awaited calls of SearchService (search, document, readable, check, embed, dense_model)
+SEARCH_CALLS = tuple(
+    name
+    for name, value in vars(SearchService).items()
+    if inspect.iscoroutinefunction(value) and not name.startswith("_")
+)
 
+
+async def _through_the_handle(search: HandleSearch, name: str, args: tuple, kwargs: dict) -> Any:
+    return await getattr(search.handle, name).remote(*args, **kwargs)
+
+
+@forwards(SearchService, SEARCH_CALLS, _through_the_handle)
 class HandleSearch:
-    """The ``Search`` deployment, called through its handle."""
+    """The ``Search`` deployment, called through its handle: each of SearchService's awaited
+    calls, forwarded with its signature (raystore/forwarding.py)."""
 
     def __init__(self, handle: DeploymentHandle) -> None:
         self.handle = handle
 
-    async def search(
-        self,
-        collection: str,
-        tenant: str,
-        query: str,
-        top_k: int,
-        mode: str = "hybrid",
-        dense_weight: float | None = None,
-        access: frozenset[str] | None = None,
-    ) -> list[Hit]:
-        return await self.handle.search.remote(collection, tenant, query, top_k, mode,
-                                               dense_weight, access)  # fmt: skip
 
-    async def document(
-        self,
-        collection: str,
-        tenant: str,
-        doc_id: str,
-        query: str,
-        limit: int,
-        access: frozenset[str] | None = None,
-    ) -> list[Hit]:
-        return await self.handle.document.remote(collection, tenant, doc_id, query, limit, access)
-
-    async def readable(
-        self, collection: str, tenant: str, doc_ids: list[str], access: frozenset[str] | None
-    ) -> list[str]:
-        return await self.handle.readable.remote(collection, tenant, doc_ids, access)
-
-    async def check(self, collection: str) -> bool:
-        return await self.handle.check.remote(collection)
-
-    async def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
-        return await self.handle.embed.remote(texts)
-
-    async def dense_model(self) -> str:
-        return await self.handle.dense_model.remote()
-
-
-# both answer the same awaited calls: search, document, readable, check, embed, dense_model
 SearchClient = SearchService | HandleSearch
 
 

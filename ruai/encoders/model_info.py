@@ -1,5 +1,7 @@
 """What the ingest driver and the chunking actors need to know of the dense model without loading
-its weights: the embedding size, and a token counter bounded by the model's context."""
+its weights: the embedding size, and a token counter bounded by the model's context. As the
+encoders, they read local files only: a ``models:/`` URI is resolved by the caller
+(``ruai.lifecycle.registry.resolve_dense_model``)."""
 
 from __future__ import annotations
 
@@ -43,9 +45,8 @@ def dense_dim(settings: Settings) -> int:
     if is_e5_small(settings.dense_model):
         return E5SmallEncoder.dim
     from ruai.encoders.sentence_transformer import resolve_local_model
-    from ruai.lifecycle.registry import model_path
 
-    return _st_dim(resolve_local_model(model_path(settings.dense_model, settings)))
+    return _st_dim(resolve_local_model(settings.dense_model))
 
 
 def build_token_counter(settings: Settings) -> tuple[TokenCounter, int]:
@@ -65,9 +66,8 @@ def build_token_counter(settings: Settings) -> tuple[TokenCounter, int]:
         family_prefixes,
         resolve_local_model,
     )
-    from ruai.lifecycle.registry import model_path
 
-    path = resolve_local_model(model_path(settings.dense_model, settings))
+    path = resolve_local_model(settings.dense_model)
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     prompts = _read_json(path / "config_sentence_transformers.json").get("prompts", {})
     prefix = _pick_prefix(

@@ -40,6 +40,11 @@ def resolve_local_model(model: str) -> Path:
 
     Never downloads: a Hub id is looked up in the local Hugging Face cache only.
     """
+    if model.startswith("models:/"):
+        raise ModelNotFoundError(
+            f"dense model {model!r} is a registry URI: the caller resolves it to the version's "
+            "local directory first (ruai.lifecycle.registry.resolve_dense_model)"
+        )
     if model.lower() in PACKAGED_MINILM_NAMES:
         return packaged_minilm_path()
     path = Path(model).expanduser()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ruai.encoders.model_info import TokenCounter, build_token_counter
 from ruai.ingest.documents import Document, Part
+from ruai.lifecycle.registry import resolve_dense_model
 from ruai.loaders import ParseLimits, load_document
 from ruai.loaders.limits import check_limit
 from ruai.settings import Settings
@@ -34,7 +35,7 @@ class Extractor:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Extractor:
-        return cls(settings, *build_token_counter(settings))
+        return cls(settings, *build_token_counter(resolve_dense_model(settings)))
 
     def __call__(self, source: str, data: bytes) -> Extraction:
         document = load_document(source, data, self.limits)

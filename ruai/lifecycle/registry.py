@@ -207,3 +207,12 @@ def model_path(value: str, settings: Settings) -> str:
     if not is_model_uri(value):
         return value
     return str(Registry.from_settings(settings).local_path(ModelRef.parse(value)))
+
+
+def resolve_dense_model(settings: Settings) -> Settings:
+    """``settings`` as the encoders take them (local files only, no registry): a ``models:/…``
+    RUAI_DENSE_MODEL becomes the registered version's local directory; callers that build an
+    encoder, a token counter or a dimension from Settings resolve through here first."""
+    if not is_model_uri(settings.dense_model):
+        return settings
+    return settings.model_copy(update={"dense_model": model_path(settings.dense_model, settings)})

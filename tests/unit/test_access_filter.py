@@ -12,7 +12,7 @@ import pytest
 from ruai.eval.squad import read_squad
 from ruai.identity import AccessScope, normalize_access
 from ruai.identity.principal import Principal
-from ruai.retrieval import Searcher
+from ruai.retrieval import Query, Searcher
 from ruai.settings import Settings
 from ruai.store.base import PointRecord, SearchRequest
 from ruai.store.client import QdrantClientStore
@@ -92,11 +92,7 @@ def probe(store, searcher: Searcher, corpus, modes: tuple[str, ...], per_user: i
         readable = sum(1 for point in points if not forbidden(user, point.payload))
         for mode in modes:
             requests = searcher.requests(
-                [q for q, _ in aimed],
-                [mode] * len(aimed),
-                [user.tenant] * len(aimed),
-                [10] * len(aimed),
-                accesses=[labels] * len(aimed),
+                [Query(q, user.tenant, 10, mode, labels) for q, _ in aimed]
             )
             for request in requests:
                 hits = store.search("c", request)
@@ -130,12 +126,10 @@ def test_no_chunk_leaks_on_edge(tmp_path: Path, searcher: Searcher, corpus) -> N
         question, payload = next(
             (q, p) for q, p in questions if p["access"] == ["/legal"] and p["tenant"] == "acme"
         )
-        [request] = searcher.requests(
-            [question], ["hybrid"], ["acme"], [10], accesses=[USERS[0].access_labels]
-        )
+        [request] = searcher.requests([Query(question, "acme", 10, access=USERS[0].access_labels)])
         assert payload["doc_id"] in {h.payload["doc_id"] for h in store.search("c", request)}
         # an operator (no access filter) reads everything of the tenant
-        [request] = searcher.requests([question], ["hybrid"], ["acme"], [10])
+        [request] = searcher.requests([Query(question, "acme", 10)])
         assert payload["doc_id"] in {h.payload["doc_id"] for h in store.search("c", request)}
 
 
@@ -170,9 +164,8 @@ def test_access_is_rewritten_in_place(tmp_path: Path, searcher: Searcher, corpus
         store.upsert("c", points)
         hr_doc = next(p.payload for p in points if p.payload["access"] == ["hr"])
         [request] = searcher.requests(
-            [hr_doc["text"][:200]], ["hybrid"], [hr_doc["tenant"]], [10],
-            accesses=[legal.access_labels],
-        )  # fmt: skip
+            [Query(hr_doc["text"][:200], hr_doc["tenant"], 10, access=legal.access_labels)]
+        )
         assert hr_doc["doc_id"] not in {h.payload["doc_id"] for h in store.search("c", request)}
         store.set_access("c", {hr_doc["doc_id"]: ["/legal"]})
         found = {h.payload["doc_id"] for h in store.search("c", request)}

@@ -253,6 +253,19 @@ def test_hub_id_resolves_from_a_prefilled_cache_offline(tmp_path: Path) -> None:
     assert family_prefixes("deepvk/USER-bge-m3") == ("", "")
 
 
+def test_a_registry_uri_is_the_callers_to_resolve() -> None:
+    """The encoders know no registry (ruai.lifecycle builds on them): a ``models:/`` URI that
+    reaches them unresolved is refused with the way out; resolving passes other names through."""
+    from ruai.lifecycle.registry import resolve_dense_model
+
+    unresolved = Settings(dense_model="models:/emb@champion")
+    for build in (dense_dim, build_token_counter, build_dense_encoder):
+        with pytest.raises(ModelNotFoundError, match="resolve_dense_model"):
+            build(unresolved)
+    plain = Settings(dense_model="all-MiniLM-L6-v2")
+    assert resolve_dense_model(plain) is plain
+
+
 # factory
 
 

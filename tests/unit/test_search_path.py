@@ -10,7 +10,7 @@ import pytest
 from ruai.encoders.base import SparseVector
 from ruai.ingest.payload import encode_payload
 from ruai.ingest.rows import points_from_table
-from ruai.retrieval import QueryVectors, Searcher, search_request
+from ruai.retrieval import Query, QueryVectors, Searcher, search_request
 from ruai.settings import Settings
 from ruai.store.base import FusionConfig
 from ruai.store.edge import EdgeStore
@@ -41,7 +41,9 @@ def test_the_mode_keeps_the_vectors_it_searches_with(searcher: Searcher) -> None
 def test_a_batch_encodes_only_what_its_modes_need(searcher: Searcher) -> None:
     assert all(v.dense is None for v in searcher.encode(["кошка", "собака"], {"sparse"}))
     assert all(v.sparse is None for v in searcher.encode(["кошка"], {"dense"}))
-    requests = searcher.requests(["кошка", "собака"], ["dense", "sparse"], ["a", "b"], [3, 4])
+    requests = searcher.requests(
+        [Query("кошка", "a", 3, "dense"), Query("собака", "b", 4, "sparse")]
+    )
     assert requests[0].sparse is None and requests[1].dense is None
     assert [r.tenant for r in requests] == ["a", "b"] and [r.limit for r in requests] == [3, 4]
 

@@ -13,6 +13,7 @@ from types import MethodType, SimpleNamespace
 import pytest
 
 from ruai.llm.context_fit import ChatTemplate
+from ruai.retrieval import Query
 from ruai.settings import Settings
 from ruai.store.aliases import CollectionVersion
 from ruai.store.base import SearchRequest
@@ -100,19 +101,18 @@ def test_a_prompt_the_budget_cannot_hold_is_a_400(tiny_mistral: Path) -> None:
 def test_search_encodes_off_the_event_loop() -> None:
     service = SearchService(Settings())
     threads: list[int] = []
-    encode = service.searcher.requests_on_versions
+    encode = service.searcher.requests
 
-    def recorded(*args):
+    def recorded(queries):
         threads.append(threading.get_ident())
-        return encode(*args)
+        return encode(queries)
 
-    service.searcher.requests_on_versions = recorded
+    service.searcher.requests = recorded
 
     async def requests() -> tuple[int, SearchRequest]:
-        request = await service._requests("Когда умер Тесла?", "hybrid", "t", 5,
-                                          CollectionVersion("docs"),
-                                          frozenset({"/legal"}))  # fmt: skip
-        return threading.get_ident(), request
+        query = Query("Когда умер Тесла?", "t", 5, "hybrid", frozenset({"/legal"}),
+                      CollectionVersion("docs"))  # fmt: skip
+        return threading.get_ident(), await service._request(query)
 
     loop_thread, request = asyncio.run(requests())
     assert threads and threads[0] != loop_thread

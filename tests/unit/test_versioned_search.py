@@ -4,9 +4,11 @@ version bookkeeping of ruai.store.aliases: real navec, the packaged all-MiniLM-L
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from ruai.retrieval import ModelMismatchError, Searcher
+from ruai.retrieval import ModelMismatchError, Query, Searcher
 from ruai.settings import Settings
 from ruai.store.aliases import (
     CollectionVersion,
@@ -25,10 +27,12 @@ def searcher() -> Searcher:
 
 
 def test_each_query_is_encoded_with_its_versions_model(searcher: Searcher) -> None:
-    queries = ["Кто основал компанию?", "Где находится музей?", "Когда открылся театр?"]
-    requests = searcher.requests_on_versions(
-        queries, ["dense", "hybrid", "dense"], ["t"] * 3, [5, 5, 3], [NAVEC, MINILM, NAVEC]
-    )
+    queries = [
+        Query("Кто основал компанию?", "t", 5, "dense", version=NAVEC),
+        Query("Где находится музей?", "t", 5, "hybrid", version=MINILM),
+        Query("Когда открылся театр?", "t", 3, "dense", version=NAVEC),
+    ]
+    requests = searcher.requests(queries)
     assert [len(r.dense) for r in requests] == [300, 384, 300]
     assert [r.limit for r in requests] == [5, 5, 3]
     assert requests[1].sparse is not None and requests[0].sparse is None
@@ -47,16 +51,17 @@ E5 = CollectionVersion("docs__v4", model="multilingual-e5-small-q4", dim=384)
 
 def test_each_model_fuses_with_its_own_dense_weight(searcher: Searcher) -> None:
     """e5's cosines spread less than navec's: unset, RUAI_DENSE_WEIGHT is the model's own."""
-    requests = searcher.requests_on_versions(
-        ["Когда умер Тесла?"] * 2, ["hybrid"] * 2, ["t"] * 2, [5] * 2, [NAVEC, E5]
-    )
+    tesla = [Query("Когда умер Тесла?", "t", 5, version=v) for v in (NAVEC, E5)]
+    requests = searcher.requests(tesla)
     assert [r.fusion.dense_weight for r in requests] == [4.0, 150.0]
     assert len(requests[1].dense) == 384
     pinned = Searcher.from_settings(Settings(dense_model="navec", dense_weight=2.0), store=None)
-    requests = pinned.requests_on_versions(
-        ["Когда умер Тесла?"] * 2, ["hybrid"] * 2, ["t"] * 2, [5] * 2, [NAVEC, E5]
-    )
+    requests = pinned.requests(tesla)
     assert [r.fusion.dense_weight for r in requests] == [2.0, 2.0]
+    # an experiment arm's weight wins over both, for its query only
+    arm = replace(tesla[1], dense_weight=7.0)
+    requests = searcher.requests([tesla[0], arm])
+    assert [r.fusion.dense_weight for r in requests] == [4.0, 7.0]
 
 
 def test_version_bookkeeping() -> None:
