@@ -27,11 +27,15 @@ def make_settings(tmp_path: Path, ray_cluster):
         release_store(settings)
 
 
+def copy_articles(sample_articles: Path, out: Path, count: int = 3) -> Path:
+    """The first ``count`` sample articles, copied into ``out`` (created)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(sample_articles.glob("*.md"))[:count]:
+        shutil.copy(path, out / path.name)
+    return out
+
+
 @pytest.fixture
 def few_articles(sample_articles: Path, tmp_path: Path) -> Path:
     """A private copy of three sample articles that a test may modify."""
-    out = tmp_path / "docs"
-    out.mkdir()
-    for path in sorted(sample_articles.glob("*.md"))[:3]:
-        shutil.copy(path, out / path.name)
-    return out
+    return copy_articles(sample_articles, tmp_path / "docs")

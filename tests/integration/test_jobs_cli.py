@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ruai.eval.squad import read_squad
+from tests.integration.conftest import copy_articles
 
 pytestmark = pytest.mark.integration
 
@@ -28,10 +28,7 @@ def run(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.
 
 @pytest.fixture(scope="module")
 def submitted_articles(sample_articles: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("cli-docs")
-    for path in sorted(sample_articles.glob("*.md"))[:3]:
-        shutil.copy(path, out / path.name)
-    return out
+    return copy_articles(sample_articles, tmp_path_factory.mktemp("cli-docs"))
 
 
 @pytest.fixture(scope="module")
