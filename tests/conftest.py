@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,44 @@ def postgres_dsn() -> str:
     with postgres_server() as dsn:
         yield dsn
 
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` (scripts/test.sh) with the modules sharing a set-up kept on one worker
+    and the longest first: tests/support/scheduling.py."""
+    if config.getvalue("dist") == "loadfile":
+        from tests.support.scheduling import SharedSetupScheduling
+
+        return SharedSetupScheduling(config, log)
+    return None
+
+
+_CHAT: dict[str, object] = {}
+
+
+@pytest.fixture
+def chat_served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The chat application of tests/support/chat_app.py (conversations in SQLite at "db"), one
+    for the modules next to each other that use it: started on first use, stopped after the last
+    test of such a run, before the session's fixtures (pytest_runtest_teardown below)."""
+    if "served" not in _CHAT:
+        from tests.support.chat_app import chat_app
+
+        tmp = tmp_path_factory.mktemp("chat")
+        stack = ExitStack()
+        served = stack.enter_context(chat_app(sample_articles, tmp))
+        served["db"] = tmp / "conversations.sqlite3"
+        _CHAT.update(served=served, stack=stack)
+    return _CHAT["served"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if "chat_served" in item.fixturenames and (
+        nextitem is None or "chat_served" not in nextitem.fixturenames
+    ):
+        stack = _CHAT.pop("stack", None)
+        _CHAT.clear()
+        if stack is not None:
+            stack.close()

@@ -6,25 +6,21 @@ the narrow-screen layout. Screenshots of each state go to test-artifacts/browser
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.support.chat_app import HOSTILE_QUESTION, MODEL, TARIFF_QUESTION, chat_app
+from tests.support.chat_app import HOSTILE_QUESTION, MODEL, TARIFF_QUESTION
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 WAIT_S = 120
 
 
-@pytest.fixture(scope="module")
-def app(ray_cluster, sample_articles: Path, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("chat-ui")
-    with chat_app(sample_articles, tmp) as served:
-        served["db"] = tmp / "conversations.sqlite3"
-        yield served
+@pytest.fixture
+def app(chat_served):
+    return chat_served
 
 
 def css(driver, selector: str):

@@ -15,15 +15,6 @@ from tests.support.query_log_rows import logged_rows
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def chat_served(ray_cluster, sample_articles, tmp_path_factory):
-    """The chat application (tests/support/chat_app.py: acme and globex, API keys, the query
-    log), its conversations in SQLite."""
-    from tests.support.chat_app import chat_app
-
-    with chat_app(sample_articles, tmp_path_factory.mktemp("agents")) as served:
-        yield served
-
 # what Open WebUI sends with native function calling: its tools on every chat
 WEATHER = {"type": "function", "function": {
     "name": "get_current_weather", "description": "Get the current weather in a given city",
