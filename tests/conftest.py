@@ -164,6 +164,9 @@ def ray_cluster() -> dict[str, str]:
                 f"--dashboard-agent-listen-port={free_port()}",
                 "--dashboard-host=127.0.0.1", "--num-cpus=4", f"--temp-dir={RAY_TEMP}",
                 "--disable-usage-stats",
+                # it tails every worker's log for drivers that print them; this one does not
+                # (log_to_driver=False below) and the tests read log files: CPU saved
+                "--include-log-monitor=False",
             ],
             env=env, capture_output=True, text=True,
         )  # fmt: skip
