@@ -203,6 +203,7 @@ def test_service_unavailable_offers_a_retry(app, browser, screenshot) -> None:
         squatter.close()
     css(browser, "#status button").click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".message.assistant .feedback"))
-    assert css(browser, "#status").text == ""
+    # the answer is on the page before it is saved; the status clears once it is
+    wait(browser, lambda d: css(d, "#status").text == "")
     assert any("04-nikola-tesla.md" in f for f in card_files(
         browser.find_elements(By.CSS_SELECTOR, ".message.assistant")[-1]))  # fmt: skip
