@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -86,12 +87,11 @@ def _json_object(segment: bytes, name: str) -> dict[str, Any]:
 def _numeric_date(claims: dict[str, Any], name: str) -> int:
     """A time claim in whole seconds, as PyJWT compares it (a JSON number, not NaN or infinite)."""
     value = claims[name]
-    try:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
         return int(value)
-    except (TypeError, ValueError, OverflowError):
-        raise AuthenticationError(f"token refused: its {name!r} is not a number") from None
+    raise AuthenticationError(f"token refused: its {name!r} is not a number")
 
 
 class TokenVerifier:
