@@ -245,3 +245,178 @@ def test_a_verified_token_is_remembered_while_it_holds(issuer: JwksIssuer) -> No
     fresh = issuer.token()
     assert uncached.principal(fresh) == uncached.principal(fresh)
     assert not uncached._verified
+
+
+@pytest.fixture(scope="module")
+def shared_issuer():
+    """For tests that only read the keys: one issuer for the module (RSA keys are slow to make)."""
+    issuer = JwksIssuer(keys=[SigningKey.generate("RS256"), SigningKey.generate("ES256")])
+    yield issuer, verifier_for(issuer)
+    issuer.stop()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _signed(issuer: JwksIssuer, header: str, payload: str) -> str:
+    """``header.payload`` (segments spelt as given) with a good signature of the issuer's key, so
+    that whatever refuses the token is not the signature."""
+    key = issuer.keys[0]
+    signature = jwt.get_algorithm_by_name(key.alg).sign(f"{header}.{payload}".encode(), key.private)
+    return f"{header}.{payload}.{_b64(signature)}"
+
+
+def _respelt(issuer: JwksIssuer, segment: int, change) -> str:
+    """A good token with one segment changed (header or payload: signed again)."""
+    parts = issuer.token().split(".")
+    parts[segment] = change(parts[segment])
+    return ".".join(parts) if segment == 2 else _signed(issuer, parts[0], parts[1])
+
+
+def _noncanonical(segment: str) -> str:
+    """The same bytes spelt with a non-zero bit past the last byte (a lax decoder ignores it)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert len(segment) % 4 in (2, 3)
+    return segment[:-1] + alphabet[alphabet.index(segment[-1]) + 1]
+
+
+def test_a_token_signed_again_by_the_test_is_accepted(shared_issuer) -> None:
+    issuer, verifier = shared_issuer
+    assert verifier.principal(_respelt(issuer, 1, lambda s: s)).subject == "u1"
+
+
+@pytest.mark.parametrize("segment", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda s: s[:5] + "+" + s[6:], "not base64url"),  # standard base64, not base64url
+        (lambda s: s[:5] + "/" + s[6:], "not base64url"),
+        (lambda s: s[:5] + "!" + s[6:], "not base64url"),
+        (lambda s: s[:5] + " " + s[6:], "not base64url"),
+        (lambda s: s + "=" * (-len(s) % 4 or 4), "not base64url"),  # padding
+        (lambda s: s + "A" * ((1 - len(s)) % 4), "not base64url"),  # 4n+1 characters never decode
+        (lambda s: s[:5] + "é" + s[6:], "non-ASCII"),
+    ],
+)
+def test_a_token_that_is_not_strict_base64url_is_refused(
+    shared_issuer, segment: int, change, reason: str
+) -> None:
+    issuer, verifier = shared_issuer
+    with pytest.raises(AuthenticationError, match=reason):
+        verifier.principal(_respelt(issuer, segment, change))
+
+
+def test_padding_and_extra_bits_are_refused_even_where_they_decode(shared_issuer) -> None:
+    issuer, verifier = shared_issuer
+    token = issuer.token()  # RS256: a 256-byte signature, 342 characters
+    signature = token.split(".")[2]
+    assert len(signature) % 4 == 2
+    assert base64.urlsafe_b64decode(_noncanonical(signature) + "==") == base64.urlsafe_b64decode(
+        signature + "=="
+    )
+    with pytest.raises(AuthenticationError, match="not base64url"):
+        verifier.principal(f"{token}==")
+    with pytest.raises(AuthenticationError, match="not canonical"):
+        verifier.principal(token[:-1] + _noncanonical(signature)[-1])
+    assert verifier.principal(token).subject == "u1"
+
+
+@pytest.mark.parametrize("count", [2, 4])
+def test_a_token_needs_exactly_three_segments(shared_issuer, count: int) -> None:
+    issuer, verifier = shared_issuer
+    parts = issuer.token().split(".")
+    bad = ".".join((parts + [parts[1]])[:count])
+    with pytest.raises(AuthenticationError, match=f"{count} segments, not 3"):
+        verifier.principal(bad)
+    assert verifier.knows_key(bad)  # refused before any key is needed
+
+
+@pytest.mark.parametrize(
+    ("header", "payload", "reason"),
+    [
+        (b"{not json", None, "header is not JSON"),
+        (b'["RS256"]', None, "header is not an object"),
+        (None, b"[1, 2]", "payload is not an object"),
+        (None, b'"a string"', "payload is not an object"),
+        (None, b"not json", "payload is not JSON"),
+        (None, b'\xff{"sub": "u1"}', "payload is not JSON"),  # not UTF-8
+    ],
+)
+def test_header_and_payload_must_be_json_objects(
+    shared_issuer, header: bytes | None, payload: bytes | None, reason: str
+) -> None:
+    issuer, verifier = shared_issuer
+    good_header, good_payload, _ = issuer.token().split(".")
+    token = _signed(
+        issuer,
+        _b64(header) if header else good_header,
+        _b64(payload) if payload else good_payload,
+    )
+    with pytest.raises(AuthenticationError, match=reason):
+        verifier.principal(token)
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ({"kid": 5}, "no signing key"),
+        ({"kid": ""}, "no signing key"),
+        ({"crit": ["exp"], "exp": 1}, "critical header"),
+    ],
+)
+def test_odd_headers_are_refused(shared_issuer, header: dict, reason: str) -> None:
+    issuer, verifier = shared_issuer
+    key = issuer.keys[0]
+    _, payload, _ = issuer.token().split(".")
+    fields = {"alg": key.alg, "kid": key.kid} | header
+    with pytest.raises(AuthenticationError, match=reason):
+        verifier.principal(_signed(issuer, _b64(json.dumps(fields).encode()), payload))
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": "soon"}, "'exp' is not a number"),
+        ({"exp": "9999999999"}, "'exp' is not a number"),  # a JSON number only
+        ({"exp": True}, "'exp' is not a number"),
+        ({"exp": float("inf")}, "'exp' is not a number"),  # json reads Infinity
+        ({"exp": None}, "no 'exp' claim"),
+        ({"nbf": "now"}, "'nbf' is not a number"),
+        ({"nbf": float("nan")}, "'nbf' is not a number"),
+        ({"iat": [1]}, "'iat' is not a number"),
+        ({"iat": 120}, "not yet valid \\(iat"),  # issued in the future, past the leeway
+        ({"aud": ["other-api"]}, "audience"),
+        ({"aud": []}, "audience"),
+        ({"aud": ["ruai", 5]}, "audience"),
+        ({"aud": {"ruai": True}}, "audience"),
+        ({"iss": [None]}, "issuer"),
+        ({"sub": 5}, "subject"),
+        ({"jti": 5}, "jti"),
+    ],
+)
+def test_claims_are_checked_as_pyjwt_checks_them(shared_issuer, claims: dict, reason: str) -> None:
+    issuer, verifier = shared_issuer
+    now = int(time.time())
+    payload = {"iss": issuer.url, "aud": "ruai", "sub": "u1", "exp": now + 60} | claims
+    if isinstance(claims.get("iat"), int):
+        payload["iat"] += now
+    header = {"alg": issuer.keys[0].alg, "kid": issuer.keys[0].kid}
+    token = _signed(issuer, _b64(json.dumps(header).encode()), _b64(json.dumps(payload).encode()))
+    with pytest.raises(AuthenticationError, match=reason):
+        verifier.principal(token)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"aud": ["other-api", "ruai"]},
+        {"iat": 5},  # a clock a little ahead: within the leeway
+        {"exp": 600.5, "nbf": -1.5},  # a NumericDate may have a fraction
+    ],
+)
+def test_good_claims_in_other_shapes_are_accepted(shared_issuer, claims: dict) -> None:
+    issuer, verifier = shared_issuer
+    now = int(time.time())
+    claims = {k: now + v if k in ("exp", "nbf", "iat") else v for k, v in claims.items()}
+    assert verifier.claims(issuer.token(**claims))["sub"] == "u1"
