@@ -203,8 +203,8 @@ def postgres_dsn() -> str:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """`--dist loadfile` (scripts/test.sh) with the modules sharing a set-up kept on one worker
-    and the longest first: tests/support/scheduling.py."""
+    """`--dist loadfile` (scripts/test.sh) with the modules sharing a set-up kept on one worker:
+    tests/support/scheduling.py."""
     if config.getvalue("dist") == "loadfile":
         from tests.support.scheduling import SharedSetupScheduling
 
