@@ -3,7 +3,6 @@
 A module is a unit of work, as with `--dist loadfile`, except that modules sharing a set-up worth
 building once form one unit, so one worker runs them back to back and builds it once. Units are
 handed out as xdist hands out modules (the most tests first).
-
 """
 
 from __future__ import annotations
