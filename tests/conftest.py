@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -118,16 +119,23 @@ def trained_lora(
 
 
 def _stop_test_cluster(temp_dir: Path = RAY_TEMP) -> None:
-    """Stop only the processes of one suite's cluster (never a cluster the user runs)."""
+    """Stop only the processes of one suite's cluster (never a cluster the user runs): those
+    whose command line names its temp dir (GCS, raylet, dashboard) and everything they started
+    (workers and agents rename themselves ``ray::…``, so only the process tree finds them)."""
     import psutil
 
     marker = f"{temp_dir}/"
+    cluster: dict[int, psutil.Process] = {}
     for proc in psutil.process_iter(["cmdline"]):
         try:
             if any(marker in part for part in proc.info["cmdline"] or []):
-                proc.kill()
+                for member in (proc, *proc.children(recursive=True)):
+                    cluster[member.pid] = member
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
+    for member in cluster.values():
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            member.kill()
 
 
 def _reap_orphaned_test_clusters() -> None:
