@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -208,7 +207,6 @@ def postgres_dsn() -> str:
         yield dsn
 
 
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadfile` (scripts/test.sh) with the modules sharing a set-up kept on one worker:
@@ -232,7 +230,7 @@ def chat_served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.Tem
         from tests.support.chat_app import chat_app
 
         tmp = tmp_path_factory.mktemp("chat")
-        stack = ExitStack()
+        stack = contextlib.ExitStack()
         served = stack.enter_context(chat_app(sample_articles, tmp))
         served["db"] = tmp / "conversations.sqlite3"
         _CHAT.update(served=served, stack=stack)
