@@ -44,12 +44,20 @@ def _fused(settings: Settings) -> bool:
     return settings.embed_stage == "fused"
 
 
+def stage_actors(files: int, settings: Settings) -> int:
+    """How many stage actors the job starts: one per ``ingest_files_per_actor`` files, up to
+    ``ingest_concurrency``. An actor costs seconds of CPU before its first file (imports, the
+    encoder), more than a few small files cost to parse and embed."""
+    wanted = math.ceil(files / settings.ingest_files_per_actor)
+    return max(1, min(settings.ingest_concurrency, wanted))
+
+
 def files_per_block(files: int, settings: Settings) -> int:
     """``ingest_files_per_batch``, or fewer when each stage actor would get under two blocks:
     large blocks cut Ray's per-task cost (docs/benchmarks.md: 32 → 128 files a block took the
     job from 2.41 to 2.14 CPU-seconds per 1,000 chunks at 100k chunks), small corpora still
     spread over the pool."""
-    per_actor = files // (2 * settings.ingest_concurrency)
+    per_actor = files // (2 * stage_actors(files, settings))
     return max(1, min(settings.ingest_files_per_batch, per_actor))
 
 
@@ -67,6 +75,7 @@ def build_dataset(
     skip a file whose bytes still have that hash, after reading it once, or only rewrite its
     access. ``access``: uri → who may read it (default: the whole tenant)."""
     files_per_batch = files_per_block(len(files), settings)
+    actors = stage_actors(len(files), settings)
     blocks = max(1, math.ceil(len(files) / files_per_batch))
     access = access or {}
     ds = ray.data.from_items(
@@ -88,14 +97,14 @@ def build_dataset(
         return ds.map_batches(
             ChunkEmbedWriteStage,
             fn_constructor_args=(settings, tenant, collection, known),
-            compute=ActorPoolStrategy(size=settings.ingest_concurrency),
+            compute=ActorPoolStrategy(size=actors),
             num_cpus=settings.embed_num_cpus,
             **common,
         )
     chunks = ds.map_batches(
         ChunkStage,
         fn_constructor_args=(settings, tenant, known),
-        compute=ActorPoolStrategy(size=settings.ingest_concurrency),
+        compute=ActorPoolStrategy(size=actors),
         num_cpus=1,
         **common,
     )

@@ -122,6 +122,9 @@ class Settings(BaseSettings):
 
     # ray data ingestion
     ingest_concurrency: int = Field(2, ge=1)
+    # a stage actor per this many files, up to ingest_concurrency: a 3-file job starts one
+    # actor (pipelines.ingest.stage_actors)
+    ingest_files_per_actor: int = Field(8, ge=1)
     # files per Ray Data block (and stage batch), at most: fewer when the corpus is small, so
     # that every stage actor still gets two blocks (pipelines.ingest.files_per_block); 128
     # files (~800 chunks) a block: fewer Ray tasks, 1.09x the plain loop's CPU per chunk at 100k

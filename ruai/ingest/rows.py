@@ -5,6 +5,7 @@ from ``ruai.ingest.payload.chunk_payload``."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -12,8 +13,10 @@ import pyarrow.compute as pc
 
 from ruai.encoders.base import SparseVector
 from ruai.ingest.payload import chunk_payload, encode_payload
-from ruai.ingest.processing import ProcessedDocument
 from ruai.store.base import PointRecord
+
+if TYPE_CHECKING:
+    from ruai.ingest.processing import ProcessedDocument
 
 # the columns a chunk row must carry to become a point; ``dense`` is a fixed-size list column
 CHUNK_COLUMNS = ("chunk_id", "payload", "sparse_indices", "sparse_values", "dense")

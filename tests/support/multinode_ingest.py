@@ -71,6 +71,7 @@ def main(corpus: Path, work: Path) -> dict:
                 extract_entities=False,
                 ingest_files_per_batch=1,
                 ingest_concurrency=2,
+                ingest_files_per_actor=1,  # two actors for the four files
                 embed_num_cpus=2,  # one fused actor per 2-CPU node
             )
             source = f"s3://{BUCKET}/{PREFIX}"
