@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from cluster_configs.toolchain.layout import haproxy_private_env, serve_cluster_env
 from pipelines.cluster_token import ensure_cluster_token
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -39,13 +39,6 @@ os.environ.update(haproxy_private_env(Path(f"/tmp/ruai-haproxy-{os.getpid()}")))
 # Serve kills a proxy (HAProxy here) that is not ready within 5 s and serve.start then fails; on a
 # loaded 2-core machine HAProxy can take longer
 os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 # Serve's ports that are fixed by default (HAProxy's metrics 9101 and stats 8404, the fallback
 # proxy's 8500/9500, direct-ingress replicas from 30000/40000): two test processes on one machine

@@ -1,6 +1,7 @@
 """Fine-tune → registered version with lineage → the gate → models:/…@champion in ingestion and
-serving. Two 1-epoch fine-tunes of MiniLM on a tiny XQuAD-ru cut (1 Ray Train worker): a good
-one and one wrecked at learning rate 5.0 (as test_train_tune wrecks a trial)."""
+serving. Two fine-tunes of MiniLM on a tiny XQuAD-ru cut: the good one is the training module's
+run (tests/integration/conftest.py's `trained_embedder`), the other is wrecked at learning rate
+5.0 (as test_train_tune wrecks a trial)."""
 
 from __future__ import annotations
 
@@ -8,46 +9,31 @@ import pytest
 from typer.testing import CliRunner
 
 from jobs.promote import app as promote_app
-from pipelines.train_embedder import check_inputs, train_embedder
+from pipelines.train_embedder import train_embedder
 from ruai.lifecycle.registry import CHALLENGER, CHAMPION, Registry
 from ruai.settings import Settings
-from tests.support.tiny_squad import write_tiny_squad
+from tests.integration.conftest import EMBEDDER_MODEL as MODEL
 
 pytestmark = pytest.mark.integration
-MODEL = "emb"
 
 
 @pytest.fixture(scope="module")
-def registered(ray_cluster, xquad_path, tmp_path_factory):
-    """(settings, wrecked version uri, good version uri): wrecked is v1, good is v2."""
-    work = tmp_path_factory.mktemp("promote-embedder")
-    dataset = write_tiny_squad(xquad_path, work / "tiny.json", articles=3, questions_per_article=8)
-    settings = Settings(
-        dense_model="all-MiniLM-L6-v2",
-        train_validation_fraction=0.34,
-        train_recall_k=3,
-        registry_dir=work / "registry",
+def registered(trained_embedder, tmp_path_factory):
+    """(settings, wrecked version uri, good version uri): good is v1, the run of
+    tests/integration/conftest.py (2 epochs at 5e-5); wrecked is v2, 1 epoch at 5.0 on one
+    worker."""
+    settings, inputs, good, _ = trained_embedder
+    wrecked = train_embedder(
+        settings,
+        inputs,
+        tmp_path_factory.mktemp("promote-embedder") / "wrecked",
+        hp_overrides={"epochs": 1, "batch_size": 4, "max_seq_length": 48, "learning_rate": 5.0},
+        num_workers=1,
+        use_gpu=False,
+        name="test-wrecked",
+        register_as=MODEL,
     )
-    inputs = check_inputs(settings, dataset, None)
-    uris = []
-    for label, rate in (("wrecked", 5.0), ("good", 5e-5)):
-        result = train_embedder(
-            settings,
-            inputs,
-            work / label,
-            hp_overrides={
-                "epochs": 1,
-                "batch_size": 4,
-                "max_seq_length": 48,
-                "learning_rate": rate,
-            },
-            num_workers=1,
-            use_gpu=False,
-            name=f"test-{label}",
-            register_as=MODEL,
-        )
-        uris.append(result.registered)
-    return settings, *uris
+    return settings, wrecked.registered, good.registered
 
 
 def run_promote(settings: Settings, monkeypatch, *args: str):
@@ -66,9 +52,9 @@ def run_promote(settings: Settings, monkeypatch, *args: str):
 def test_fine_tune_registers_a_version_with_lineage(registered):
     settings, wrecked, good = registered
     registry = Registry.from_settings(settings)
-    assert (wrecked, good) == (f"models:/{MODEL}/1", f"models:/{MODEL}/2")
-    version = registry.get(f"models:/{MODEL}@{CHALLENGER}")
-    assert version.version == "2"
+    assert (good, wrecked) == (f"models:/{MODEL}/1", f"models:/{MODEL}/2")
+    assert registry.get(f"models:/{MODEL}@{CHALLENGER}").version == "2"  # the newest
+    version = registry.get(good)
     tags = version.tags
     assert tags["kind"] == "embedder" and tags["base_model"] == "all-MiniLM-L6-v2"
     assert tags["param.learning_rate"] == "5e-05" and "metric.recall_at_3" in tags
@@ -80,18 +66,19 @@ def test_gate_promotes_the_better_and_refuses_the_wrecked(registered, monkeypatc
     settings, wrecked, good = registered
     registry = Registry.from_settings(settings)
     # the wrecked model went live by hand: the good challenger must beat it
-    registry.set_alias(MODEL, CHAMPION, "1")
+    registry.set_alias(MODEL, CHAMPION, "2")
+    registry.set_alias(MODEL, CHALLENGER, "1")
     promoted = run_promote(settings, monkeypatch, "--margin", "0.05")
     assert promoted.exit_code == 0, promoted.output
     assert "recall_at_3 (primary)" in promoted.output and "promoted" in promoted.output
-    assert registry.get(f"models:/{MODEL}@{CHAMPION}").version == "2"
+    assert registry.get(f"models:/{MODEL}@{CHAMPION}").version == "1"
 
     # now the wrecked one is the challenger against the good champion
-    registry.set_alias(MODEL, CHALLENGER, "1")
+    registry.set_alias(MODEL, CHALLENGER, "2")
     refused = run_promote(settings, monkeypatch)
     assert refused.exit_code == 1, refused.output
     assert "refused" in refused.output
-    assert registry.get(f"models:/{MODEL}@{CHAMPION}").version == "2"
+    assert registry.get(f"models:/{MODEL}@{CHAMPION}").version == "1"
 
     import mlflow
 
@@ -111,11 +98,12 @@ def test_champion_uri_loads_in_ingestion_and_serving(registered, make_settings, 
 
     settings, _, _ = registered
     registry = Registry.from_settings(settings)
-    registry.set_alias(MODEL, CHAMPION, "2")
+    registry.set_alias(MODEL, CHAMPION, "1")
     champion = settings.model_copy(update={"dense_model": f"models:/{MODEL}@{CHAMPION}"})
     # serving's search deployment, constructed as a replica constructs it
     serving = Search.func_or_class(champion).searcher.dense
-    pinned = settings.model_copy(update={"dense_model": str(registry.local_path("models:/emb/2"))})
+    version = str(registry.local_path(f"models:/{MODEL}/1"))
+    pinned = settings.model_copy(update={"dense_model": version})
     question = ["Кто такой Никола Тесла?"]
     vectors = serving.encode_queries(question)
     np.testing.assert_allclose(

@@ -9,37 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.train_embedder import check_inputs, train_embedder
 from pipelines.train_run import SUMMARY_FILENAME
 from ruai.encoders.factory import build_dense_encoder
-from ruai.settings import Settings
-from tests.support.tiny_squad import write_tiny_squad
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def trained(ray_cluster, xquad_path, tmp_path_factory):
-    work = tmp_path_factory.mktemp("train-embedder")
-    dataset = write_tiny_squad(xquad_path, work / "tiny.json", articles=3, questions_per_article=8)
-    settings = Settings(
-        dense_model="all-MiniLM-L6-v2",
-        train_validation_fraction=0.34,
-        train_recall_k=3,
-        train_cpus_per_worker=1,
-        train_max_failures=1,
-    )
-    marker = work / "worker-killed"
-    result = train_embedder(
-        settings,
-        check_inputs(settings, dataset, None),
-        work / "model",
-        hp_overrides={"epochs": 2, "batch_size": 4, "max_seq_length": 48, "learning_rate": 5e-5},
-        num_workers=2,
-        use_gpu=False,
-        crash_marker=marker,
-        name="test-embedder",
-    )
+def trained(trained_embedder):
+    """tests/integration/conftest.py's run: (settings, result, the drill's marker file)."""
+    settings, _, result, marker = trained_embedder
     return settings, result, marker
 
 

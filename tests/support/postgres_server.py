@@ -8,13 +8,14 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.ports import free_port
 
 PG_BIN = Path(os.environ.get("RUAI_PG_BIN", "/usr/lib/postgresql/15/bin"))
 USER = "ruai"
@@ -24,12 +25,6 @@ SYSTEM_USER = "postgres"
 
 class PostgresMissingError(RuntimeError):
     pass
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_server_user(command: list[str]) -> list[str]:
@@ -67,7 +62,7 @@ def postgres_server(ready_timeout_s: float = 60) -> Iterator[str]:
         entry = pwd.getpwnam(SYSTEM_USER)
         os.chown(root, entry.pw_uid, entry.pw_gid)
     data = root / "data"
-    port = _free_port()
+    port = free_port()
     server = None
     try:
         subprocess.run(

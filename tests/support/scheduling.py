@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from xdist.scheduler import LoadScopeScheduling
 
-# modules that share the chat application of tests/support/chat_app.py (`chat_served`)
+# modules that share a set-up: the chat application of tests/support/chat_app.py
+# (`chat_served`), the embedder fine-tune of tests/integration/conftest.py (`trained_embedder`)
 SHARED = {
     "tests/browser/test_chat_ui.py": "chat_served",
     "tests/integration/test_agents.py": "chat_served",
+    "tests/integration/test_train_embedder.py": "trained_embedder",
+    "tests/integration/test_promote_embedder.py": "trained_embedder",
 }
 
 
