@@ -61,6 +61,20 @@ def open_conversation_store(settings: Settings) -> ConversationStore:
         return _store
 
 
+def open_conversation_store_soon(settings: Settings) -> None:
+    """Open (and migrate) the replica's store on a database thread now, so that the first
+    request does not wait for the connection and the schema; a failure is logged and the first
+    request tries again."""
+
+    def open_now() -> None:
+        try:
+            open_conversation_store(settings)
+        except Exception:
+            logger.warning("the conversation store did not open at start-up", exc_info=True)
+
+    _database_threads(settings).submit(open_now)
+
+
 async def conversation_store(settings: Settings) -> ConversationStore:
     return await _call(settings, open_conversation_store, settings)
 

@@ -33,7 +33,7 @@ from serve_apps import openai_shapes as shapes
 from serve_apps.admission import Admission
 from serve_apps.agent_steps import router as agent_steps_router
 from serve_apps.auth import Authenticator
-from serve_apps.chat_routes import open_conversation_store
+from serve_apps.chat_routes import open_conversation_store, open_conversation_store_soon
 from serve_apps.chat_routes import router as chat_router
 from serve_apps.errors import ApiError, error_response, not_found, unavailable
 from serve_apps.experiments import Arms, ArmsConfig
@@ -187,6 +187,7 @@ class RagIngress:
         self.metrics = ServeMetrics()
         self.arms = Arms(self.metrics.guardrail_trips)
         self.query_log = QueryLogging(settings, open_conversation_store)
+        open_conversation_store_soon(settings)
         # what the middleware, the chat routes and the MCP endpoint reach (``request_context``)
         app.state.ingress = self
 
