@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from ray.serve.handle import DeploymentHandle
 
 from ruai.llm.context_fit import ChatTemplate, PromptTooLongError, fit_rag_messages
+from ruai.llm.model_path import llm_model_path
 from ruai.llm.passages import Passage
 from ruai.llm.prompts import Message
 from ruai.llm.sampling import with_sampling_defaults
@@ -127,7 +128,7 @@ class VLLMClient:
         self.handle = handle.options(stream=True)
         self.settings = settings
         self.model = settings.llm_served_name
-        self.template = ChatTemplate.from_pretrained(llm_tokenizer_path(settings))
+        self.template = ChatTemplate.from_pretrained(llm_model_path(settings))
 
     def with_adapter(self, adapter: str) -> VLLMClient:
         """This client answering with a LoRA folder under RUAI_LLM_LORA_PATH: Serve's model
@@ -167,18 +168,11 @@ class VLLMClient:
     async def chat(
         self, messages: list[Message], sampling: dict[str, Any], out: Generation
     ) -> AsyncIterator[StreamEvent]:
-        from ray.serve.llm.openai_api_models import ChatCompletionRequest
-
         sampling = with_sampling_defaults(self.settings, sampling)
-        request = ChatCompletionRequest(
-            model=self.model,
-            messages=messages,
-            stream=True,
-            stream_options={"include_usage": True},
-            **sampling,
-        )
+        fields = {"model": self.model, "messages": messages, "stream": True,
+                  "stream_options": {"include_usage": True}, **sampling}  # fmt: skip
         out.model = self.model
-        stream = self.handle.chat.remote(request)
+        stream = self.handle.chat_fields.remote(fields)
         try:
             async for event in VLLMStream().events(stream):
                 if isinstance(event, Usage):
@@ -191,9 +185,3 @@ class VLLMClient:
 
     async def ready(self) -> None:
         await self.handle.options(stream=False).check_health.remote()
-
-
-def llm_tokenizer_path(settings: Settings) -> str:
-    from serve_apps.llm import llm_model_path
-
-    return llm_model_path(settings)

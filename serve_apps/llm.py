@@ -1,38 +1,19 @@
-"""The vLLM generator: a ``ray.serve.llm`` LLMServer deployment built from Settings."""
+"""The vLLM generator: a ``ray.serve.llm`` LLMServer deployment built from Settings. Only the
+generator's replicas import vLLM (this module does): the ingress sends a chat request's fields."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ray import serve
 from ray.serve.deployment import Application
 from ray.serve.llm import LLMConfig, LLMServer
+from ray.serve.llm.openai_api_models import ChatCompletionRequest
 
+from ruai.llm.model_path import llm_model_path
 from ruai.settings import Settings
-
-
-class LLMNotConfiguredError(ValueError):
-    pass
-
-
-def llm_model_path(settings: Settings) -> str:
-    """A local directory or a model id already in the Hugging Face cache (nothing downloads)."""
-    if not settings.llm_model:
-        raise LLMNotConfiguredError("generator=vllm needs RUAI_LLM_MODEL (a model dir or HF id)")
-    path = Path(settings.llm_model).expanduser()
-    if path.exists():
-        return str(path.resolve())
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        return snapshot_download(settings.llm_model, local_files_only=True)
-    except LocalEntryNotFoundError as exc:
-        raise LLMNotConfiguredError(
-            f"RUAI_LLM_MODEL={settings.llm_model!r} is neither a directory nor in the local "
-            "Hugging Face cache; download it beforehand or point RUAI_LLM_MODEL at a copy"
-        ) from exc
 
 
 def llm_config(
@@ -78,6 +59,23 @@ def llm_config(
     )
 
 
+class VLLMGenerator(LLMServer):
+    """LLMServer with a chat that takes the OpenAI request's fields: vLLM's request type is built
+    here, so that the ingress never imports vLLM (10 CPU-seconds and its memory per replica)."""
+
+    async def chat_fields(self, fields: dict[str, Any]) -> AsyncIterator[Any]:
+        try:
+            request = ChatCompletionRequest(**fields)
+        except (ValueError, TypeError) as exc:  # pydantic's ValidationError, vLLM's checks
+            return _refused(str(exc))
+        return await self.chat(request)
+
+
+async def _refused(message: str) -> AsyncIterator[str]:
+    """A request vLLM's type refuses, as the error frame LLMServer streams for its own refusals."""
+    yield f"data: {json.dumps({'error': {'message': message, 'code': 400}})}\n\n"
+
+
 def build_llm_server(config: LLMConfig) -> Application:
-    options = LLMServer.get_deployment_options(config)
-    return serve.deployment(LLMServer).options(name="Generator", **options).bind(config)
+    options = VLLMGenerator.get_deployment_options(config)
+    return serve.deployment(VLLMGenerator).options(name="Generator", **options).bind(config)

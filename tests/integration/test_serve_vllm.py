@@ -23,7 +23,6 @@ from tests.support.s3 import local_s3, upload_folder
 from tests.support.serve_app import ingest_tenants, running_app
 from tests.support.tiny_llm import write_random_lora
 
-pytest.importorskip("vllm")
 # the first test's set-up trains the LoRA adapter, ingests and starts a vLLM engine
 pytestmark = pytest.mark.timeout(900)
 

@@ -6,7 +6,9 @@ import counts, lazy ones inside functions and TYPE_CHECKING ones included.
 - raystore/ (the Ray access layer) and pipelines/ import neither serve_apps/ nor jobs/;
 - ``ruai.encoders`` imports nothing of ``ruai.lifecycle`` (whose registry builds on the encoders):
   a caller resolves a ``models:/`` URI before it builds an encoder;
-- the modules of ``ruai.store`` import each other without a cycle.
+- the modules of ``ruai.store`` import each other without a cycle;
+- only the generator's deployment (``serve_apps.llm``) imports vLLM, and only the app builder
+  imports it: an ingress replica never loads vLLM (10 CPU-seconds and its memory).
 """
 
 from __future__ import annotations
@@ -92,3 +94,18 @@ def test_modules_import_each_other_without_a_cycle(package: str) -> None:
 def test_the_cycle_finder_finds_one() -> None:
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set()}) is None
+
+
+VLLM = {"vllm", "ray.llm", "ray.serve.llm"}
+
+
+def test_only_the_generator_deployment_imports_vllm() -> None:
+    importing: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for name, path in modules(package).items():
+            names = set(imported(path))
+            if any(within(i, VLLM) for i in names):
+                importing.setdefault("vllm", set()).add(name)
+            if any(within(i, {"serve_apps.llm"}) for i in names):
+                importing.setdefault("serve_apps.llm", set()).add(name)
+    assert importing == {"vllm": {"serve_apps.llm"}, "serve_apps.llm": {"serve_apps.rag"}}

@@ -50,3 +50,23 @@ def test_the_generator_args_autoscale_the_llm_through_ray_serve_llm(tmp_path: Pa
     options = LLMServer.get_deployment_options(config)
     assert {k: options["autoscaling_config"][k] for k in scaling} == scaling
     assert options["max_ongoing_requests"] == 32  # the defaults stay where not given
+
+
+def test_fields_vllm_refuses_are_a_400_frame() -> None:
+    pytest.importorskip("ray.serve.llm")
+    import asyncio
+
+    from serve_apps.llm import VLLMGenerator
+    from serve_apps.stream_events import GenerationError
+    from serve_apps.vllm_stream import VLLMStream
+
+    async def read() -> None:
+        # the refusal comes before the replica's engine is touched
+        fields = {"model": "tiny", "messages": [{"role": "user", "content": "?"}]}
+        stream = await VLLMGenerator.chat_fields(None, fields | {"temperature": "hot"})
+        async for _ in VLLMStream().events(stream):
+            pass
+
+    with pytest.raises(GenerationError, match="temperature") as refused:
+        asyncio.run(read())
+    assert refused.value.status == 400
