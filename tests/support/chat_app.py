@@ -4,6 +4,7 @@ written follow-up cases whose retrieval docs/chat.md reports."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,24 +49,45 @@ HOSTILE_TEXT = (
 )
 
 
+def _ingested_corpus(sample_articles: Path) -> tuple[Path, Path, dict[str, set[str]]]:
+    """Both tenants' corpora ingested once per test process (beside the sample articles, in the
+    session's temp dir): (the store's folder, the documents' folder, each tenant's sources). Each
+    app serves its own copy of the store."""
+    from pipelines.ingest import run_ingest
+    from raystore import release_store
+
+    corpus = sample_articles.parent / "chat-corpus"
+    docs, store = corpus / "docs", corpus / "qdrant"
+    settings = Settings(qdrant_path=store, collection=COLLECTION)
+    if not (corpus / "ingested").exists():
+        shutil.rmtree(corpus, ignore_errors=True)
+        ingest_tenants(
+            settings, sample_articles, docs, {"acme": ACME_ARTICLES, "globex": GLOBEX_ARTICLES}
+        )
+        (docs / "acme" / HOSTILE_NAME).write_text(HOSTILE_TEXT, encoding="utf-8")
+        (docs / "acme" / TARIFFS_NAME).write_bytes(xlsx({"Тарифы": tariff_rows()}))
+        assert run_ingest(settings, str(docs / "acme"), tenant="acme").documents_ok == 2
+        release_store(settings)  # its owner closes the shard: the folder can be copied
+        (corpus / "ingested").touch()
+    sources = {
+        tenant: {str(path.resolve()) for path in (docs / tenant).iterdir()}
+        for tenant in ("acme", "globex")
+    }
+    return store, docs, sources
+
+
 @contextmanager
 def chat_app(
     sample_articles: Path, tmp: Path, settings_extra: dict[str, Any] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Ingest both tenants, serve the app (query log under tmp/query_log, globex's questions
-    logged as hashes only); yield {"base", "settings", "sources", "docs", "query_log"}."""
-    from pipelines.ingest import run_ingest
+    """Serve the app on a copy of both tenants' ingested corpora (query log under tmp/query_log,
+    globex's questions logged as hashes only); yield {"base", "settings", "sources", "docs",
+    "query_log"}."""
     from raystore import release_store
 
+    store, docs, sources = _ingested_corpus(sample_articles)
     settings = Settings(qdrant_path=tmp / "qdrant", collection=COLLECTION)
-    docs = tmp / "docs"
-    sources = ingest_tenants(
-        settings, sample_articles, docs, {"acme": ACME_ARTICLES, "globex": GLOBEX_ARTICLES}
-    )
-    (docs / "acme" / HOSTILE_NAME).write_text(HOSTILE_TEXT, encoding="utf-8")
-    (docs / "acme" / TARIFFS_NAME).write_bytes(xlsx({"Тарифы": tariff_rows()}))
-    assert run_ingest(settings, str(docs / "acme"), tenant="acme").documents_ok == 2
-    sources["acme"] |= {str((docs / "acme" / n).resolve()) for n in (HOSTILE_NAME, TARIFFS_NAME)}
+    shutil.copytree(store, settings.qdrant_path)
     args = {
         "settings": {
             "qdrant_path": str(settings.qdrant_path),
