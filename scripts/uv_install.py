@@ -1,13 +1,11 @@
 """`uv pip install` into the running Python's environment, from the sources pip is configured with.
 
-scripts/setup.sh installs with uv: it downloads in parallel, where pip takes one file at a time,
-and leaves bytecode to Python's first import of each module (pip compiles all ~43,000 modules up
-front, of which the suite and the services import about a quarter). uv reads no pip
-configuration, yet the machine's (pip.conf files and PIP_* variables) may name where packages
-come from: a local wheel folder (find-links), mirrors (index-url, extra-index-url), a
-constraints file, a CA bundle. They are read the way pip reads them (`pip config list`: the
-environment before the install section before the global one) and passed on as the uv flags
-that mean the same. Arguments go to `uv pip install`.
+scripts/setup.sh installs with uv: it downloads in parallel and compiles bytecode on every core,
+where pip does both one file at a time. uv reads no pip configuration, yet the machine's (pip.conf
+files and PIP_* variables) may name where packages come from: a local wheel folder (find-links),
+mirrors (index-url, extra-index-url), a constraints file, a CA bundle. They are read the way pip
+reads them (`pip config list`: the environment before the install section before the global
+one) and passed on as the uv flags that mean the same. Arguments go to `uv pip install`.
 """
 
 from __future__ import annotations
@@ -64,7 +62,9 @@ def main(arguments: list[str]) -> int:
         env.setdefault("UV_HTTP_TIMEOUT", config["default-timeout"])
     uv = Path(sysconfig.get_path("scripts")) / "uv"
     command = [
-        str(uv), "pip", "install", "--python", sys.executable,
+        # compiled here, not on first import: where PYTHONDONTWRITEBYTECODE is set (this CI
+        # machine sets it) nothing is ever cached and every process compiles what it imports
+        str(uv), "pip", "install", "--python", sys.executable, "--compile-bytecode",
         # pip's way with several indexes: the best version from any of them
         "--index-strategy", "unsafe-best-match", *uv_flags(config), *arguments,
     ]  # fmt: skip
