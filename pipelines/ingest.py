@@ -52,17 +52,12 @@ def stage_actors(files: int, settings: Settings) -> int:
     return max(1, min(settings.ingest_concurrency, wanted))
 
 
-# blocks per stage actor at least: an actor takes the next block when it has finished one
-# (one task in flight), so the actors finish within about a block of each other
-BLOCKS_PER_ACTOR = 4
-
-
 def files_per_block(files: int, settings: Settings) -> int:
-    """``ingest_files_per_batch``, or fewer when each stage actor would get under
-    ``BLOCKS_PER_ACTOR`` blocks: large blocks cut Ray's per-task cost (docs/benchmarks.md: 32 →
-    128 files a block took the job from 2.41 to 2.14 CPU-seconds per 1,000 chunks at 100k
-    chunks), small corpora still spread evenly over the pool."""
-    per_actor = files // (BLOCKS_PER_ACTOR * stage_actors(files, settings))
+    """``ingest_files_per_batch``, or fewer when each stage actor would get under two blocks:
+    large blocks cut Ray's per-task cost (docs/benchmarks.md: 32 → 128 files a block took the
+    job from 2.41 to 2.14 CPU-seconds per 1,000 chunks at 100k chunks), small corpora still
+    spread over the pool."""
+    per_actor = files // (2 * stage_actors(files, settings))
     return max(1, min(settings.ingest_files_per_batch, per_actor))
 
 
@@ -102,14 +97,14 @@ def build_dataset(
         return ds.map_batches(
             ChunkEmbedWriteStage,
             fn_constructor_args=(settings, tenant, collection, known),
-            compute=ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
+            compute=ActorPoolStrategy(size=actors),
             num_cpus=settings.embed_num_cpus,
             **common,
         )
     chunks = ds.map_batches(
         ChunkStage,
         fn_constructor_args=(settings, tenant, known),
-        compute=ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
+        compute=ActorPoolStrategy(size=actors),
         num_cpus=1,
         **common,
     )
