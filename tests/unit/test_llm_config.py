@@ -70,3 +70,11 @@ def test_fields_vllm_refuses_are_a_400_frame() -> None:
     with pytest.raises(GenerationError, match="temperature") as refused:
         asyncio.run(read())
     assert refused.value.status == 400
+
+
+def test_the_model_is_not_fetched_on_each_node(tmp_path: Path) -> None:
+    pytest.importorskip("ray.serve.llm")
+    from serve_apps.llm import LocalModel, llm_config
+
+    config = llm_config(Settings(llm_model=str(tmp_path)))
+    assert config.callback_config.callback_class is LocalModel
