@@ -39,6 +39,9 @@ os.environ.update(haproxy_private_env(Path(f"/tmp/ruai-haproxy-{os.getpid()}")))
 # Serve kills a proxy (HAProxy here) that is not ready within 5 s and serve.start then fails; on a
 # loaded 2-core machine HAProxy can take longer
 os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
+# Ray Train's preemption watcher polls for nodes a cloud is about to take away; the test clusters
+# run on one machine: one actor fewer per training run (~1.8 CPU-s)
+os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
 
 # Serve's ports that are fixed by default (HAProxy's metrics 9101 and stats 8404, the fallback
 # proxy's 8500/9500, direct-ingress replicas from 30000/40000): two test processes on one machine
