@@ -138,12 +138,13 @@ def test_rag_answer_has_sources_usage_and_fits_the_context(served, client) -> No
     assert 0 < response.usage.completion_tokens <= MAX_TOKENS
 
 
-def test_the_engine_started_without_a_node_task(served) -> None:
+def test_the_engine_started_without_a_node_task(served, ray_cluster) -> None:
     """The model is a local folder: ray.serve.llm's per-node download task (a process importing
     vLLM) is skipped (serve_apps/llm.py's LocalModel)."""
     from ray.util.state import list_tasks
 
-    names = {task.name for task in list_tasks(limit=10_000, raise_on_missing_output=False)}
+    tasks = list_tasks(ray_cluster["address"], limit=10_000, raise_on_missing_output=False)
+    names = {task.name for task in tasks}
     assert names, "the cluster reported no tasks"
     assert not {name for name in names if "initialize_remote_node" in name}
 
