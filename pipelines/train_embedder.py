@@ -15,7 +15,7 @@ import ray
 import ray.train
 import ray.train.torch
 
-from pipelines.train_run import TrainRunResult, finish_run, run_name, torch_trainer
+from pipelines.train_run import TrainRunResult, finish_run, fit, run_name, torch_trainer
 from ruai.lifecycle.lineage import EMBEDDER, Lineage
 from ruai.lifecycle.registry import model_path, pinned
 from ruai.settings import Settings
@@ -153,7 +153,7 @@ def train_embedder(
         "crash_marker": str(crash_marker) if crash_marker else None,
     }
     trainer = torch_trainer(settings, train_loop, config, train_rows, output, name, workers, gpu)
-    result = trainer.fit()
+    result = fit(trainer)
     data = split.report.to_dict() | {
         "train_pairs": len(train_rows),
         "validation_questions": len(split.validation.questions),

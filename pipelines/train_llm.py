@@ -16,7 +16,14 @@ import ray
 import ray.train
 import ray.train.torch
 
-from pipelines.train_run import TrainRunResult, finish_run, run_name, storage_path, torch_trainer
+from pipelines.train_run import (
+    TrainRunResult,
+    finish_run,
+    fit,
+    run_name,
+    storage_path,
+    torch_trainer,
+)
 from ruai.lifecycle.lineage import LORA, Lineage
 from ruai.lifecycle.registry import model_path, pinned
 from ruai.settings import Settings
@@ -200,7 +207,7 @@ def train_llm(
     trainer = torch_trainer(
         settings, llm_train_loop, config, inputs.examples, output, name, workers, gpu
     )
-    result = trainer.fit()
+    result = fit(trainer)
     chat_file = write_jsonl(
         [{"messages": m} for m in inputs.conversations],
         Path(storage_path(settings, output)) / name / "train_chat.jsonl",

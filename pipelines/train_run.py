@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +91,19 @@ def torch_trainer(
         ),
         datasets={"train": ray.data.from_items(rows)},
     )
+
+
+def fit(trainer: TorchTrainer) -> ray.train.Result:
+    """``trainer.fit()``, then this process's SIGINT handler as it was. Ray Train's handler holds
+    the run's controller actor: left installed, it keeps the controller and the run's dataset
+    actors alive (and polling) in a driver that goes on after training, until its next fit."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main_thread else None
+    try:
+        return trainer.fit()
+    finally:
+        if previous is not None:  # None: not a handler Python installed, nothing to put back
+            signal.signal(signal.SIGINT, previous)
 
 
 def finish_run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,25 @@ def test_run_is_tracked_in_mlflow(trained):
     assert sorted(m.step for m in history) == [0, 1, 2]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(result.mlflow_run_id)}
     assert {SUMMARY_FILENAME, "model"} <= artifacts
+
+
+def test_the_finished_run_leaves_no_actor_behind(trained, ray_cluster):
+    """Ray Train's SIGINT handler holds the run's controller; `fit` puts the old one back, so the
+    controller and the run's dataset actors end with the run instead of polling on in the
+    driver until its next fit."""
+    from ray.util.state import list_actors
+
+    run_actors = {"TrainController", "DatasetManager", "SplitCoordinator", "RayTrainWorker"}
+    deadline = time.monotonic() + 30
+    while True:
+        actors = list_actors(
+            ray_cluster["address"],
+            filters=[("state", "=", "ALIVE")],
+            limit=10_000,
+            raise_on_missing_output=False,
+        )
+        alive = sorted(a.class_name for a in actors if a.class_name in run_actors)
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert alive == []
