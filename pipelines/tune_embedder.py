@@ -144,6 +144,9 @@ def run_sweep(
             search_alg=search_alg,
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent,
+            # a trial that ends hands its process to the next one: the imports (torch,
+            # sentence-transformers: ~10 CPU-s) are paid once per concurrent trial
+            reuse_actors=True,
         ),
         run_config=tune.RunConfig(
             name=name,

@@ -1,7 +1,11 @@
 """A 3-trial Ray Tune sweep on a few dozen pairs: ASHA stops the weak trial after its first
-epoch, a crashing trial is recorded without ending the sweep, trials are logged to MLflow."""
+epoch, a crashing trial is recorded without ending the sweep, trials are logged to MLflow, and
+a trial that ends hands its process on to the next."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 from ray import tune
@@ -45,6 +49,13 @@ def test_asha_stops_a_weak_trial_and_a_crash_does_not_end_the_sweep(
     assert by_rate[-1.0]["status"] == "error" and "learning_rate" in by_rate[-1.0]["error"]
     assert result.best_config["learning_rate"] == 5e-5
     assert result.best_checkpoint and (tmp_path / "sweep").exists()
+    # one trial at a time: the second ran in the process the first one ended in
+    pids = {
+        json.loads(path.read_text().splitlines()[0])["pid"]
+        for path in Path(result.storage, "test-sweep").glob("*/result.json")
+        if path.read_text().strip()
+    }
+    assert len(pids) == 1
 
     import mlflow
 
