@@ -158,6 +158,18 @@ def test_a_file_that_is_not_a_navec_tar_is_a_clear_error(tmp_path: Path) -> None
 # sentence-transformers
 
 
+def test_token_counter_counts_as_the_encoder_without_loading_it(
+    minilm: SentenceTransformerEncoder,
+) -> None:
+    """What chunking counts (the ``tokenizers`` library reading tokenizer.json) is what the
+    encoder's own tokenizer gives, special tokens included, past the model's limit too."""
+    count, limit = build_token_counter(Settings(dense_model="all-MiniLM-L6-v2"))
+    assert limit == minilm.max_tokens == 256
+    texts = [CATS, MARKETS, FOOTBALL, "", "Ёжик в тумане!", "Tesla died in 1943 🙂", CATS * 40]
+    assert [count(t) for t in texts] == [minilm.count_tokens(t) for t in texts]
+    assert count(CATS * 40) > limit
+
+
 def test_packaged_minilm_is_normalised_384d(minilm: SentenceTransformerEncoder) -> None:
     assert isinstance(minilm, DenseEncoder)
     assert minilm.dim == 384
