@@ -60,7 +60,7 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
     # an app-level runtime_env, as serve_apps/configs/*.yaml have: Serve merges it into the
     # deployments a config deploy names, which restarted the ingress on the first rollout
     runtime_env = {"env_vars": {"RUAI_PROFILE": "local", "HF_HUB_OFFLINE": "1"}}
-    with deployed_app(args, free_port(), ray_cluster["dashboard"], APP,
+    with deployed_app(args, ray_cluster["dashboard"], APP,
                       runtime_env=runtime_env) as base:  # fmt: skip
         yield {"base": base, "dashboard": ray_cluster["dashboard"]}
     release_store(settings)

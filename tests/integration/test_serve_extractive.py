@@ -86,7 +86,7 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
         "search": {"autoscaling_config": SEARCH_SCALING},
     }
     try:
-        with running_app(args, free_port()) as base:
+        with running_app(args) as base:
             yield {"base": base, "sources": sources, "settings": settings,
                    "provider": provider, "legal": legal_source}  # fmt: skip
     finally:

@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from ruai.settings import Settings
-from tests.conftest import free_port
 from tests.support.serve_app import ingest_tenants, running_app
 
 pytestmark = pytest.mark.gpu
@@ -52,7 +51,7 @@ def test_saiga_answers_in_russian_with_citations(
     ingest_tenants(settings, sample_articles, tmp_path / "docs", {"acme": ["04-nikola-tesla"]})
     args = gpu_args | {"settings": gpu_args["settings"] | overrides}
     try:
-        with running_app(args, free_port(), ready_timeout_s=900) as base:
+        with running_app(args, ready_timeout_s=900) as base:
             client = openai.OpenAI(base_url=f"{base}/v1", api_key="key-gpu", max_retries=0)
             response = client.chat.completions.create(
                 model="rag-saiga",

@@ -114,7 +114,7 @@ def served(
         },
         "llm_env_vars": {"VLLM_CPU_KVCACHE_SPACE": "1", **lora_bucket},
     }
-    with running_app(args, free_port(), ready_timeout_s=420) as base:
+    with running_app(args, ready_timeout_s=420) as base:
         yield {"base": base, "sources": sources["acme"], "query_log": tmp / "query_log"}
     release_store(settings)
 

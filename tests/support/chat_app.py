@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from ruai.settings import Settings
-from tests.conftest import free_port
 from tests.support.office_documents import tariff_rows, xlsx
 from tests.support.serve_app import ingest_tenants, running_app
 
@@ -121,7 +120,7 @@ def _started(args: dict[str, Any], attempts: int = 3) -> Iterator[str]:
 
     for attempt in range(1, attempts + 1):
         try:
-            app = running_app(args, free_port())
+            app = running_app(args)
             base = app.__enter__()
             break
         except ActorDiedError:

@@ -131,7 +131,6 @@ def _serve_from_both_nodes(settings, work: Path) -> dict:
     [node id, requests it logged]}}}."""
     import httpx
 
-    from tests.conftest import free_port
     from tests.support.serve_app import running_app
 
     args = {
@@ -144,7 +143,7 @@ def _serve_from_both_nodes(settings, work: Path) -> dict:
         "ingress": SPREAD,
     }
     answers: list[bool] = []
-    with running_app(args, free_port()) as base:
+    with running_app(args) as base:
         # rounds of requests until every replica has logged one: HAProxy may learn of the
         # second ingress replica a moment after the app reports healthy
         deadline = time.monotonic() + ROUNDS_TIMEOUT_S

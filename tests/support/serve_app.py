@@ -50,33 +50,62 @@ def wait_healthy(base: str, timeout_s: float) -> str:
         time.sleep(0.5)
 
 
+_serve_port: int | None = None
+
+
+def serve_port() -> int:
+    """The HTTP port of this process's Serve instance on the connected cluster: started with the
+    first application and kept for the next ones, which each only deploy and delete their own (a
+    start costs a controller, a proxy and HAProxy: ~9 CPU-s and ~10 s on the CI machine). The
+    cluster's teardown ends it. Never 8000: `serve.run` without a running instance would start
+    one there, so this checks that the controller is alive before it says the port."""
+    global _serve_port
+    import ray
+    from ray import serve
+    from ray.serve._private.constants import SERVE_CONTROLLER_NAME, SERVE_NAMESPACE
+
+    from tests.conftest import free_port
+
+    try:
+        ray.get_actor(SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE)
+    except ValueError:
+        _serve_port = None
+    if _serve_port is None:
+        port = free_port()
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        _serve_port = port
+    return _serve_port
+
+
 @contextmanager
-def running_app(args: dict[str, Any], port: int, ready_timeout_s: float = 300) -> Iterator[str]:
-    """serve.run(build_app(args)) on the connected cluster; yields the base URL."""
+def running_app(args: dict[str, Any], ready_timeout_s: float = 300) -> Iterator[str]:
+    """serve.run(build_app(args)) on this process's Serve instance (:func:`serve_port`); yields
+    the base URL and deletes the application after."""
     from ray import serve
 
     from serve_apps.rag import build_app
 
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    port = serve_port()
     try:
         serve.run(build_app(args), name=APP_NAME, route_prefix="/")
         yield wait_healthy(f"http://127.0.0.1:{port}", ready_timeout_s)
     finally:
-        serve.shutdown()
+        serve.delete(APP_NAME)
 
 
 @contextmanager
 def deployed_app(
-    args: dict[str, Any], port: int, dashboard: str, name: str, ready_timeout_s: float = 300,
+    args: dict[str, Any], dashboard: str, name: str, ready_timeout_s: float = 300,
     runtime_env: dict[str, Any] | None = None,
 ) -> Iterator[str]:
     """The RAG application deployed from a config through Serve's REST API (what `serve deploy`
     and a RayService do, so that a later deploy can change only a user_config), with the config's
-    own ``runtime_env`` if given; yields the URL."""
+    own ``runtime_env`` if given, on this process's Serve instance; yields the URL and deletes
+    the application after."""
     from ray import serve
     from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
 
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    port = serve_port()
     try:
         app = {"name": name, "import_path": "serve_apps.rag:build_app", "route_prefix": "/",
                "args": args} | ({"runtime_env": runtime_env} if runtime_env else {})  # fmt: skip
@@ -85,4 +114,4 @@ def deployed_app(
         )
         yield wait_healthy(f"http://127.0.0.1:{port}", ready_timeout_s)
     finally:
-        serve.shutdown()
+        serve.delete(name)
