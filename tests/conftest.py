@@ -233,8 +233,16 @@ def chat_served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.Tem
     return _CHAT["served"]
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """Before the test's fixtures are torn down: the shared chat app after the last test of its
+    run. After them: this process's Serve instance (tests/support/serve_app.py) when the next
+    test belongs to another unit of work (tests/support/scheduling.py), so that the modules of a
+    unit share one instance and none idles (its controller polls: ~3 CPU-s a minute) under the
+    modules that deploy nothing."""
+    from tests.support.scheduling import unit_of
+    from tests.support.serve_app import stop_serve
+
     if "chat_served" in item.fixturenames and (
         nextitem is None or "chat_served" not in nextitem.fixturenames
     ):
@@ -242,3 +250,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         _CHAT.clear()
         if stack is not None:
             stack.close()
+    result = yield
+    if nextitem is None or unit_of(item.nodeid) != unit_of(nextitem.nodeid):
+        stop_serve()
+    return result

@@ -55,10 +55,11 @@ _serve_port: int | None = None
 
 def serve_port() -> int:
     """The HTTP port of this process's Serve instance on the connected cluster: started with the
-    first application and kept for the next ones, which each only deploy and delete their own (a
-    start costs a controller, a proxy and HAProxy: ~9 CPU-s and ~10 s on the CI machine). The
-    cluster's teardown ends it. Never 8000: `serve.run` without a running instance would start
-    one there, so this checks that the controller is alive before it says the port."""
+    first application and kept for the next ones of the same unit of work, which each deploy and
+    delete their own (a start costs a controller, a proxy and HAProxy: ~9 CPU-s and ~10 s on the
+    CI machine); :func:`stop_serve` ends it (tests/conftest.py, after a unit's last test). Never
+    8000: `serve.run` without a running instance would start one there, so this checks that the
+    controller is alive before it says the port."""
     global _serve_port
     import ray
     from ray import serve
@@ -75,6 +76,19 @@ def serve_port() -> int:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         _serve_port = port
     return _serve_port
+
+
+def stop_serve() -> None:
+    """Shut down the Serve instance :func:`serve_port` started, if any (nothing to do once the
+    driver left the cluster: its teardown ends Serve with it)."""
+    global _serve_port
+    import ray
+
+    if _serve_port is not None and ray.is_initialized():
+        from ray import serve
+
+        serve.shutdown()
+    _serve_port = None
 
 
 @contextmanager
