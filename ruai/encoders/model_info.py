@@ -86,18 +86,20 @@ def build_token_counter(settings: Settings) -> tuple[TokenCounter, int]:
 def _id_counter(path: Path) -> tuple[TokenCounter, int]:
     """(token ids of a text, special tokens included; the tokenizer's length limit). A model
     saved with a fast tokenizer's ``tokenizer.json`` is read by the ``tokenizers`` library
-    alone (~0.1 CPU-s, where loading it through ``transformers`` takes ~8 with its imports)."""
-    limit = int(
-        _read_json(path / "tokenizer_config.json").get("model_max_length")
-        or _read_json(path / "config.json").get("max_position_embeddings")
-        or 512
-    )
+    alone (~0.1 CPU-s, where loading it through ``transformers`` takes ~8 with its imports); its
+    limit is tokenizer_config.json's ``model_max_length``, else the model's position count,
+    else 512."""
     if (path / "tokenizer.json").is_file():
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.no_truncation()
+        limit = int(
+            _read_json(path / "tokenizer_config.json").get("model_max_length")
+            or _read_json(path / "config.json").get("max_position_embeddings")
+            or 512
+        )
         return lambda text: len(tokenizer.encode(text, add_special_tokens=True).ids), limit
     from transformers import AutoTokenizer
 

@@ -65,7 +65,7 @@ def serve_port() -> int:
     from ray import serve
     from ray.serve._private.constants import SERVE_CONTROLLER_NAME, SERVE_NAMESPACE
 
-    from tests.conftest import free_port
+    from tests.support.ports import free_port
 
     try:
         ray.get_actor(SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE)
