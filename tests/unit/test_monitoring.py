@@ -145,9 +145,10 @@ def _drifted_log(tmp_path: Path, questions, monkeypatch) -> None:
                                         rng.uniform(0.6, 1, 200)))  # fmt: skip
     write_log(tmp_path / "log", records(questions["shifted"], now - timedelta(hours=3),
                                         rng.uniform(0.1, 0.6, 90)))  # fmt: skip
-    # past the default 90 days of retention: the run deletes these
-    write_log(tmp_path / "log", records(questions["reference"][:5], now - timedelta(days=120),
-                                        [0.9] * 5))  # fmt: skip
+    # past the default 90 days of retention: the run deletes these (one day's file: at noon,
+    # five minutes' rows never cross a midnight)
+    old = (now - timedelta(days=120)).replace(hour=12, minute=0)
+    write_log(tmp_path / "log", records(questions["reference"][:5], old, [0.9] * 5))
     monkeypatch.setenv("RUAI_QUERY_LOG_DIR", str(tmp_path / "log"))
     monkeypatch.setenv("RUAI_CONVERSATIONS_PATH", str(tmp_path / "c.sqlite3"))
 
