@@ -42,6 +42,9 @@ os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
 # Ray Train's preemption watcher polls for nodes a cloud is about to take away; the test clusters
 # run on one machine: one actor fewer per training run (~1.8 CPU-s)
 os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
+# the dashboard agent reads every worker process's CPU and memory (psutil) each 5 s for the
+# dashboard's node view and Ray's node metrics, which no test reads: once a minute here
+os.environ.setdefault("REPORTER_UPDATE_INTERVAL_MS", "60000")
 
 # Serve's ports that are fixed by default (HAProxy's metrics 9101 and stats 8404, the fallback
 # proxy's 8500/9500, direct-ingress replicas from 30000/40000): two test processes on one machine

@@ -13,6 +13,7 @@ from pipelines.ingest import run_ingest
 from raystore import store_for
 from ruai.eval.paragraph_index import ParagraphIndex
 from ruai.eval.squad import read_squad
+from tests.integration.conftest import copy_articles
 from tests.support import office_documents as od
 
 pytestmark = pytest.mark.integration
@@ -32,6 +33,21 @@ def ingested_sample(sample_articles, ray_cluster, tmp_path_factory):
     report = run_ingest(settings, str(sample_articles))
     yield settings, report
     release_store(settings)
+
+
+@pytest.fixture(scope="module")
+def baseline(sample_articles, ray_cluster, tmp_path_factory):
+    """The report of one plain ingestion of the three articles `few_articles` copies: what the
+    crash drill and the separate embedding stage must reproduce (its embedding stage is "auto":
+    fused into the chunking actor without a GPU)."""
+    from raystore import release_store
+    from ruai.settings import Settings
+
+    tmp = tmp_path_factory.mktemp("baseline")
+    settings = Settings(qdrant_path=tmp / "qdrant", collection="test")
+    report = run_ingest(settings, str(copy_articles(sample_articles, tmp / "docs")))
+    release_store(settings)
+    return report
 
 
 def test_sample_corpus_report(ingested_sample):
@@ -222,8 +238,7 @@ def test_bad_files_are_reported_and_good_ones_kept(make_settings, few_articles):
     assert hits[0].payload["text"] == "Документ в кодировке Windows-1251."
 
 
-def test_embedding_actor_crash_loses_no_chunk(make_settings, few_articles, tmp_path):
-    baseline = run_ingest(make_settings(), str(few_articles))
+def test_embedding_actor_crash_loses_no_chunk(make_settings, few_articles, baseline, tmp_path):
     marker = tmp_path / "crashed-once"
     settings = make_settings(embed_crash_marker=marker)
     report = run_ingest(settings, str(few_articles))
@@ -233,12 +248,13 @@ def test_embedding_actor_crash_loses_no_chunk(make_settings, few_articles, tmp_p
 
 
 @pytest.mark.parametrize("embed_stage", ["separate"])
-def test_separate_embedding_stage_gives_same_points(make_settings, few_articles, embed_stage):
-    fused = run_ingest(make_settings(embed_stage="fused"), str(few_articles))
+def test_separate_embedding_stage_gives_same_points(
+    make_settings, few_articles, baseline, embed_stage
+):
     split = run_ingest(
         make_settings(embed_stage=embed_stage, ingest_concurrency=1), str(few_articles)
     )
-    assert split.points_total == fused.points_total
+    assert split.points_total == baseline.points_total
 
 
 def test_hybrid_beats_each_single_retriever_at_recall_at_1(ingested_sample, xquad_path):

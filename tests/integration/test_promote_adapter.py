@@ -5,19 +5,23 @@ The tiny base is random, so its held-out loss sits near ln(vocab) and a rank-4 a
 little of free-form answers in 16 steps; the replies therefore follow a house format (a fixed
 lead-in and closing around the gold span), the thing a format fine-tune is for. Measured
 in-process over 4 seeds: base 7.63, lr 5.0 x 2 epochs 7.47-7.79, lr 1e-2 x 4 epochs 7.26-7.27;
-lr 3e-2 on plain SQuAD replies overlapped the wrecked range, which made this test flaky."""
+lr 3e-2 on plain SQuAD replies overlapped the wrecked range, which made this test flaky. The
+version to beat is an adapter nobody trained: random weights, far from any of these."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.train_llm import check_llm_inputs, train_llm
+from pipelines.train_llm import ADAPTER_DIRNAME, check_llm_inputs, train_llm
 from ruai.eval.squad import read_squad
+from ruai.lifecycle.lineage import LORA, Lineage
 from ruai.lifecycle.promotion import promote
 from ruai.lifecycle.registry import CHALLENGER, CHAMPION, Registry
 from ruai.settings import Settings
 from ruai.training.chat_data import squad_conversations, write_jsonl
+from tests.support.tiny_llm import write_random_lora
 from tests.support.tiny_squad import write_tiny_squad
+from tests.support.untrained_model import register_untrained
 
 pytestmark = pytest.mark.integration
 MODEL = "qa-adapter"
@@ -25,7 +29,7 @@ MODEL = "qa-adapter"
 
 @pytest.fixture(scope="module")
 def adapters(ray_cluster, tiny_mistral, xquad_path, tmp_path_factory):
-    """(settings, v1 wrecked at learning rate 5.0, v2 trained at a sane rate)."""
+    """(settings, v1 a random adapter, v2 trained at a sane rate)."""
     work = tmp_path_factory.mktemp("promote-adapter")
     squad = write_tiny_squad(xquad_path, work / "tiny.json", articles=2, questions_per_article=5)
     rows = squad_conversations(read_squad(squad))
@@ -42,22 +46,23 @@ def adapters(ray_cluster, tiny_mistral, xquad_path, tmp_path_factory):
     )
     inputs = check_llm_inputs(settings, str(tiny_mistral), chat, None, holdout_fraction=0.2)
     assert len(inputs.examples) == 8 and len(inputs.held_out) == 2
-    uris = [
-        train_llm(
-            settings,
-            inputs,
-            work / label,
-            epochs=epochs,
-            batch_size=2,
-            learning_rate=rate,
-            num_workers=1,
-            use_gpu=False,
-            name=f"test-{label}",
-            register_as=MODEL,
-        ).registered
-        for label, rate, epochs in (("wrecked", 5.0, 2), ("sane", 1e-2, 4))
-    ]
-    return settings, *uris
+    # v1: an adapter nobody trained, random A and B at 16x the rank's scale (loud)
+    loud = write_random_lora(tiny_mistral, work / "wrecked")
+    lineage = Lineage(LORA, inputs.base_ref, inputs.dataset, inputs.split or {})
+    wrecked = register_untrained(settings, loud, ADAPTER_DIRNAME, MODEL, lineage, work)
+    sane = train_llm(
+        settings,
+        inputs,
+        work / "sane",
+        epochs=4,
+        batch_size=2,
+        learning_rate=1e-2,
+        num_workers=1,
+        use_gpu=False,
+        name="test-sane",
+        register_as=MODEL,
+    )
+    return settings, wrecked, sane.registered
 
 
 def test_adapter_gate(adapters):
