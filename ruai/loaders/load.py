@@ -7,27 +7,13 @@ raises escapes un-wrapped, so one bad file never stops a batch.
 
 from __future__ import annotations
 
+import importlib
 import io
 import re
 import zipfile
 from collections.abc import Callable
 
 from ruai.ingest.documents import Document, content_hash_of
-from ruai.loaders import (
-    doc,
-    docx,
-    eml,
-    html,
-    image,
-    markdown,
-    opendocument,
-    pdf,
-    pptx,
-    rtf,
-    txt,
-    xls,
-    xlsx,
-)
 from ruai.loaders.errors import LoaderError, NoTextError
 from ruai.loaders.limits import UNLIMITED, ParseLimits
 from ruai.loaders.parsed import ParsedText
@@ -36,22 +22,13 @@ from ruai.text.decoding import DecodeError
 from ruai.text.language import language_of
 from ruai.text.normalize import normalize_text
 
-PARSERS: dict[str, Callable[[bytes, ParseLimits], ParsedText]] = {
-    "txt": txt.parse,
-    "markdown": markdown.parse,
-    "html": html.parse,
-    "pdf": pdf.parse,
-    "docx": docx.parse,
-    "xlsx": xlsx.parse,
-    "xls": xls.parse,
-    "pptx": pptx.parse,
-    "odt": opendocument.parse,
-    "ods": opendocument.parse,
-    "rtf": rtf.parse,
-    "doc": doc.parse,
-    "eml": eml.parse,
-    "image": image.parse,
-}
+# each format's parser: the ``parse`` function of this ruai.loaders module, imported on the
+# format's first file (a process that reads Markdown never imports pypdf, openpyxl or lxml)
+PARSERS = {
+    "txt": "txt", "markdown": "markdown", "html": "html", "pdf": "pdf", "docx": "docx",
+    "xlsx": "xlsx", "xls": "xls", "pptx": "pptx", "odt": "opendocument", "ods": "opendocument",
+    "rtf": "rtf", "doc": "doc", "eml": "eml", "image": "image",
+}  # fmt: skip
 FORMAT_NAMES = {
     "txt": "text", "markdown": "Markdown", "html": "HTML", "pdf": "PDF", "docx": "DOCX",
     "xlsx": "XLSX", "xls": "XLS", "pptx": "PPTX", "odt": "ODT", "ods": "ODS", "rtf": "RTF",
@@ -182,8 +159,9 @@ def sniff_format(data: bytes) -> str:
 
 def parse_as(fmt: str, data: bytes, limits: ParseLimits) -> ParsedText:
     """One format's parser, its failures as :class:`LoaderError`."""
+    parse = parser_of(fmt)
     try:
-        return PARSERS[fmt](data, limits)
+        return parse(data, limits)
     except (LoaderError, MemoryError):  # a memory cap is a limit, not a corrupt file
         raise
     except DecodeError as exc:
@@ -191,6 +169,10 @@ def parse_as(fmt: str, data: bytes, limits: ParseLimits) -> ParsedText:
     except Exception as exc:  # the edge: any library failure becomes a reason
         detail = str(exc) or type(exc).__name__
         raise LoaderError(f"corrupt {FORMAT_NAMES[fmt]}: {detail}") from exc
+
+
+def parser_of(fmt: str) -> Callable[[bytes, ParseLimits], ParsedText]:
+    return importlib.import_module(f"ruai.loaders.{PARSERS[fmt]}").parse
 
 
 def _ole_format(data: bytes) -> str:
