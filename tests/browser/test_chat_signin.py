@@ -10,12 +10,12 @@ import shutil
 import time
 from pathlib import Path
 
-import httpx
 import jwt
 import pytest
 from selenium.webdriver.common.by import By
 
 from tests.conftest import free_port
+from tests.support import http_calls
 from tests.support.chat_app import chat_app
 from tests.support.oidc_provider import AUDIENCE, OidcProvider, provider_missing
 
@@ -125,7 +125,7 @@ def test_the_session_is_renewed_silently(app, browser) -> None:
     expires = jwt.decode(first, options={"verify_signature": False})["exp"]
     wait(browser, lambda d: d.execute_script("return state.key") != first)  # renewed
     wait(browser, lambda d: time.time() > expires + LEEWAY_S + 1)
-    refused = httpx.get(f"{app['base']}/v1/models", timeout=30,
+    refused = http_calls.get(f"{app['base']}/v1/models", timeout=30,
                         headers={"Authorization": f"Bearer {first}"})  # fmt: skip
     assert refused.status_code == 401  # the first token is dead, the page's is not
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
+from tests.support import http_calls
 from tests.support.chat_app import MODEL
 from tests.support.query_log_rows import logged_rows
 
@@ -34,7 +34,7 @@ def headers(key: str = "key-acme") -> dict[str, str]:
 
 def test_an_open_webui_session_with_tools_is_answered(chat_served) -> None:
     base = chat_served["base"]
-    models = httpx.get(f"{base}/v1/models", headers=headers(), timeout=60)
+    models = http_calls.get(f"{base}/v1/models", headers=headers(), timeout=60)
     assert models.status_code == 200 and MODEL in [m["id"] for m in models.json()["data"]]
     body = {
         "model": MODEL, "stream": True, "stream_options": {"include_usage": True},
@@ -42,7 +42,7 @@ def test_an_open_webui_session_with_tools_is_answered(chat_served) -> None:
         "tools": [WEATHER], "tool_choice": "auto",
     }  # fmt: skip
     chunks = []
-    with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, headers=headers(),
+    with http_calls.stream("POST", f"{base}/v1/chat/completions", json=body, headers=headers(),
                       timeout=60) as response:  # fmt: skip
         assert response.status_code == 200, response.read()
         for line in response.iter_lines():
@@ -54,7 +54,8 @@ def test_an_open_webui_session_with_tools_is_answered(chat_served) -> None:
     assert chunks[-1]["usage"]["completion_tokens"] > 0
     title = {"model": MODEL, "stream": False,
              "messages": [{"role": "user", "content": TITLE_PROMPT.replace("{answer}", answer)}]}
-    titled = httpx.post(f"{base}/v1/chat/completions", json=title, headers=headers(), timeout=60)
+    titled = http_calls.post(f"{base}/v1/chat/completions", json=title, headers=headers(),
+                             timeout=60)  # fmt: skip
     assert titled.status_code == 200, titled.text
     assert titled.json()["choices"][0]["message"]["content"]
 
@@ -64,7 +65,7 @@ def test_an_open_webui_session_with_tools_is_answered(chat_served) -> None:
 def test_a_demanded_tool_call_is_400_from_a_model_that_cannot_call_tools(chat_served, choice):
     body = {"model": MODEL, "messages": [{"role": "user", "content": "Погода в Москве?"}],
             "tools": [WEATHER], "tool_choice": choice}  # fmt: skip
-    response = httpx.post(f"{chat_served['base']}/v1/chat/completions", json=body,
+    response = http_calls.post(f"{chat_served['base']}/v1/chat/completions", json=body,
                           headers=headers(), timeout=60)  # fmt: skip
     assert response.status_code == 400, response.text
     error = response.json()["error"]
@@ -153,7 +154,8 @@ def test_mcp_searches_are_in_the_query_log(chat_served) -> None:
 def test_mcp_without_a_key_is_401(chat_served) -> None:
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     for auth in ({}, headers("wrong")):
-        response = httpx.post(f"{chat_served['base']}/mcp", json=body, headers=auth, timeout=60)
+        response = http_calls.post(f"{chat_served['base']}/mcp", json=body, headers=auth,
+                                   timeout=60)  # fmt: skip
         assert response.status_code == 401, response.text
 
 

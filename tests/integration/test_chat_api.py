@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from ruai.lifecycle.query_log import SCHEMA, question_hash
+from tests.support import http_calls
 from tests.support.chat_app import (
     COLLECTION,
     FOLLOW_UPS,
@@ -44,7 +45,7 @@ def app(ray_cluster, sample_articles: Path, postgres_dsn: str, tmp_path_factory)
 
 def call(app, method: str, path: str, key: str | None = "key-acme", **kwargs) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.request(method, f"{app['base']}{path}", headers=headers, timeout=60, **kwargs)
+    return http_calls.request(method, f"{app['base']}{path}", headers=headers, timeout=60, **kwargs)
 
 
 def ask(app, messages: list[tuple[str, str]], key: str = "key-acme") -> dict:
@@ -242,7 +243,7 @@ def test_a_dead_query_log_costs_rows_not_requests(app) -> None:
         port = ray.nodes()[0]["MetricsExportPort"]
         deadline = time.monotonic() + 90  # Ray reports metrics every few seconds
         while True:
-            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            text = http_calls.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
             dropped = _metric(text, "ray_ruai_query_log_dropped_total", reason="write_error")
             votes = _metric(text, "ray_ruai_feedback_total", arm="none", rating="-1")
             if dropped >= 6 and votes >= 1:

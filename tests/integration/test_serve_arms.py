@@ -16,6 +16,7 @@ import pytest
 from ruai.settings import Settings
 from serve_apps.experiments import ARM_HEADER, ScopedExperiment
 from tests.conftest import REPO, free_port
+from tests.support import http_calls
 from tests.support.serve_app import deployed_app, ingest_tenants
 
 APP = "rag-arms"
@@ -69,7 +70,7 @@ def served(ray_cluster, sample_articles: Path, tmp_path_factory: pytest.TempPath
 def ask(served, key: str, arm: str | None = None, stream: bool = False) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} | ({ARM_HEADER: arm} if arm else {})
     body = {"model": MODEL, "messages": [{"role": "user", "content": QUESTION}], "stream": stream}
-    return httpx.post(f"{served['base']}/v1/chat/completions", json=body, headers=headers,
+    return http_calls.post(f"{served['base']}/v1/chat/completions", json=body, headers=headers,
                       timeout=60)  # fmt: skip
 
 
@@ -128,7 +129,7 @@ def test_only_named_callers_choose_an_arm_and_client_errors_never_trip_a_guardra
     bad = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "@"}]})
     bad = bad.replace("@", "\\ud800")
     for _ in range(20):
-        response = httpx.post(f"{served['base']}/v1/chat/completions", content=bad, timeout=60,
+        response = http_calls.post(f"{served['base']}/v1/chat/completions", content=bad, timeout=60,
                               headers={"Authorization": f"Bearer {key}", ARM_HEADER: "A",
                                        "Content-Type": "application/json"})  # fmt: skip
         assert response.status_code == 400, response.text
@@ -147,7 +148,7 @@ def test_re_index_cleanup_reads_the_collections_the_arms_search(served) -> None:
 
 def test_search_takes_the_arms_fusion_weight(served) -> None:
     def top_score(arm: str) -> float:
-        response = httpx.post(f"{served['base']}/v1/search", json={"query": QUESTION},
+        response = http_calls.post(f"{served['base']}/v1/search", json={"query": QUESTION},
                               headers={"Authorization": f"Bearer {KEYS[0]}", ARM_HEADER: arm},
                               timeout=60)  # fmt: skip
         assert response.status_code == 200 and response.json()["arm"] == arm
@@ -225,7 +226,7 @@ def test_metrics_carry_the_arm_and_count_trips(served) -> None:
     ]  # fmt: skip
     deadline = time.monotonic() + 90  # Ray reports metrics every few seconds
     while True:
-        lines = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text.splitlines()
+        lines = http_calls.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text.splitlines()
         ours = "\n".join(line for line in lines if "ruai_" in line)
         missing = [w for w in wanted if w not in ours]
         if not missing:

@@ -20,6 +20,7 @@ import pytest
 
 from ruai.settings import Settings
 from tests.conftest import free_port
+from tests.support import http_calls
 from tests.support.oidc_provider import AUDIENCE, OidcProvider, User, provider_missing
 from tests.support.serve_app import ingest_tenants, running_app
 
@@ -102,8 +103,8 @@ def post(served, path: str, body, key: str | None = "key-acme") -> httpx.Respons
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     if isinstance(body, str):
         headers["Content-Type"] = "application/json"
-        return httpx.post(f"{served['base']}{path}", content=body, headers=headers, timeout=60)
-    return httpx.post(f"{served['base']}{path}", json=body, headers=headers, timeout=60)
+        return http_calls.post(f"{served['base']}{path}", content=body, headers=headers, timeout=60)
+    return http_calls.post(f"{served['base']}{path}", json=body, headers=headers, timeout=60)
 
 
 def test_chat_answer_cites_ingested_chunks(served) -> None:
@@ -210,11 +211,11 @@ def test_conversations_and_feedback_belong_to_the_signed_in_subject(served) -> N
     alice, carol = (served["provider"].token(user) for user in ("alice", "carol"))
     created = post(served, "/v1/conversations", {"title": "alice's"}, alice).json()
     headers = {"Authorization": f"Bearer {carol}"}
-    listed = httpx.get(f"{served['base']}/v1/conversations", headers=headers, timeout=30)
+    listed = http_calls.get(f"{served['base']}/v1/conversations", headers=headers, timeout=30)
     assert created["id"] not in {c["id"] for c in listed.json()["data"]}
-    assert httpx.get(f"{served['base']}/v1/conversations/{created['id']}", headers=headers,
+    assert http_calls.get(f"{served['base']}/v1/conversations/{created['id']}", headers=headers,
                      timeout=30).status_code == 404  # fmt: skip
-    again = httpx.get(f"{served['base']}/v1/conversations",
+    again = http_calls.get(f"{served['base']}/v1/conversations",
                       headers={"Authorization": f"Bearer {served['provider'].token('alice')}"},
                       timeout=30)  # fmt: skip
     assert created["id"] in {c["id"] for c in again.json()["data"]}  # a new token, same subject
@@ -238,7 +239,7 @@ def test_a_saved_answer_hides_what_its_reader_may_not_read(served) -> None:
         path = f"/v1/conversations/{conversation['id']}"
         post(served, f"{path}/messages", {"role": "assistant", "content": legal["text"],
                                           "meta": meta}, reader)  # fmt: skip
-        response = httpx.get(f"{served['base']}{path}",
+        response = http_calls.get(f"{served['base']}{path}",
                              headers={"Authorization": f"Bearer {reader}"}, timeout=30)  # fmt: skip
         (message,) = response.json()["messages"]
         sources = message["meta"]["sources"]
@@ -313,9 +314,9 @@ def test_names_that_cannot_exist_and_unsupported_input_are_400(served, path, bod
 
 
 def test_framework_errors_are_in_openai_shape(served) -> None:
-    wrong_method = httpx.get(f"{served['base']}/v1/chat/completions", timeout=30)
+    wrong_method = http_calls.get(f"{served['base']}/v1/chat/completions", timeout=30)
     assert assert_openai_error(wrong_method, 405)["code"] == "method_not_allowed"
-    no_such_path = httpx.post(f"{served['base']}/v1/nothing", json={}, timeout=30)
+    no_such_path = http_calls.post(f"{served['base']}/v1/nothing", json={}, timeout=30)
     assert assert_openai_error(no_such_path, 404)["code"] == "not_found"
 
 
@@ -345,7 +346,7 @@ def test_fuzzed_requests_from_the_openapi_schema(served) -> None:
         "query": st.sampled_from([TESLA, WARSAW]),
         "role": st.just("user"),
     }
-    spec = httpx.get(f"{base}/openapi.json", headers={"Authorization": "Bearer key-acme"},
+    spec = http_calls.get(f"{base}/openapi.json", headers={"Authorization": "Bearer key-acme"},
                      timeout=30).json()  # fmt: skip
     bodies = []
     for path, methods in spec["paths"].items():
@@ -368,10 +369,10 @@ def test_fuzzed_requests_from_the_openapi_schema(served) -> None:
         headers = {"Authorization": "Bearer key-acme"}
         if isinstance(body, bytes):
             headers["Content-Type"] = "application/json"
-            response = httpx.request(method, f"{base}{path}", content=body, headers=headers,
+            response = http_calls.request(method, f"{base}{path}", content=body, headers=headers,
                                      timeout=60)  # fmt: skip
         else:
-            response = httpx.request(method, f"{base}{path}", json=body, headers=headers,
+            response = http_calls.request(method, f"{base}{path}", json=body, headers=headers,
                                      timeout=60)  # fmt: skip
         seen[response.status_code] = seen.get(response.status_code, 0) + 1
         assert response.status_code < 500 or response.status_code == 503, response.text
@@ -380,7 +381,7 @@ def test_fuzzed_requests_from_the_openapi_schema(served) -> None:
 
     check()
     assert any(status < 300 for status in seen) and any(status >= 400 for status in seen), seen
-    assert httpx.get(f"{base}/healthz", timeout=60).status_code == 200
+    assert http_calls.get(f"{base}/healthz", timeout=60).status_code == 200
 
 
 def test_store_down_is_503_and_recovers(served) -> None:
@@ -395,12 +396,12 @@ def test_store_down_is_503_and_recovers(served) -> None:
         down = post(served, "/v1/search", {"query": TESLA})
         assert down.status_code == 503, down.text
         assert down.json()["error"]["type"] == "service_unavailable"
-        assert httpx.get(f"{served['base']}/healthz", timeout=60).status_code == 503
+        assert http_calls.get(f"{served['base']}/healthz", timeout=60).status_code == 503
     finally:
         squatter.close()
     up = post(served, "/v1/search", {"query": TESLA})
     assert up.status_code == 200, up.text
-    assert json.loads(httpx.get(f"{served['base']}/healthz", timeout=60).text)["ready"]
+    assert json.loads(http_calls.get(f"{served['base']}/healthz", timeout=60).text)["ready"]
 
 
 def test_overload_is_503_not_unbounded_latency(served) -> None:
@@ -444,7 +445,7 @@ def test_metrics_reach_the_prometheus_endpoint(served) -> None:
     ]
     deadline = time.monotonic() + 90  # Ray reports metrics every few seconds
     while True:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        text = http_calls.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         missing = [w for w in wanted if w not in text]
         if not missing:
             break
@@ -633,7 +634,7 @@ def test_a_body_past_the_byte_limit_is_413_before_it_is_read(served) -> None:
         for _ in range(40):
             yield b" " * 65536
 
-    chunked = httpx.post(f"{served['base']}/v1/search", content=chunks(), timeout=60,
+    chunked = http_calls.post(f"{served['base']}/v1/search", content=chunks(), timeout=60,
                          headers={"Authorization": "Bearer key-acme",
                                   "Content-Type": "application/json"})  # fmt: skip
     assert assert_openai_error(chunked, 413)["code"] == "input_too_long"
@@ -654,6 +655,6 @@ def test_a_lone_surrogate_is_the_clients_400(served, path) -> None:
 
 
 def test_the_schema_answers_callers_the_api_answers(served) -> None:
-    assert assert_openai_error(httpx.get(f"{served['base']}/openapi.json", timeout=30), 401)
+    assert assert_openai_error(http_calls.get(f"{served['base']}/openapi.json", timeout=30), 401)
     for page in ("/docs", "/redoc"):
-        assert httpx.get(f"{served['base']}{page}", timeout=30).status_code == 404
+        assert http_calls.get(f"{served['base']}{page}", timeout=30).status_code == 404

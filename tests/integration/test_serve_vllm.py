@@ -13,12 +13,12 @@ import re
 import time
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 
 from ruai.settings import Settings
 from tests.conftest import RAY_TEMP, free_port
+from tests.support import http_calls
 from tests.support.s3 import local_s3, upload_folder
 from tests.support.serve_app import ingest_tenants, running_app
 from tests.support.tiny_llm import write_random_lora
@@ -223,7 +223,7 @@ def test_disconnect_mid_stream_aborts_the_generation(served, client) -> None:
         "min_tokens": 300,
     }
     headers = {"Authorization": "Bearer key-acme"}
-    with httpx.stream(
+    with http_calls.stream(
         "POST", f"{served['base']}/v1/chat/completions", json=body, headers=headers, timeout=120
     ) as response:
         assert response.status_code == 200
@@ -232,7 +232,7 @@ def test_disconnect_mid_stream_aborts_the_generation(served, client) -> None:
     while not _aborted_requests() - before:
         assert time.monotonic() < deadline, "vLLM never aborted the hung-up generation"
         time.sleep(1)
-    assert httpx.get(f"{served['base']}/healthz", timeout=60).status_code == 200
+    assert http_calls.get(f"{served['base']}/healthz", timeout=60).status_code == 200
     again = client.chat.completions.create(
         model="tiny", messages=[{"role": "user", "content": "Привет!"}], max_tokens=3
     )
@@ -255,10 +255,10 @@ def test_generator_down_is_503_and_recovers(served, client) -> None:
         )
     assert down.value.status_code == 503
     assert down.value.body["type"] == "service_unavailable"
-    health = httpx.get(f"{served['base']}/healthz", timeout=60)
+    health = http_calls.get(f"{served['base']}/healthz", timeout=60)
     assert health.status_code == 503 and health.json()["store"] == "ok"
     deadline = time.monotonic() + 420
-    while httpx.get(f"{served['base']}/healthz", timeout=60).status_code != 200:
+    while http_calls.get(f"{served['base']}/healthz", timeout=60).status_code != 200:
         assert time.monotonic() < deadline, "the generator never came back"
         time.sleep(2)
     again = client.chat.completions.create(

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from tests.support import http_calls
 from tests.support.jwks_server import SigningKey
 
 SERVER_DIR = Path(__file__).resolve().parent / "oidc"
@@ -128,7 +127,7 @@ class OidcProvider:
 
     def token(self, client_id: str) -> str:
         user = self.users[client_id]
-        response = httpx.post(
+        response = http_calls.post(
             f"{self.url}/token",
             data={"grant_type": "client_credentials"},
             auth=(user.client_id, user.secret),

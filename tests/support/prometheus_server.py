@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from tests.support import http_calls
+
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
 
@@ -39,7 +41,7 @@ def prometheus_server(targets: list[str], work: Path, port: int) -> Iterator[str
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/-/ready", timeout=2).status_code == 200:
+                if http_calls.get(f"{base}/-/ready", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -59,6 +61,6 @@ def prometheus_server(targets: list[str], work: Path, port: int) -> Iterator[str
 
 
 def metric_names(base: str) -> set[str]:
-    response = httpx.get(f"{base}/api/v1/label/__name__/values", timeout=10)
+    response = http_calls.get(f"{base}/api/v1/label/__name__/values", timeout=10)
     response.raise_for_status()
     return set(response.json()["data"])

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from ruai.settings import Settings
+from tests.support import http_calls
 
 APP_NAME = "rag-test"
 
@@ -41,7 +42,7 @@ def wait_healthy(base: str, timeout_s: float) -> str:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            if httpx.get(f"{base}/healthz", timeout=30).status_code == 200:
+            if http_calls.get(f"{base}/healthz", timeout=30).status_code == 200:
                 return base
         except httpx.TransportError:
             pass
