@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from ruai.tls import tls_context
+
 
 class ModelError(RuntimeError):
     """The model's endpoint refused or failed the request (status and its message)."""
@@ -59,7 +61,7 @@ class OpenAIChatModel:
         if tools:
             body |= {"tools": tools, "tool_choice": tool_choice}
         try:
-            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+            async with httpx.AsyncClient(timeout=self.timeout_s, verify=tls_context()) as client:
                 response = await client.post(self.url, json=body, headers=self.headers)
         except httpx.HTTPError as exc:  # unreachable, timed out: the run fails, with the reason
             raise ModelError(f"{self.url}: {type(exc).__name__}: {exc}") from exc

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from ruai.agents.loop import AgentRun, Step
+from ruai.tls import tls_context
 
 RAG_PREFIX = "rag-"
 
@@ -30,7 +31,7 @@ class HttpPlatform:
         self.timeout_s = timeout_s
 
     async def _call(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+        async with httpx.AsyncClient(timeout=self.timeout_s, verify=tls_context()) as client:
             response = await client.request(method, f"{self.base}{path}", json=body,
                                             headers=self.headers)  # fmt: skip
         if response.status_code != 200:

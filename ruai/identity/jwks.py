@@ -17,6 +17,8 @@ import httpx
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
+from ruai.tls import tls_context
+
 logger = logging.getLogger(__name__)
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -102,7 +104,7 @@ class JwksCache:
 
     def _get_json(self, url: str) -> dict:
         try:
-            response = httpx.get(url, timeout=self.timeout_s)
+            response = httpx.get(url, timeout=self.timeout_s, verify=tls_context())
             response.raise_for_status()
             data = response.json()
         except (httpx.HTTPError, ValueError) as exc:

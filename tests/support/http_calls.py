@@ -1,5 +1,5 @@
 """httpx's one-call functions (``get``, ``post``, ``request``, ``stream``) for the tests' calls to
-the apps and servers they start, with one TLS context for all of them.
+the apps and servers they start, with the process's one TLS context (ruai/tls.py).
 
 Each httpx one-call function builds a client, and each client builds an SSL context (loading the
 CA bundle, ~25 ms of CPU) even for an http:// URL: the suite's test processes spent 37 CPU-s on
@@ -8,16 +8,15 @@ that (py-spy, docs/benchmarks.md). A call still gets a client and a connection o
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 import httpx
 
-_TLS = ssl.create_default_context()
+from ruai.tls import tls_context
 
 
 def request(method: str, url: str, **kwargs: Any) -> httpx.Response:
-    return httpx.request(method, url, verify=_TLS, **kwargs)
+    return httpx.request(method, url, verify=tls_context(), **kwargs)
 
 
 def get(url: str, **kwargs: Any) -> httpx.Response:
@@ -29,4 +28,4 @@ def post(url: str, **kwargs: Any) -> httpx.Response:
 
 
 def stream(method: str, url: str, **kwargs: Any):
-    return httpx.stream(method, url, verify=_TLS, **kwargs)
+    return httpx.stream(method, url, verify=tls_context(), **kwargs)
