@@ -9,6 +9,7 @@ L2-normalised.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -54,7 +55,8 @@ class NavecEncoder:
         navec_path = Path(path) if path is not None else natasha_navec_path()
         if not navec_path.is_file():
             raise ModelNotFoundError(f"navec vectors not found at {navec_path}")
-        self._vectors = vectors = NavecVectors.open(navec_path)
+        vectors, self._weights, common = _navec_tables(navec_path.resolve(), sif_a)
+        self._vectors = vectors
         self.lemmatizer = lemmatizer or Lemmatizer()
         self.dim = vectors.dim
         # a word's vector is the concatenation of codes[q, indexes[word, q]] over the subspaces q
@@ -62,12 +64,7 @@ class NavecEncoder:
         self._flat_codes = vectors.codes.reshape(subspaces * centroids, subdim)
         self._subspace_offsets = np.arange(subspaces, dtype=np.intp) * centroids
 
-        counts = np.asarray(vectors.counts, dtype=np.float64)
-        frequency = counts / counts.sum()
-        self._weights = (sif_a / (sif_a + frequency)).astype(np.float32)
-        self._common: np.ndarray | None = (
-            self._frequency_weighted_mean(frequency) if remove_common_component else None
-        )
+        self._common: np.ndarray | None = common if remove_common_component else None
         release_freed_heap()
 
     def count_tokens(self, text: str) -> int:
@@ -116,15 +113,24 @@ class NavecEncoder:
         rows = self._vectors.indexes[ids].astype(np.intp) + self._subspace_offsets  # (n, subspaces)
         return np.take(self._flat_codes, rows, axis=0).reshape(len(ids), self.dim)
 
-    def _frequency_weighted_mean(self, frequency: np.ndarray) -> np.ndarray:
-        # Summed per subspace: the mass of each centroid times the centroid, no full decode.
-        indexes, codes = self._vectors.indexes, self._vectors.codes
-        subspaces, centroids, _ = codes.shape
-        mass = np.stack(
-            [
-                np.bincount(indexes[:, q], weights=frequency, minlength=centroids)
-                for q in range(subspaces)
-            ]
-        )
-        mean = np.einsum("qk,qkd->qd", mass, codes).reshape(self.dim).astype(np.float32)
-        return mean / np.linalg.norm(mean)
+
+@functools.lru_cache(maxsize=4)
+def _navec_tables(path: Path, sif_a: float) -> tuple[NavecVectors, np.ndarray, np.ndarray]:
+    """The vectors of ``path``, each word's SIF weight and the frequency-weighted mean of the
+    vocabulary (L2-normalised): read once per file in a process (~0.4 CPU-s), however many
+    encoders it builds (read-only: the encoders share them)."""
+    vectors = NavecVectors.open(path)
+    counts = np.asarray(vectors.counts, dtype=np.float64)
+    frequency = counts / counts.sum()
+    weights = (sif_a / (sif_a + frequency)).astype(np.float32)
+    # Summed per subspace: the mass of each centroid times the centroid, no full decode.
+    indexes, codes = vectors.indexes, vectors.codes
+    subspaces, centroids, subdim = codes.shape
+    mass = np.stack(
+        [
+            np.bincount(indexes[:, q], weights=frequency, minlength=centroids)
+            for q in range(subspaces)
+        ]
+    )
+    mean = np.einsum("qk,qkd->qd", mass, codes).reshape(subspaces * subdim).astype(np.float32)
+    return vectors, weights, mean / np.linalg.norm(mean)
