@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -28,7 +29,21 @@ def css(driver, selector: str):
 
 
 def wait(driver, condition, seconds: float = WAIT_S):
-    return WebDriverWait(driver, seconds).until(lambda d: condition(d))
+    """``condition`` true within ``seconds``. While a page is being replaced (a reload, a sign-in
+    redirect) an element found a moment before belongs to the old document: not yet, not an
+    error (chromedriver answers "Node with given id does not belong to the document")."""
+
+    def check(d):
+        try:
+            return condition(d)
+        except StaleElementReferenceException:
+            return False
+        except WebDriverException as exc:
+            if "does not belong to the document" in (exc.msg or ""):
+                return False
+            raise
+
+    return WebDriverWait(driver, seconds).until(check)
 
 
 def sign_in(driver, key: str) -> None:
