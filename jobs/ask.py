@@ -22,12 +22,14 @@ app = typer.Typer(add_completion=False, help=__doc__)
 def wait_until_ready(url: str, timeout_s: float) -> None:
     import httpx
 
+    from ruai.tls import tls_context
+
     health = url.removesuffix("/v1").rstrip("/") + "/healthz"
     deadline = time.monotonic() + timeout_s
     last = "no answer"
     while time.monotonic() < deadline:
         try:
-            response = httpx.get(health, timeout=10)
+            response = httpx.get(health, timeout=10, verify=tls_context())
             if response.status_code == 200:
                 return
             last = response.text

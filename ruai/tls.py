@@ -2,8 +2,8 @@
 
 httpx builds an SSL context (the CA bundle loaded: ~25 ms of CPU) for every client it creates,
 even for an http:// URL; code that opens a client per call (the agents' model and tool calls, a
-JWKS fetch) hands it this one instead. Built as httpx builds its default (certifi's bundle,
-SSL_CERT_FILE / SSL_CERT_DIR honoured).
+JWKS fetch, `jobs.ask` polling the service's health) hands it this one instead. Built as httpx
+builds its default (certifi's bundle, SSL_CERT_FILE / SSL_CERT_DIR honoured).
 """
 
 from __future__ import annotations
