@@ -91,12 +91,21 @@ def tiny_mistral(xquad_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return build_tiny_mistral(tmp_path_factory.mktemp("tiny-mistral"), texts)
 
 
+# the adapter of trained_lora, registered as version 1 of this model
+ADAPTER_MODEL = "qa-adapter"
+
+
 @pytest.fixture(scope="session")
 def trained_lora(
     ray_cluster, tiny_mistral: Path, xquad_path: Path, tmp_path_factory: pytest.TempPathFactory
 ):
-    """jobs.finetune_llm's training (2 Ray Train workers, 2 epochs) of a rank-4 adapter on 12
-    XQuAD-ru conversations plus 3 bad rows: (checked inputs, result)."""
+    """jobs.finetune_llm's training (2 Ray Train workers, 4 epochs at lr 1e-2) of a rank-4
+    adapter on 12 XQuAD-ru conversations plus 3 bad rows, a fifth of them held out, registered
+    as version 1 of ``ADAPTER_MODEL``: the adapter test_serve_vllm serves and the adapter gate
+    (test_promote_adapter) judges; tests/support/scheduling.py keeps both modules on one worker.
+    The replies follow a house format (a fixed lead-in and closing around the gold span), what a
+    format fine-tune is for: a rank-4 adapter of a random base learns little of free-form answers
+    in a few steps. (settings, checked inputs, result)."""
     from pipelines.train_llm import check_llm_inputs, train_llm
     from ruai.eval.squad import read_squad
     from ruai.settings import Settings
@@ -105,15 +114,34 @@ def trained_lora(
 
     tmp = tmp_path_factory.mktemp("lora")
     squad = write_tiny_squad(xquad_path, tmp / "tiny.json", articles=2, questions_per_article=6)
-    chat = write_jsonl(squad_conversations(read_squad(squad)), tmp / "chat.jsonl")
+    rows = squad_conversations(read_squad(squad))
+    for row in rows:
+        reply = row["messages"][-1]
+        reply["content"] = f"Ответ по тексту: {reply['content']}. Источник: абзац выше."
+    chat = write_jsonl(rows, tmp / "chat.jsonl")
     with chat.open("a", encoding="utf-8") as handle:
         handle.write('not json\n\n{"messages": [{"role": "user", "content": "вопрос"}]}\n')
-    settings = Settings(llm_train_max_tokens=1024, llm_lora_r=4, llm_lora_alpha=8)
-    inputs = check_llm_inputs(settings, str(tiny_mistral), chat, None)
-    result = train_llm(
-        settings, inputs, tmp / "adapter", epochs=2, batch_size=4, num_workers=2, use_gpu=False
+    settings = Settings(
+        llm_train_max_tokens=1024,
+        llm_lora_r=4,
+        llm_lora_alpha=8,
+        llm_max_tokens=16,
+        registry_dir=tmp / "registry",
     )
-    return inputs, result
+    inputs = check_llm_inputs(settings, str(tiny_mistral), chat, None, holdout_fraction=0.2)
+    result = train_llm(
+        settings,
+        inputs,
+        tmp / "adapter",
+        epochs=4,
+        batch_size=2,
+        learning_rate=1e-2,
+        num_workers=2,
+        use_gpu=False,
+        name="test-lora",
+        register_as=ADAPTER_MODEL,
+    )
+    return settings, inputs, result
 
 
 def _stop_test_cluster(temp_dir: Path = RAY_TEMP) -> None:

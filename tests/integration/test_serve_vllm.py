@@ -2,8 +2,7 @@
 ray.serve.llm's LLMServer: answers are random text, so the tests check shapes, streaming,
 citations (sources), usage and that the prompt was trimmed to the model's context. First, the
 LoRA adapter these tests serve (the `trained_lora` fixture: jobs.finetune_llm's LoRA SFT on Ray
-Train) loads with peft on the tiny base; in this module so that one pytest-xdist worker trains it
-once."""
+Train, the adapter test_promote_adapter judges too) loads with peft on the tiny base."""
 
 from __future__ import annotations
 
@@ -36,9 +35,10 @@ BUCKET = "ruai-loras"
 
 
 def test_lora_adapter_from_xquad_chat_loads_on_the_tiny_base(trained_lora, tiny_mistral):
-    inputs, result = trained_lora
+    _, inputs, result = trained_lora
     assert inputs.report.kept == 12 and inputs.report.skipped_total == 3
-    assert [row["epoch"] for row in result.history] == [1, 2]
+    assert (len(inputs.examples), len(inputs.held_out)) == (10, 2)
+    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]
     assert all(math.isfinite(row["loss"]) for row in result.history)
     config = json.loads((result.output / "adapter_config.json").read_text())
     assert config["r"] == 4 and config["max_length"] == 1024
@@ -61,7 +61,7 @@ def test_lora_adapter_from_xquad_chat_loads_on_the_tiny_base(trained_lora, tiny_
 def lora_bucket(trained_lora, tiny_mistral: Path, tmp_path_factory: pytest.TempPathFactory):
     """Object storage holding two adapters of the tiny base: "xquad", what jobs.finetune_llm
     saved, and "loud", random weights that visibly change the answer."""
-    _, trained = trained_lora
+    _, _, trained = trained_lora
     loud = write_random_lora(tiny_mistral, tmp_path_factory.mktemp("lora") / "loud")
     with local_s3(free_port(), BUCKET) as env:
         upload_folder(env, trained.output, BUCKET, "tiny/xquad")

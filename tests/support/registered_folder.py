@@ -1,8 +1,10 @@
-"""A model nobody trained, registered the way a finished training run registers its model.
+"""A model made outside a Ray Train run, registered the way a finished run registers its model.
 
-The adapter gate needs a version that must lose: random LoRA weights do that without a Ray
-Train run of their own. Registration goes through pipelines.train_run.finish_run, the step a
-run takes after `fit()` (copy out of the checkpoint, log to MLflow, register as challenger).
+The gates need a version that must lose: random LoRA weights (the adapter gate) or an embedder
+wrecked in this process (the embedder gate) do that without a Ray Train run of their own (a run's
+actors and workers cost ~25 CPU-s before its first step). Registration goes through
+pipelines.train_run.finish_run, the step a run takes after `fit()` (copy out of the checkpoint,
+log to MLflow, register as challenger).
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ from ruai.lifecycle.lineage import Lineage
 from ruai.settings import Settings
 
 
-def register_untrained(
-    settings: Settings, folder: Path, subdir: str, model: str, lineage: Lineage, work: Path
+def register_folder(
+    settings: Settings,
+    folder: Path,
+    subdir: str,
+    model: str,
+    lineage: Lineage,
+    work: Path,
+    params: dict,
 ) -> str:
     """Register ``folder`` as ``model``'s new challenger through a checkpoint shaped like a
-    training run's (``<subdir>/`` and an empty history); returns ``models:/<model>/<version>``."""
+    training run's (``<subdir>/`` and an empty history), with ``params`` logged as the run's;
+    returns ``models:/<model>/<version>``."""
     from ray.train import Checkpoint
 
     from pipelines.train_run import finish_run
@@ -33,8 +42,8 @@ def register_untrained(
         Checkpoint.from_directory(str(checkpoint)),
         subdir,
         work / "registered",
-        f"untrained-{folder.name}",
-        {"untrained": True},
+        f"outside-ray-train-{folder.name}",
+        params,
         {},
         time.perf_counter(),
         register=(model, lineage),

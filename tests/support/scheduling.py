@@ -13,7 +13,8 @@ from xdist.scheduler import LoadScopeScheduling
 
 # modules that share a set-up: the chat application's ingested corpus of tests/support/chat_app.py
 # (and the chat_ui and agents modules its app, `chat_served`), the embedder fine-tune of
-# tests/integration/conftest.py (`trained_embedder`)
+# tests/integration/conftest.py (`trained_embedder`), the LoRA fine-tune of tests/conftest.py
+# (`trained_lora`)
 SHARED = {
     "tests/browser/test_chat_signin.py": "chat_app",
     "tests/browser/test_chat_ui.py": "chat_app",
@@ -21,19 +22,20 @@ SHARED = {
     "tests/integration/test_chat_api.py": "chat_app",
     "tests/integration/test_train_embedder.py": "trained_embedder",
     "tests/integration/test_promote_embedder.py": "trained_embedder",
+    "tests/integration/test_serve_vllm.py": "trained_lora",
+    "tests/integration/test_promote_adapter.py": "trained_lora",
 }
 
 # seconds a unit takes on a worker of scripts/test.sh on the 2-core CI machine (set-ups
 # included), measured from a run's per-test start and end times; only the order matters
 COST_S = {
-    "tests/integration/test_serve_vllm.py": 235,
+    "trained_lora": 250,
     "chat_app": 180,
     "trained_embedder": 155,
     "tests/integration/test_ingest.py": 130,
     "tests/integration/test_serve_extractive.py": 115,
     "tests/integration/test_rayjob_entrypoints.py": 105,
     "tests/integration/test_multinode_ingest.py": 80,
-    "tests/integration/test_promote_adapter.py": 60,
     "tests/integration/test_notebook.py": 55,
     "tests/integration/test_retrain_chain.py": 55,
     "tests/integration/test_serve_arms.py": 50,
