@@ -1,39 +1,51 @@
 """Fine-tune → registered version with lineage → the gate → models:/…@champion in ingestion and
 serving. Two fine-tunes of MiniLM on a tiny XQuAD-ru cut: the good one is the training module's
 run (tests/integration/conftest.py's `trained_embedder`), the other is wrecked at learning rate
-5.0 (as test_train_tune wrecks a trial)."""
+5.0 (as test_train_tune wrecks a trial), in this process: the gate judges models, not runs."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from typer.testing import CliRunner
 
 from jobs.promote import app as promote_app
-from pipelines.train_embedder import train_embedder
+from ruai.lifecycle.lineage import EMBEDDER, SPLIT, Lineage
 from ruai.lifecycle.registry import CHALLENGER, CHAMPION, Registry
 from ruai.settings import Settings
+from ruai.training.embedder_session import MODEL_DIRNAME, EmbedderSession
+from ruai.training.hparams import EmbedderHParams
 from tests.integration.conftest import EMBEDDER_MODEL as MODEL
+from tests.support.registered_folder import register_folder
 
 pytestmark = pytest.mark.integration
+
+
+WRECKED = {"epochs": 1, "batch_size": 4, "max_seq_length": 48, "learning_rate": 5.0}
 
 
 @pytest.fixture(scope="module")
 def registered(trained_embedder, tmp_path_factory):
     """(settings, wrecked version uri, good version uri): good is v1, the run of
-    tests/integration/conftest.py (2 epochs at 5e-5); wrecked is v2, 1 epoch at 5.0 on one
-    worker."""
+    tests/integration/conftest.py (2 epochs at 5e-5); wrecked is v2, the same base after 1 epoch
+    at 5.0 on the same training pairs, trained here by the session a Ray Train worker runs."""
     settings, inputs, good, _ = trained_embedder
-    wrecked = train_embedder(
-        settings,
-        inputs,
-        tmp_path_factory.mktemp("promote-embedder") / "wrecked",
-        hp_overrides={"epochs": 1, "batch_size": 4, "max_seq_length": 48, "learning_rate": 5.0},
-        num_workers=1,
-        use_gpu=False,
-        name="test-wrecked",
-        register_as=MODEL,
+    work = tmp_path_factory.mktemp("promote-embedder")
+    hp = EmbedderHParams.from_settings(settings, **WRECKED)
+    rows = inputs.split.train
+    session = EmbedderSession(inputs.base_model, hp, hp.steps_per_epoch(len(rows)))
+    session.train_epoch(
+        {key: [row[key] for row in rows[i : i + hp.batch_size]] for key in rows[0]}
+        for i in range(0, len(rows), hp.batch_size)
     )
-    return settings, wrecked.registered, good.registered
+    session.model.save(str(work / "wrecked"))
+    split = json.loads(Registry.from_settings(settings).get(good.registered).tags[SPLIT])
+    lineage = Lineage(EMBEDDER, inputs.base_ref, inputs.dataset, split, params=hp.to_dict())
+    wrecked = register_folder(
+        settings, work / "wrecked", MODEL_DIRNAME, MODEL, lineage, work, hp.to_dict()
+    )
+    return settings, wrecked, good.registered
 
 
 def run_promote(settings: Settings, monkeypatch, *args: str):
