@@ -5,15 +5,14 @@ run (tests/integration/conftest.py's `trained_embedder`), the other is wrecked a
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from typer.testing import CliRunner
 
 from jobs.promote import app as promote_app
-from ruai.lifecycle.lineage import EMBEDDER, SPLIT, Lineage
+from ruai.lifecycle.lineage import EMBEDDER, Lineage, split_of
 from ruai.lifecycle.registry import CHALLENGER, CHAMPION, Registry
 from ruai.settings import Settings
+from ruai.training.batches import shuffled_batches
 from ruai.training.embedder_session import MODEL_DIRNAME, EmbedderSession
 from ruai.training.hparams import EmbedderHParams
 from tests.integration.conftest import EMBEDDER_MODEL as MODEL
@@ -29,18 +28,15 @@ WRECKED = {"epochs": 1, "batch_size": 4, "max_seq_length": 48, "learning_rate": 
 def registered(trained_embedder, tmp_path_factory):
     """(settings, wrecked version uri, good version uri): good is v1, the run of
     tests/integration/conftest.py (2 epochs at 5e-5); wrecked is v2, the same base after 1 epoch
-    at 5.0 on the same training pairs, trained here by the session a Ray Train worker runs."""
+    at 5.0 on the same training pairs, trained here by the session and batches a Tune trial runs."""
     settings, inputs, good, _ = trained_embedder
     work = tmp_path_factory.mktemp("promote-embedder")
     hp = EmbedderHParams.from_settings(settings, **WRECKED)
     rows = inputs.split.train
     session = EmbedderSession(inputs.base_model, hp, hp.steps_per_epoch(len(rows)))
-    session.train_epoch(
-        {key: [row[key] for row in rows[i : i + hp.batch_size]] for key in rows[0]}
-        for i in range(0, len(rows), hp.batch_size)
-    )
+    session.train_epoch(shuffled_batches(rows, hp.batch_size, hp.seed))
     session.model.save(str(work / "wrecked"))
-    split = json.loads(Registry.from_settings(settings).get(good.registered).tags[SPLIT])
+    split = split_of(Registry.from_settings(settings).get(good.registered).tags)
     lineage = Lineage(EMBEDDER, inputs.base_ref, inputs.dataset, split, params=hp.to_dict())
     wrecked = register_folder(
         settings, work / "wrecked", MODEL_DIRNAME, MODEL, lineage, work, hp.to_dict()
