@@ -15,8 +15,9 @@ an access filter against the same search without one, side by side in one run.
   both prefetches) and as an operator (tenant filter only). Every filtered hit is checked to be
   readable. Target: filtered p50 within 10 % of unfiltered. ``filter_shapes`` times the same
   queries straight on the shard with other filters (the best of 3 runs of each, so that other
-  load on the machine weighs less): none at all, the tenant alone, the access filter as shipped,
-  its ``should`` reordered or flattened, and the access filter without the tenant.
+  load on the machine weighs less): none at all, the tenant alone, the access filter as shipped
+  (one integer condition on ids bound to the tenant), the same beside a tenant condition, and
+  the labels matched as keywords beside the tenant (``access`` empty or sharing a label).
 
 Writes ``benchmarks/results/identity.json`` and ``identity.png``. With ``--tokens-only`` the
 token checks are timed and the search results already in ``--out`` are kept.
@@ -46,7 +47,14 @@ from ruai.identity.claims import ClaimsMapping
 from ruai.identity.jwks import JwksCache
 from ruai.identity.tokens import TokenVerifier, _base64url, _json_object, _segments
 from ruai.store import edge
-from ruai.store.base import FusionConfig, PointRecord, SearchRequest
+from ruai.store.base import (
+    ACCESS,
+    ACCESS_IDS,
+    FusionConfig,
+    PointRecord,
+    SearchRequest,
+    reader_access_ids,
+)
 from ruai.store.edge import EdgeStore
 from tests.support.jwks_server import JwksIssuer, SigningKey
 
@@ -140,17 +148,15 @@ def corpus(n: int, groups: int, seed: int) -> tuple[list[PointRecord], list[str]
 
 def shapes(labels: frozenset[str]) -> dict[str, qe.Filter | None]:
     tenant = edge._match("tenant", "acme")
-    member = qe.FieldCondition("access", match=qe.MatchAny(sorted(labels)))
-    public = qe.IsEmptyCondition("access")
+    ids = qe.FieldCondition(ACCESS_IDS, match=qe.MatchAny(reader_access_ids("acme", labels)))
+    keywords = qe.FieldCondition(ACCESS, match=qe.MatchAny(sorted(labels)))
     return {
         "no filter": None,
         "tenant only": qe.Filter(must=[tenant]),
-        "shipped: tenant AND (is_empty OR any)": edge._filter("acme", None, labels),
-        "tenant AND (any OR is_empty)": qe.Filter(must=[tenant,
-                                                        qe.Filter(should=[member, public])]),
-        "must tenant, should [any, is_empty] (flat)": qe.Filter(must=[tenant],
-                                                                should=[member, public]),
-        "is_empty OR any, no tenant": qe.Filter(should=[public, member]),
+        "shipped: access_ids any (tenant-bound ids)": edge._filter("acme", None, labels),
+        "tenant AND access_ids any": qe.Filter(must=[tenant, ids]),
+        "keyword labels: tenant AND (access is_empty OR any)": qe.Filter(
+            must=[tenant, qe.Filter(should=[qe.IsEmptyCondition(ACCESS), keywords])]),
     }  # fmt: skip
 
 
@@ -189,6 +195,8 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
     work = tempfile.TemporaryDirectory(prefix="ruai-bench-identity-")
     with work, EdgeStore(Path(work.name)) as store:
         store.ensure_collection(COLLECTION, DIM)
+        keywords = qe.KeywordIndexParams()  # for the keyword-labels shape only
+        store._shard(COLLECTION).update(qe.UpdateOperation.create_field_index(ACCESS, keywords))
         start = time.perf_counter()
         for i in range(0, len(points), 4096):
             store.upsert(COLLECTION, points[i : i + 4096])

@@ -110,7 +110,7 @@ def build_dataset(
     )
     return chunks.map_batches(
         EmbedWriteStage,
-        fn_constructor_args=(settings, collection),
+        fn_constructor_args=(settings, tenant, collection),
         batch_format="pyarrow",
         batch_size=files_per_batch,
         compute=ActorPoolStrategy(size=settings.embed_concurrency),
@@ -199,7 +199,7 @@ def run_ingest(
         relabelled = {states[doc_id].source for doc_id in relabel}
         for mail in relabelled & attachments.keys():
             relabel |= dict.fromkeys((a.doc_id for a in attachments[mail]), readers[mail])
-        store.set_access(collection, relabel)
+        store.set_access(collection, tenant, relabel)
     report.access_policies = len(policies.policy_files)
 
     if to_read:
@@ -213,7 +213,7 @@ def run_ingest(
             outcomes.append(table.select(["source", "doc_id", "outcome"]))
             if on_progress:
                 on_progress(report)
-        _follow_mails(store, collection, report, attachments, outcomes, readers)
+        _follow_mails(store, collection, tenant, report, attachments, outcomes, readers)
 
     if prune:
         present = {f.uri for f in files}
@@ -246,6 +246,7 @@ def _attachments_by_mail(states: dict[str, DocState]) -> dict[str, list[DocState
 def _follow_mails(
     store: VectorStore,
     collection: str,
+    tenant: str,
     report: IngestReport,
     attachments: dict[str, list[DocState]],
     outcomes: list[pa.Table],
@@ -267,7 +268,7 @@ def _follow_mails(
         elif row["outcome"] in ("ok", "removed"):
             gone += [a for a in stored if a.doc_id not in seen]
     if relabel:
-        store.set_access(collection, relabel)
+        store.set_access(collection, tenant, relabel)
     store.delete_docs(collection, dict.fromkeys(a.doc_id for a in gone))
     report.documents_removed += [
         {"source": a.source, "reason": f"no longer attached to {a.parent}"} for a in gone

@@ -163,8 +163,9 @@ class WriteStep:
     outcomes (plus how many ``chunks`` each document wrote). Writes repeat harmlessly when Ray
     retries a batch: ids are stable."""
 
-    def __init__(self, settings: Settings, collection: str) -> None:
+    def __init__(self, settings: Settings, tenant: str, collection: str) -> None:
         self.store = store_for(settings)
+        self.tenant = tenant
         self.collection = collection
         self.batch = settings.write_batch_size
 
@@ -191,6 +192,7 @@ class WriteStep:
         if relabelled.num_rows:
             self.store.set_access(
                 self.collection,
+                self.tenant,
                 dict(
                     zip(
                         relabelled.column("doc_id").to_pylist(),
@@ -209,10 +211,14 @@ class EmbedWriteStage:
     """The final stage when embedding has its own actors (GPU): embed, then write."""
 
     def __init__(
-        self, settings: Settings, collection: str, lemmatizer: Lemmatizer | None = None
+        self,
+        settings: Settings,
+        tenant: str,
+        collection: str,
+        lemmatizer: Lemmatizer | None = None,
     ) -> None:
         self.embed = EmbedStep(settings, lemmatizer)
-        self.write = WriteStep(settings, collection)
+        self.write = WriteStep(settings, tenant, collection)
 
     def __call__(self, table: pa.Table) -> pa.Table:
         return self.write(self.embed(table))
@@ -225,7 +231,7 @@ class ChunkEmbedWriteStage:
         self, settings: Settings, tenant: str, collection: str, known: KnownDocs = None
     ) -> None:
         self.chunk = ChunkStage(settings, tenant, known)
-        self.rest = EmbedWriteStage(settings, collection, self.chunk.processor.lemmatizer)
+        self.rest = EmbedWriteStage(settings, tenant, collection, self.chunk.processor.lemmatizer)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         return self.rest(self.chunk(batch))

@@ -57,8 +57,8 @@ class OwnedStore:
     def delete_docs(self, collection: str, versions: Mapping[str, str | None]) -> None:
         _get(self._owner.delete_docs.remote(collection, dict(versions)))  # a Mapping may not pickle
 
-    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
-        _get(self._owner.set_access.remote(collection, dict(access)))  # as delete_docs
+    def set_access(self, collection: str, tenant: str, access: Mapping[str, list[str]]) -> None:
+        _get(self._owner.set_access.remote(collection, tenant, dict(access)))  # as delete_docs
 
     def close(self) -> None:
         """The owner keeps the store open for other users; `raystore.release_store` closes it."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -12,10 +13,60 @@ from ruai.store.hnsw import HnswSearch
 
 DENSE = "dense"
 SPARSE = "bm25"
-# payload fields with an index; tenant is the multitenancy key, access the labels that may read a
-# point (ruai/identity/access.py; empty or missing: the whole tenant)
-INDEXED_FIELDS = ("tenant", "doc_id", "source", "access")
+# payload fields with an index, and its kind; tenant is the multitenancy key, access_ids who may
+# read a point (the ``access`` labels, ruai/identity/access.py, as integers bound to the tenant)
+INDEXED_FIELDS: dict[str, Literal["keyword", "integer"]] = {
+    "tenant": "keyword",
+    "doc_id": "keyword",
+    "source": "keyword",
+    "access_ids": "integer",
+}
 ACCESS = "access"
+ACCESS_IDS = "access_ids"
+# the label of a point the whole tenant reads (its ``access`` is empty; no group's label is)
+PUBLIC_LABEL = ""
+
+
+def _label_id(tenant: str, label: str) -> int:
+    key = f"{len(tenant)}:{tenant}{label}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big", signed=True)
+
+
+def point_access_ids(tenant: str, labels: Iterable[str]) -> list[int]:
+    """Who may read a point, as the integers the access filter matches: a 64-bit BLAKE2b of
+    (tenant, label) for each of its labels, or of (tenant, PUBLIC_LABEL) when it has none. One
+    integer condition then says "this tenant, and readable": the filter runs on every point an
+    HNSW walk reaches, and a tenant keyword test plus a label test cost more (docs/benchmarks.md).
+    n distinct (tenant, label) pairs share an id with a chance of ~n²/2⁶⁵."""
+    return sorted({_label_id(tenant, label) for label in list(labels) or [PUBLIC_LABEL]})
+
+
+def reader_access_ids(tenant: str | None, labels: Iterable[str]) -> list[int]:
+    """The ids a reader of ``tenant`` with these labels matches: its labels' and the public one."""
+    if tenant is None:
+        raise ValueError("an access filter reads inside one tenant: the request names none")
+    return sorted({_label_id(tenant, label) for label in [*labels, PUBLIC_LABEL]})
+
+
+def access_payload(tenant: str, labels: Iterable[str]) -> dict[str, list]:
+    """The payload fields that say who may read a point of ``tenant``."""
+    labels = list(labels)
+    return {ACCESS: labels, ACCESS_IDS: point_access_ids(tenant, labels)}
+
+
+def stored_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A point's payload as the store writes it: its ``access_ids`` derived from its ``tenant``
+    and ``access`` (whatever the caller brought)."""
+    tenant = str(payload.get("tenant", ""))
+    return {**payload, ACCESS_IDS: point_access_ids(tenant, payload.get(ACCESS) or ())}
+
+
+def read_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
+    """A payload as the store reads it back: as it was written (``access_ids`` is the store's)."""
+    if not payload:
+        return {}
+    payload.pop(ACCESS_IDS, None)
+    return payload
 
 
 class StoreError(RuntimeError):
@@ -47,7 +98,7 @@ def point_from_vectors(point_id: Any, vectors: dict, payload: dict | None) -> Po
         str(point_id),
         list(vectors.get(DENSE) or []),
         SparseVector(list(sparse.indices), list(sparse.values)) if sparse else SparseVector(),
-        payload or {},
+        read_payload(payload),
     )
 
 
@@ -166,8 +217,9 @@ class VectorStore(Protocol):
     def retrieve(self, collection: str, ids: list[str]) -> list[PointRecord]:
         """The whole points (vectors and payload) with these ids, in the order given; an id the
         collection does not hold is left out."""
-    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
-        """Rewrite the ``access`` payload of every point of each doc_id (nothing else)."""
+    def set_access(self, collection: str, tenant: str, access: Mapping[str, list[str]]) -> None:
+        """Rewrite who may read every point of each of the tenant's doc_ids (its ``access`` and
+        ``access_ids``, nothing else)."""
 
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         """Dense-only, sparse-only or hybrid (both given: prefetch each, fuse), filtered to the

@@ -15,7 +15,7 @@ from qdrant_client.http.exceptions import ApiException
 
 from ruai.store.aliases import ClientAliasBook, VersionedCollections
 from ruai.store.base import (
-    ACCESS,
+    ACCESS_IDS,
     DENSE,
     INDEXED_FIELDS,
     LINEAR_SCORE_VARIABLES,
@@ -29,8 +29,12 @@ from ruai.store.base import (
     PointRecord,
     SearchRequest,
     StoreError,
+    access_payload,
     in_order,
     point_from_vectors,
+    read_payload,
+    reader_access_ids,
+    stored_payload,
 )
 from ruai.store.dir_archive import archive_directory, snapshot_name
 from ruai.store.doc_state_tally import DOC_STATE_FIELDS, DocStateTally
@@ -146,9 +150,15 @@ class QdrantClientStore(VersionedCollections):
         if self.local:
             return  # local mode has no payload indexes (it scans)
         with self._calls("index the payload of", collection):
-            for field in INDEXED_FIELDS:
-                schema = models.KeywordIndexParams(
-                    type=models.KeywordIndexType.KEYWORD, is_tenant=field == "tenant"
+            for field, kind in INDEXED_FIELDS.items():
+                schema = (
+                    models.IntegerIndexParams(
+                        type=models.IntegerIndexType.INTEGER, lookup=True, range=False
+                    )
+                    if kind == "integer"
+                    else models.KeywordIndexParams(
+                        type=models.KeywordIndexType.KEYWORD, is_tenant=field == "tenant"
+                    )
                 )
                 self._client.create_payload_index(collection, field, field_schema=schema)
 
@@ -186,7 +196,7 @@ class QdrantClientStore(VersionedCollections):
                     DENSE: p.dense,
                     SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
                 },
-                payload=p.payload,
+                payload=stored_payload(p.payload),
             )
             for p in points
         ]
@@ -216,14 +226,16 @@ class QdrantClientStore(VersionedCollections):
         with self._calls(f"delete {len(versions)} docs from", collection):
             self._client.delete(collection, points_selector=selector, wait=True)
 
-    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
+    def set_access(self, collection: str, tenant: str, access: Mapping[str, list[str]]) -> None:
         with self._calls(f"set the access of {len(access)} docs in", collection):
             for doc_id, labels in access.items():
                 self._client.set_payload(
                     collection,
-                    payload={ACCESS: list(labels)},
+                    payload=access_payload(tenant, labels),
                     points=models.FilterSelector(
-                        filter=models.Filter(must=[_match("doc_id", doc_id)])
+                        filter=models.Filter(
+                            must=[_match("doc_id", doc_id), _match("tenant", tenant)]
+                        )
                     ),
                     wait=True,
                 )
@@ -324,7 +336,7 @@ class QdrantClientStore(VersionedCollections):
                 with_vectors=False,
                 **query_args,
             )
-        return [Hit(str(p.id), p.score, p.payload or {}) for p in response.points]
+        return [Hit(str(p.id), p.score, read_payload(p.payload)) for p in response.points]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -433,17 +445,14 @@ def _filter(
     access: frozenset[str] | None = None,
 ) -> models.Filter | None:
     must: list[models.FieldCondition | models.Filter] = []
-    if tenant is not None:
+    if access is not None:
+        # the ids bind each label to its tenant: matching one is the tenant condition too
+        ids = reader_access_ids(tenant, access)
+        must.append(models.FieldCondition(key=ACCESS_IDS, match=models.MatchAny(any=ids)))
+    elif tenant is not None:
         must.append(_match("tenant", tenant))
     if doc_ids is not None:
         must.append(models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids))))
-    if access is not None:
-        readable: list = [models.IsEmptyCondition(is_empty=models.PayloadField(key=ACCESS))]
-        if access:
-            readable.append(
-                models.FieldCondition(key=ACCESS, match=models.MatchAny(any=sorted(access)))
-            )
-        must.append(models.Filter(should=readable))
     return models.Filter(must=must) if must else None
 
 

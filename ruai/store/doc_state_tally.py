@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ruai.store.base import DocState
+from ruai.store.base import ACCESS, ACCESS_IDS, DocState, point_access_ids
 
 # the only payload fields doc_states reads: scroll with a selector limited to these
 DOC_STATE_FIELDS = (
     "doc_id",
+    "tenant",
     "source",
     "content_hash",
     "source_marker",
     "chunk_count",
-    "access",
+    ACCESS,
+    ACCESS_IDS,
     "parent_source",
 )
 # content_hash of a doc whose points carry more than one version (a replace that was cut off
@@ -35,7 +37,10 @@ class DocStateTally:
         doc_id = str(payload["doc_id"])
         content_hash = str(payload.get("content_hash", ""))
         marker = str(payload.get("source_marker", ""))
-        access = tuple(sorted(payload.get("access") or ()))
+        access: tuple[str, ...] | None = tuple(sorted(payload.get(ACCESS) or ()))
+        tenant = str(payload.get("tenant", ""))
+        if payload.get(ACCESS_IDS) != point_access_ids(tenant, access or ()):
+            access = None  # written before access_ids: relabelled (a payload-only update)
         state = self._states.get(doc_id)
         if state is None:
             state = DocState(

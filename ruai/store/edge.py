@@ -21,7 +21,7 @@ import qdrant_edge as qe
 
 from ruai.store.aliases import EdgeAliasBook, VersionedCollections
 from ruai.store.base import (
-    ACCESS,
+    ACCESS_IDS,
     DENSE,
     INDEXED_FIELDS,
     LINEAR_SCORE_VARIABLES,
@@ -35,8 +35,12 @@ from ruai.store.base import (
     PointRecord,
     SearchRequest,
     StoreError,
+    access_payload,
     in_order,
     point_from_vectors,
+    read_payload,
+    reader_access_ids,
+    stored_payload,
 )
 from ruai.store.dir_archive import archive_directory
 from ruai.store.doc_state_tally import DOC_STATE_FIELDS, DocStateTally
@@ -136,9 +140,13 @@ class EdgeStore(VersionedCollections):
                 shard = self._create(collection, dense_dim)
             with _engine_errors(f"index the payload of {collection!r}"):
                 indexed = set(shard.info().payload_schema)
-                for field in INDEXED_FIELDS:
+                for field, kind in INDEXED_FIELDS.items():
                     if field not in indexed:
-                        params = qe.KeywordIndexParams(is_tenant=field == "tenant")
+                        params = (
+                            qe.IntegerIndexParams(lookup=True, range=False)
+                            if kind == "integer"
+                            else qe.KeywordIndexParams(is_tenant=field == "tenant")
+                        )
                         shard.update(qe.UpdateOperation.create_field_index(field, params))
 
     def drop_collection(self, collection: str) -> None:
@@ -169,7 +177,7 @@ class EdgeStore(VersionedCollections):
             qe.Point(
                 p.id,
                 {DENSE: p.dense, SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)},
-                p.payload,
+                stored_payload(p.payload),
             )
             for p in points
         ]
@@ -201,14 +209,15 @@ class EdgeStore(VersionedCollections):
             with _engine_errors(f"delete {len(versions)} docs from {collection!r}"):
                 shard.update(qe.UpdateOperation.delete_points_by_filter(doc_filter))
 
-    def set_access(self, collection: str, access: Mapping[str, list[str]]) -> None:
+    def set_access(self, collection: str, tenant: str, access: Mapping[str, list[str]]) -> None:
         with self._guard:
             shard = self._shard(collection)
             with _engine_errors(f"set the access of {len(access)} docs in {collection!r}"):
                 for doc_id, labels in access.items():
                     shard.update(
                         qe.UpdateOperation.set_payload_by_filter(
-                            qe.Filter(must=[_match("doc_id", doc_id)]), {ACCESS: list(labels)}
+                            qe.Filter(must=[_match("doc_id", doc_id), _match("tenant", tenant)]),
+                            access_payload(tenant, labels),
                         )
                     )
 
@@ -310,7 +319,7 @@ class EdgeStore(VersionedCollections):
             )
         with _engine_errors(f"run a {mode} query on {collection!r}"):
             points = shard.query(query)
-        return [Hit(str(p.id), p.score, p.payload or {}) for p in points]
+        return [Hit(str(p.id), p.score, read_payload(p.payload)) for p in points]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -409,15 +418,14 @@ def _filter(
     access: frozenset[str] | None = None,
 ) -> qe.Filter | None:
     must: list[qe.FieldCondition | qe.Filter] = []
-    if tenant is not None:
+    if access is not None:
+        # the ids bind each label to its tenant: matching one is the tenant condition too
+        ids = reader_access_ids(tenant, access)
+        must.append(qe.FieldCondition(ACCESS_IDS, match=qe.MatchAny(ids)))
+    elif tenant is not None:
         must.append(_match("tenant", tenant))
     if doc_ids is not None:
         must.append(qe.FieldCondition("doc_id", match=qe.MatchAny(list(doc_ids))))
-    if access is not None:
-        readable: list = [qe.IsEmptyCondition(ACCESS)]
-        if access:
-            readable.append(qe.FieldCondition(ACCESS, match=qe.MatchAny(sorted(access))))
-        must.append(qe.Filter(should=readable))
     return qe.Filter(must=must) if must else None
 
 

@@ -167,7 +167,7 @@ def test_access_is_rewritten_in_place(tmp_path: Path, searcher: Searcher, corpus
             [Query(hr_doc["text"][:200], hr_doc["tenant"], 10, access=legal.access_labels)]
         )
         assert hr_doc["doc_id"] not in {h.payload["doc_id"] for h in store.search("c", request)}
-        store.set_access("c", {hr_doc["doc_id"]: ["/legal"]})
+        store.set_access("c", hr_doc["tenant"], {hr_doc["doc_id"]: ["/legal"]})
         found = {h.payload["doc_id"] for h in store.search("c", request)}
         assert hr_doc["doc_id"] in found
         state = store.doc_states("c", hr_doc["tenant"])[hr_doc["doc_id"]]
@@ -204,3 +204,62 @@ def test_an_evaluation_as_a_group_member_finds_only_what_it_may_read(
     share_public = sum(q.paragraph_id in public for q in dataset.questions) / len(dataset.questions)
     assert operator["recall@10"] > 0.8
     assert member["recall@10"] <= share_public < operator["recall@10"]
+
+
+def _write_as_before_access_ids(store, points: list[PointRecord]) -> None:
+    """Points as a store wrote them before it derived ``access_ids`` (no such field)."""
+    if isinstance(store, EdgeStore):
+        import qdrant_edge as qe
+
+        vectors = [{"dense": p.dense, "bm25": qe.SparseVector(p.sparse.indices, p.sparse.values)}
+                   for p in points]  # fmt: skip
+        batch = [qe.Point(p.id, v, p.payload) for p, v in zip(points, vectors, strict=True)]
+        store._shard("c").update(qe.UpdateOperation.upsert_points(batch))
+    else:
+        from qdrant_client import models
+
+        store._client.upsert("c", points=[models.PointStruct(
+            id=p.id, payload=p.payload, vector={"dense": p.dense, "bm25": models.SparseVector(
+                indices=p.sparse.indices, values=p.sparse.values)}) for p in points])  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["edge", "qdrant_client"])
+def test_points_written_before_access_ids_stay_closed_until_relabelled(
+    engine: str, tmp_path: Path, searcher: Searcher, corpus
+) -> None:
+    """A point without ``access_ids`` is read by no member (never by everyone, nor by another
+    tenant); doc_states marks its document for a payload-only relabel, after which its readers
+    find it."""
+    points, questions = corpus
+    question, legal = next(
+        (q, p) for q, p in questions if p["access"] == ["/legal"] and p["tenant"] == "acme"
+    )
+    old = [p for p in points if p.payload["tenant"] == "acme"]
+    if engine == "edge":
+        store = EdgeStore(tmp_path / "edge")
+    else:
+        store = QdrantClientStore(location=":memory:")
+    try:
+        store.ensure_collection("c", searcher.dense.dim)
+        _write_as_before_access_ids(store, old)
+        [request] = searcher.requests([Query(question, "acme", 10, access=USERS[0].access_labels)])
+        assert store.search("c", request) == []
+        [operator] = searcher.requests([Query(question, "acme", 10)])
+        assert legal["doc_id"] in {h.payload["doc_id"] for h in store.search("c", operator)}
+        states = store.doc_states("c", "acme")
+        assert {d for d, s in states.items() if s.access is None} == {
+            p.payload["doc_id"] for p in old
+        }
+        store.set_access("c", "acme", {p.payload["doc_id"]: p.payload["access"] for p in old})
+        hits = store.search("c", request)
+        assert legal["doc_id"] in {h.payload["doc_id"] for h in hits}
+        assert all("access_ids" not in h.payload for h in hits)
+        asked, public = next(
+            (q, p) for q, p in questions if not p["access"] and p["tenant"] == "acme"
+        )
+        [nobody] = searcher.requests([Query(asked, "acme", 10, access=USERS[3].access_labels)])
+        assert public["doc_id"] in {h.payload["doc_id"] for h in store.search("c", nobody)}
+        assert store.doc_states("c", "acme")[legal["doc_id"]].access == ("/legal",)
+        assert all(s.access is not None for s in store.doc_states("c", "acme").values())
+    finally:
+        store.close()

@@ -111,7 +111,7 @@ class _Ingest:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.write = WriteStep(settings, settings.collection)
+        self.write = WriteStep(settings, TENANT, settings.collection)
         self.embed = EmbedStep(settings)
         self.write.store.ensure_collection(settings.collection, self.embed.encoder.dim)
 

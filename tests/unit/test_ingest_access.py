@@ -56,7 +56,7 @@ class Ingest:
     def __init__(self, settings: Settings, root: Path) -> None:
         self.settings, self.root = settings, root
         self.embed = EmbedStep(settings)
-        self.write = WriteStep(settings, "docs")
+        self.write = WriteStep(settings, TENANT, "docs")
         self.store = self.write.store
         self.store.ensure_collection("docs", self.embed.encoder.dim)
         self.encoded = 0

@@ -88,7 +88,7 @@ class _Job:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.write = WriteStep(settings, "docs")
+        self.write = WriteStep(settings, TENANT, "docs")
         self.store = self.write.store
         self.store.ensure_collection("docs", DIM)
 
