@@ -18,6 +18,8 @@ an access filter against the same search without one, side by side in one run.
   load on the machine weighs less): none at all, the tenant alone, the access filter as shipped
   (one integer condition on ids bound to the tenant), the same beside a tenant condition, and
   the labels matched as keywords beside the tenant (``access`` empty or sharing a label).
+  ``dense_prefetch_recall_at_50``: the dense prefetch alone against exact search, as the tenant
+  and as the member: what the filtered HNSW walk finds of what it should.
 
 Writes ``benchmarks/results/identity.json`` and ``identity.png``. With ``--tokens-only`` the
 token checks are timed and the search results already in ``--out`` are kept.
@@ -62,6 +64,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 DIM = 300
 VOCABULARY = 50_000
 COLLECTION = "access"
+RECALL_QUERIES = 200
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
@@ -187,6 +190,29 @@ def filter_shapes(store: EdgeStore, requests: list[SearchRequest], labels) -> di
     return {name: round(1000 * statistics.median(runs), 3) for name, runs in best.items()}
 
 
+def dense_recall(
+    store: EdgeStore, points: list[PointRecord], requests: list[SearchRequest], member: AccessScope
+) -> dict[str, float]:
+    """Recall@50 of the dense prefetch alone (the HNSW walk) against exact search over the same
+    points: as the tenant (every point) and as the member (the points it may read)."""
+    vectors = np.asarray([p.dense for p in points], dtype=np.float32)
+    index = {p.id: i for i, p in enumerate(points)}
+    readable = np.asarray([member.allows(p.payload["access"]) for p in points])
+    found: dict[str, list[float]] = {"tenant only": [], "with access filter": []}
+    for request in requests:
+        scores = vectors @ np.asarray(request.dense, dtype=np.float32)
+        for name, access, mask in (
+            ("tenant only", None, None),
+            ("with access filter", member.labels, readable),
+        ):
+            exact = np.where(mask, scores, -np.inf) if mask is not None else scores
+            truth = set(np.argsort(-exact)[:50].tolist())
+            dense = SearchRequest(dense=request.dense, tenant="acme", limit=50, access=access)
+            hits = {index[h.id] for h in store.search(COLLECTION, dense)}
+            found[name].append(len(hits & truth) / 50)
+    return {name: round(float(np.mean(values)), 3) for name, values in found.items()}
+
+
 def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
     points, names = corpus(chunks, groups, seed)
     rng = np.random.default_rng(seed + 1)
@@ -220,6 +246,7 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
                     assert all(member.allows(h.payload.get("access")) for h in hits), hits
                     checked += len(hits)
         shaped = filter_shapes(store, asked, member.labels)
+        recalls = dense_recall(store, points, asked[:RECALL_QUERIES], member)
     readable = sum(member.allows(p.payload["access"]) for p in points) / len(points)
     result = {
         "chunks": chunks,
@@ -230,6 +257,7 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
         "without": percentiles(unfiltered),
         "filtered_hits_checked": checked,
         "filter_shapes_p50_ms": shaped,
+        "dense_prefetch_recall_at_50": recalls,
     }
     result["p50_ratio"] = round(
         result["with_access_filter"]["p50_ms"] / result["without"]["p50_ms"], 3
