@@ -133,6 +133,20 @@ def test_an_edited_policy_rewrites_access_without_embedding(tmp_path: Path) -> N
     assert "public.txt" in sources("столовая открыта", ("staff",))
     assert ingest.encoded == encoded
 
+    # points a store wrote before it derived access_ids: no member reads them (never everyone);
+    # the next run relabels them in place, embedding nothing
+    import qdrant_edge as qe
+
+    everything = qe.Filter(must=[qe.FieldCondition("tenant", match=qe.MatchValue(TENANT))])
+    ingest.store._store._shard("docs").update(
+        qe.UpdateOperation.delete_payload_by_filter(everything, ["access_ids"])
+    )
+    assert sources("оклад инженера", ("hr",)) == set()
+    assert ingest.run(base=["/staff"]) == dict.fromkeys(states, "access")
+    assert ingest.encoded == encoded
+    assert "salary.txt" in sources("оклад инженера", ("hr",))
+    assert "salary.txt" not in sources("оклад инженера", ("staff",))
+
 
 def test_an_s3_objects_own_tag_or_metadata_says_who_reads_it(monkeypatch) -> None:
     """The tag wins over the user metadata, both over the policy files; a retagged object keeps
