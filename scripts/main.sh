@@ -28,6 +28,14 @@ DASHBOARD="$RAY_DASHBOARD_ADDRESS"
 
 python -m jobs.prepare_sample --dataset "$DATASET" --out "$DATA/sample/xquad-ru"
 if ! ray status >/dev/null 2>&1; then
+  if .venv/bin/python -c 'import socket, sys
+host, _, port = sys.argv[1].rpartition(":")
+sys.exit(socket.socket().connect_ex((host, int(port))) != 0)' "$RAY_ADDRESS"; then
+    echo "main: something already listens on $RAY_ADDRESS, and it is not a Ray cluster that" \
+      "this data directory's token ($DATA/ray/auth_token) reaches (another cluster, or one" \
+      "started with another data directory): stop it (ray stop) and run main again." >&2
+    exit 1
+  fi
   echo ">> starting a local Ray cluster (ray start --head, Serve's fast data plane, token auth)"
   set -a; . cluster_configs/ray-serve.env; set +a
   # HAProxy's files in a folder only this user can enter (mktemp -d: 0700, a short path), and
