@@ -19,7 +19,8 @@ an access filter against the same search without one, side by side in one run.
   (one integer condition on ids bound to the tenant), the same beside a tenant condition, and
   the labels matched as keywords beside the tenant (``access`` empty or sharing a label).
   ``dense_prefetch_recall_at_50``: the dense prefetch alone against exact search, as the tenant
-  and as the member: what the filtered HNSW walk finds of what it should.
+  and as the member: what the filtered HNSW walk finds of what it should; ``hybrid_top10_as_exact``:
+  the share of each hybrid top 10 that the same query with an exact dense prefetch returns too.
 
 Writes ``benchmarks/results/identity.json`` and ``identity.png``. With ``--tokens-only`` the
 token checks are timed and the search results already in ``--out`` are kept.
@@ -38,6 +39,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +60,7 @@ from ruai.store.base import (
     reader_access_ids,
 )
 from ruai.store.edge import EdgeStore
+from ruai.store.hnsw import HnswSearch
 from tests.support.jwks_server import JwksIssuer, SigningKey
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -213,6 +216,21 @@ def dense_recall(
     return {name: round(float(np.mean(values)), 3) for name, values in found.items()}
 
 
+def hybrid_top10_as_exact(
+    store: EdgeStore, requests: list[SearchRequest], member: AccessScope
+) -> dict[str, float]:
+    """The share of each hybrid top 10 that the same query with an exact dense prefetch (brute
+    force under the same filter) also returns: what the walk's misses cost the answer."""
+    shared: dict[str, list[float]] = {"tenant only": [], "with access filter": []}
+    for request in requests:
+        for name, access in (("tenant only", None), ("with access filter", member.labels)):
+            walked = replace(request, access=access)
+            exact = replace(walked, hnsw=HnswSearch(exact=True))
+            top = {h.id for h in store.search(COLLECTION, walked)}
+            shared[name].append(len(top & {h.id for h in store.search(COLLECTION, exact)}) / 10)
+    return {name: round(float(np.mean(values)), 3) for name, values in shared.items()}
+
+
 def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
     points, names = corpus(chunks, groups, seed)
     rng = np.random.default_rng(seed + 1)
@@ -247,6 +265,7 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
                     checked += len(hits)
         shaped = filter_shapes(store, asked, member.labels)
         recalls = dense_recall(store, points, asked[:RECALL_QUERIES], member)
+        top10 = hybrid_top10_as_exact(store, asked[:RECALL_QUERIES], member)
     readable = sum(member.allows(p.payload["access"]) for p in points) / len(points)
     result = {
         "chunks": chunks,
@@ -258,6 +277,7 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
         "filtered_hits_checked": checked,
         "filter_shapes_p50_ms": shaped,
         "dense_prefetch_recall_at_50": recalls,
+        "hybrid_top10_as_exact": top10,
     }
     result["p50_ratio"] = round(
         result["with_access_filter"]["p50_ms"] / result["without"]["p50_ms"], 3
