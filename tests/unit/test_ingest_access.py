@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipelines import ingest_stages
 from pipelines.ingest_stages import ChunkStage, EmbedStep, WriteStep
 from pipelines.sources import access_of, access_policies, list_source_files
+from raystore import DirectStore
 from ruai.identity import AccessScope
 from ruai.identity.policy import (
     AccessPolicyError,
@@ -87,7 +89,10 @@ class Ingest:
         return {Path(r["source"]).name: r["outcome"] for r in rows}
 
 
-def test_an_edited_policy_rewrites_access_without_embedding(tmp_path: Path) -> None:
+def test_an_edited_policy_rewrites_access_without_embedding(tmp_path: Path, monkeypatch) -> None:
+    # the shard opened in this process, as without Ray (where an earlier test module started Ray
+    # in this process, store_for would hand the stages its owner actor)
+    monkeypatch.setattr(ingest_stages, "store_for", DirectStore)
     root = tmp_path / "docs"
     (root / "legal" / "hr").mkdir(parents=True)
     (root / "public.txt").write_text("Столовая открыта с девяти утра до шести вечера.")
