@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -45,7 +46,13 @@ def reader_access_ids(tenant: str | None, labels: Iterable[str]) -> list[int]:
     """The ids a reader of ``tenant`` with these labels matches: its labels' and the public one."""
     if tenant is None:
         raise ValueError("an access filter reads inside one tenant: the request names none")
-    return sorted({_label_id(tenant, label) for label in [*labels, PUBLIC_LABEL]})
+    return list(_reader_ids(tenant, frozenset(labels)))
+
+
+# a caller's labels are the same on each of its requests: hash them once, not per search
+@functools.lru_cache(maxsize=4096)
+def _reader_ids(tenant: str, labels: frozenset[str]) -> tuple[int, ...]:
+    return tuple(sorted({_label_id(tenant, label) for label in [*labels, PUBLIC_LABEL]}))
 
 
 def access_payload(tenant: str, labels: Iterable[str]) -> dict[str, list]:
@@ -54,11 +61,15 @@ def access_payload(tenant: str, labels: Iterable[str]) -> dict[str, list]:
     return {ACCESS: labels, ACCESS_IDS: point_access_ids(tenant, labels)}
 
 
+def payload_access_ids(payload: Mapping[str, Any]) -> list[int]:
+    """The ``access_ids`` a point with this payload must carry (from its tenant and access)."""
+    return point_access_ids(str(payload.get("tenant", "")), payload.get(ACCESS) or ())
+
+
 def stored_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """A point's payload as the store writes it: its ``access_ids`` derived from its ``tenant``
     and ``access`` (whatever the caller brought)."""
-    tenant = str(payload.get("tenant", ""))
-    return {**payload, ACCESS_IDS: point_access_ids(tenant, payload.get(ACCESS) or ())}
+    return {**payload, ACCESS_IDS: payload_access_ids(payload)}
 
 
 def read_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
@@ -217,6 +228,7 @@ class VectorStore(Protocol):
     def retrieve(self, collection: str, ids: list[str]) -> list[PointRecord]:
         """The whole points (vectors and payload) with these ids, in the order given; an id the
         collection does not hold is left out."""
+
     def set_access(self, collection: str, tenant: str, access: Mapping[str, list[str]]) -> None:
         """Rewrite who may read every point of each of the tenant's doc_ids (its ``access`` and
         ``access_ids``, nothing else)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ruai.store.base import ACCESS, ACCESS_IDS, DocState, point_access_ids
+from ruai.store.base import ACCESS, ACCESS_IDS, DocState, payload_access_ids
 
 # the only payload fields doc_states reads: scroll with a selector limited to these
 DOC_STATE_FIELDS = (
@@ -38,8 +38,7 @@ class DocStateTally:
         content_hash = str(payload.get("content_hash", ""))
         marker = str(payload.get("source_marker", ""))
         access: tuple[str, ...] | None = tuple(sorted(payload.get(ACCESS) or ()))
-        tenant = str(payload.get("tenant", ""))
-        if payload.get(ACCESS_IDS) != point_access_ids(tenant, access or ()):
+        if payload.get(ACCESS_IDS) != payload_access_ids(payload):
             access = None  # written before access_ids: relabelled (a payload-only update)
         state = self._states.get(doc_id)
         if state is None:
