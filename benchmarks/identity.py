@@ -10,10 +10,12 @@ an access filter against the same search without one, side by side in one run.
   base64url, header and payload JSON), the signature alone, the claim checks, claims → Principal.
 - **Access filter**: a Qdrant Edge shard of ``--chunks`` points (300-d clustered unit vectors and
   sparse vectors, one tenant) where each point is readable by the whole tenant (20 %) or by one
-  or two of ``--groups`` groups; ``--queries`` hybrid queries (dense + sparse prefetches, linear
-  fusion, top 10) run twice each, alternating: as a member of three groups (the filter inside
-  both prefetches) and as an operator (tenant filter only). Every filtered hit is checked to be
-  readable. Target: filtered p50 within 10 % of unfiltered. ``filter_shapes`` times the same
+  or two of ``--groups`` groups; ``--rounds`` rounds of ``--queries`` fresh hybrid queries (dense
+  + sparse prefetches, linear fusion, top 10), each run twice, alternating: as a member of three
+  groups (the filter inside both prefetches) and as an operator (tenant filter only). Every
+  filtered hit is checked to be readable. Target: filtered p50 within 10 % of unfiltered; the
+  ratio of each round is kept beside the ratio over all rounds, so that one run shows how far
+  it moves. ``filter_shapes`` times the same
   queries straight on the shard with other filters (the best of 3 runs of each, so that other
   load on the machine weighs less): none at all, the tenant alone, the access filter as shipped
   (one integer condition on ids bound to the tenant), the same beside a tenant condition, and
@@ -26,6 +28,7 @@ Writes ``benchmarks/results/identity.json`` and ``identity.png``. With ``--token
 token checks are timed and the search results already in ``--out`` are kept.
 
     nice python benchmarks/identity.py [--chunks 100000] [--groups 50] [--queries 300]
+        [--rounds 5]
     nice python benchmarks/identity.py --tokens-only [--tokens 2000]
 """
 
@@ -231,11 +234,36 @@ def hybrid_top10_as_exact(
     return {name: round(float(np.mean(values)), 3) for name, values in shared.items()}
 
 
-def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
+def timed_round(
+    store: EdgeStore, points: list[PointRecord], rng, queries: int, member: AccessScope
+) -> tuple[list[float], list[float], list[SearchRequest], int]:
+    """``queries`` fresh hybrid queries, each run as the member and as the tenant (alternating
+    which goes first): (seconds filtered, seconds unfiltered, the tenant's requests, the
+    filtered hits checked to be readable)."""
+    fusion = FusionConfig(method="linear", dense_weight=4.0, prefetch_limit=50)
+    filtered, unfiltered, asked, checked = [], [], [], 0
+    for q in range(queries):
+        source = points[int(rng.integers(len(points)))]
+        dense = (np.asarray(source.dense) + rng.normal(scale=0.02, size=DIM)).tolist()
+        request = SearchRequest(dense=dense, sparse=source.sparse, tenant="acme",
+                                limit=10, fusion=fusion)  # fmt: skip
+        asked.append(request)
+        guarded = replace(request, access=member.labels)
+        order = [(guarded, filtered), (request, unfiltered)]
+        for req, into in order if q % 2 else order[::-1]:
+            start = time.perf_counter()
+            hits = store.search(COLLECTION, req)
+            into.append(time.perf_counter() - start)
+            if req is guarded:
+                assert all(member.allows(h.payload.get("access")) for h in hits), hits
+                checked += len(hits)
+    return filtered, unfiltered, asked, checked
+
+
+def access_filter(chunks: int, groups: int, queries: int, rounds: int, seed: int) -> dict:
     points, names = corpus(chunks, groups, seed)
     rng = np.random.default_rng(seed + 1)
     member = AccessScope.of(names[:3])
-    fusion = FusionConfig(method="linear", dense_weight=4.0, prefetch_limit=50)
     work = tempfile.TemporaryDirectory(prefix="ruai-bench-identity-")
     with work, EdgeStore(Path(work.name)) as store:
         store.ensure_collection(COLLECTION, DIM)
@@ -246,23 +274,14 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
             store.upsert(COLLECTION, points[i : i + 4096])
         store.optimize(COLLECTION)
         build_s = time.perf_counter() - start
-        filtered, unfiltered, checked, asked = [], [], 0, []
-        for q in range(queries):
-            source = points[int(rng.integers(len(points)))]
-            dense = (np.asarray(source.dense) + rng.normal(scale=0.02, size=DIM)).tolist()
-            request = SearchRequest(dense=dense, sparse=source.sparse, tenant="acme",
-                                    limit=10, fusion=fusion)  # fmt: skip
-            asked.append(request)
-            guarded = SearchRequest(dense=dense, sparse=source.sparse, tenant="acme",
-                                    limit=10, fusion=fusion, access=member.labels)  # fmt: skip
-            order = [(guarded, filtered), (request, unfiltered)]
-            for req, into in order if q % 2 else order[::-1]:
-                start = time.perf_counter()
-                hits = store.search(COLLECTION, req)
-                into.append(time.perf_counter() - start)
-                if req is guarded:
-                    assert all(member.allows(h.payload.get("access")) for h in hits), hits
-                    checked += len(hits)
+        filtered, unfiltered, ratios, asked, checked = [], [], [], [], 0
+        for _ in range(rounds):
+            member_s, tenant_s, round_asked, hits = timed_round(store, points, rng, queries, member)
+            checked += hits
+            ratios.append(round(statistics.median(member_s) / statistics.median(tenant_s), 3))
+            filtered += member_s
+            unfiltered += tenant_s
+            asked = asked or round_asked
         shaped = filter_shapes(store, asked, member.labels)
         recalls = dense_recall(store, points, asked[:RECALL_QUERIES], member)
         top10 = hybrid_top10_as_exact(store, asked[:RECALL_QUERIES], member)
@@ -275,6 +294,7 @@ def access_filter(chunks: int, groups: int, queries: int, seed: int) -> dict:
         "with_access_filter": percentiles(filtered),
         "without": percentiles(unfiltered),
         "filtered_hits_checked": checked,
+        "p50_ratio_by_round": ratios,
         "filter_shapes_p50_ms": shaped,
         "dense_prefetch_recall_at_50": recalls,
         "hybrid_top10_as_exact": top10,
@@ -309,11 +329,15 @@ def plot(result: dict, path: Path) -> None:
     right.bar(xs + 0.2, [search[k]["p95_ms"] for k in kinds], 0.4, label="p95")
     right.set_xticks(xs, ["tenant only", f"+ access ({search['groups']} groups)"])
     right.set_ylabel("ms per hybrid top-10 query")
-    right.set_title(f"{search['chunks'] // 1000}k chunks, p50 ratio {search['p50_ratio']}")
+    by_round = search.get("p50_ratio_by_round") or [search["p50_ratio"]]
+    right.set_title(
+        f"{search['chunks'] // 1000}k chunks, p50 ratio {search['p50_ratio']} "
+        f"(rounds {min(by_round)}–{max(by_round)})"
+    )
     right.legend(fontsize=8)
     shaped = search["filter_shapes_p50_ms"]
     shapes_ax.barh(list(shaped)[::-1], list(shaped.values())[::-1])
-    shapes_ax.set_xlabel("ms p50, best of 3 runs (straight on the shard)")
+    shapes_ax.set_xlabel("ms p50, best of 3 (on the shard)")
     shapes_ax.set_title("filter shapes", fontsize=9)
     shapes_ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
@@ -324,7 +348,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--groups", type=int, default=50)
-    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--queries", type=int, default=300, help="hybrid queries per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of fresh queries")
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "identity.json")
@@ -339,7 +364,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         "load_average_1_5_15_min": os.getloadavg(),
         "token_check": token_checks(args.tokens),
-        "search": kept or access_filter(args.chunks, args.groups, args.queries, args.seed),
+        "search": kept
+        or access_filter(args.chunks, args.groups, args.queries, args.rounds, args.seed),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
