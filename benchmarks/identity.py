@@ -39,6 +39,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -64,9 +65,12 @@ from ruai.store.base import (
 )
 from ruai.store.edge import EdgeStore
 from ruai.store.hnsw import HnswSearch
-from tests.support.jwks_server import JwksIssuer, SigningKey
 
-RESULTS = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for the test suite's JWKS issuer
+from tests.support.jwks_server import JwksIssuer, SigningKey  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results"
 DIM = 300
 VOCABULARY = 50_000
 COLLECTION = "access"
