@@ -52,7 +52,7 @@ def reader_access_ids(tenant: str | None, labels: Iterable[str]) -> list[int]:
 # a caller's labels are the same on each of its requests: hash them once, not per search
 @functools.lru_cache(maxsize=4096)
 def _reader_ids(tenant: str, labels: frozenset[str]) -> tuple[int, ...]:
-    return tuple(sorted({_label_id(tenant, label) for label in [*labels, PUBLIC_LABEL]}))
+    return tuple(point_access_ids(tenant, [*labels, PUBLIC_LABEL]))
 
 
 def access_payload(tenant: str, labels: Iterable[str]) -> dict[str, list]:
